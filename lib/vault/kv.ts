@@ -1,0 +1,169 @@
+import { VaultError, isVaultFailure } from '../errors.js';
+import { errorBody, type VaultClient } from './client.js';
+import { kvApiPath, normalizeSecretPath, encodePath, type KvMount } from './kv-path.js';
+
+/** One version of a secret as read from KV. */
+export interface SecretVersion {
+  data: Record<string, unknown>;
+  /** KV v2 version number; undefined for KV v1. */
+  version?: number;
+  createdTime?: string;
+}
+
+/** KV v2 metadata of one version. */
+export interface VersionInfo {
+  version: number;
+  createdTime: string;
+  deletionTime: string;
+  destroyed: boolean;
+}
+
+/**
+ * Finds the KV mount of a path and its version, as the vault CLI does (sys/internal/ui/mounts).
+ * Never guessed from the path. Old Vaults answer 404 there: those mounts are KV v1.
+ */
+export async function resolveKvMount(vault: VaultClient, path: string): Promise<KvMount> {
+  const clean = normalizeSecretPath(path);
+  try {
+    const res = await vault.request<{ path?: string; type?: string; options?: { version?: string } | null }>(
+      'GET',
+      `sys/internal/ui/mounts/${encodePath(clean)}`,
+    );
+    const data = res.data ?? {};
+    if (!data.path) throw new VaultError(`no secrets engine is mounted at ${clean}`, 'not_found', 404);
+    if (data.type && data.type !== 'kv' && data.type !== 'generic') {
+      throw new VaultError(`${data.path} is a ${data.type} engine, not KV`, 'bad_request', 400);
+    }
+    return { mount: data.path.endsWith('/') ? data.path : `${data.path}/`, version: data.options?.version === '2' ? 2 : 1 };
+  } catch (err) {
+    if (isVaultFailure(err, 'not_found') && err.status === 404 && !(err.message.includes('no secrets engine'))) {
+      throw new VaultError(`no KV secrets engine is mounted at ${clean}`, 'not_found', 404, { cause: err, hint: 'check the path, or enable one with `vault secrets enable -path=secret kv-v2`' });
+    }
+    throw err;
+  }
+}
+
+/** Reads a secret (the latest version, or `version` on KV v2). A deleted or destroyed version is not_found. */
+export async function readSecret(vault: VaultClient, mount: KvMount, path: string, version?: number): Promise<SecretVersion> {
+  const query = mount.version === 2 && version ? `?version=${version}` : '';
+  try {
+    const res = await vault.request('GET', kvApiPath(mount, path, 'data') + query);
+    if (mount.version === 1) return { data: (res.data ?? {}) as Record<string, unknown> };
+    const meta = res.data?.metadata ?? {};
+    return { data: res.data?.data ?? {}, version: meta.version, createdTime: meta.created_time };
+  } catch (err) {
+    const body = errorBody(err) as { data?: { metadata?: { deletion_time?: string; destroyed?: boolean } } } | undefined;
+    const meta = body?.data?.metadata;
+    if (isVaultFailure(err, 'not_found') && meta) {
+      const state = meta.destroyed ? 'destroyed' : 'deleted';
+      throw new VaultError(`secret ${path}${version ? ` version ${version}` : ''} is ${state}`, 'not_found', 404, { cause: err });
+    }
+    if (isVaultFailure(err, 'not_found')) throw new VaultError(`no secret at ${path}`, 'not_found', 404, { cause: err });
+    throw err;
+  }
+}
+
+/** Writes the whole secret. On KV v2 `cas` makes it conditional; returns the new version. */
+export async function writeSecret(
+  vault: VaultClient,
+  mount: KvMount,
+  path: string,
+  data: Record<string, unknown>,
+  cas?: number,
+): Promise<{ version?: number }> {
+  if (mount.version === 1) {
+    await vault.request('POST', kvApiPath(mount, path, 'data'), { body: data });
+    return {};
+  }
+  const body = cas === undefined ? { data } : { options: { cas }, data };
+  const res = await vault.request('POST', kvApiPath(mount, path, 'data'), { body });
+  return { version: res.data?.version };
+}
+
+/** The current version of a KV v2 secret (0 when there is none), for check-and-set. */
+export async function currentVersion(vault: VaultClient, mount: KvMount, path: string): Promise<number> {
+  try {
+    const res = await vault.request('GET', kvApiPath(mount, path, 'metadata'));
+    return Number(res.data?.current_version ?? 0);
+  } catch (err) {
+    if (isVaultFailure(err, 'not_found')) return 0;
+    throw err;
+  }
+}
+
+const CAS_MISMATCH = /check-and-set parameter did not match/;
+
+/**
+ * Applies `change` to the current secret and writes the result without losing a concurrent write:
+ * on KV v2 with check-and-set, retrying when another writer got there first. KV v1 has no
+ * conditional write, so there it is a plain read and write.
+ */
+export async function updateSecret(
+  vault: VaultClient,
+  mount: KvMount,
+  path: string,
+  change: (current: Record<string, unknown>) => Record<string, unknown>,
+  maxAttempts = 20,
+): Promise<{ version?: number }> {
+  for (let attempt = 1; ; attempt++) {
+    let current: Record<string, unknown> = {};
+    let cas = 0;
+    if (mount.version === 2) {
+      cas = await currentVersion(vault, mount, path);
+      if (cas > 0) current = await readSecret(vault, mount, path, cas).then((s) => s.data, (err) => {
+        if (isVaultFailure(err, 'not_found')) return {};
+        throw err;
+      });
+    } else {
+      current = await readSecret(vault, mount, path).then((s) => s.data, (err) => {
+        if (isVaultFailure(err, 'not_found')) return {};
+        throw err;
+      });
+    }
+    try {
+      return await writeSecret(vault, mount, path, change({ ...current }), mount.version === 2 ? cas : undefined);
+    } catch (err) {
+      if (mount.version === 2 && attempt < maxAttempts && err instanceof VaultError && CAS_MISMATCH.test(err.message)) {
+        await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
+        continue;
+      }
+      throw err;
+    }
+  }
+}
+
+/** Lists the keys below a path; folders end in `/`. An empty or missing path lists as []. */
+export async function listSecrets(vault: VaultClient, mount: KvMount, path: string): Promise<string[]> {
+  try {
+    const res = await vault.request<{ keys?: string[] }>('LIST', kvApiPath(mount, path, 'metadata') + '/');
+    return res.data?.keys ?? [];
+  } catch (err) {
+    if (isVaultFailure(err, 'not_found')) return [];
+    throw err;
+  }
+}
+
+/** Deletes the latest version (KV v2, recoverable with undelete) or the secret (KV v1). */
+export async function deleteSecret(vault: VaultClient, mount: KvMount, path: string): Promise<void> {
+  await vault.request('DELETE', kvApiPath(mount, path, 'data'));
+}
+
+/** Removes every version and the metadata (KV v2), or the secret (KV v1). */
+export async function destroySecret(vault: VaultClient, mount: KvMount, path: string): Promise<void> {
+  await vault.request('DELETE', kvApiPath(mount, path, mount.version === 2 ? 'metadata' : 'data'));
+}
+
+/** The versions of a KV v2 secret, oldest first. */
+export async function listVersions(vault: VaultClient, mount: KvMount, path: string): Promise<{ current: number; versions: VersionInfo[] }> {
+  if (mount.version !== 2) throw new VaultError(`${mount.mount} is KV v1, which keeps no versions`, 'bad_request', 400);
+  try {
+    const res = await vault.request('GET', kvApiPath(mount, path, 'metadata'));
+    const versions = Object.entries((res.data?.versions ?? {}) as Record<string, { created_time: string; deletion_time: string; destroyed: boolean }>)
+      .map(([v, info]) => ({ version: Number(v), createdTime: info.created_time, deletionTime: info.deletion_time, destroyed: info.destroyed }))
+      .sort((a, b) => a.version - b.version);
+    return { current: Number(res.data?.current_version ?? 0), versions };
+  } catch (err) {
+    if (isVaultFailure(err, 'not_found')) throw new VaultError(`no secret at ${path}`, 'not_found', 404, { cause: err });
+    throw err;
+  }
+}
