@@ -1,0 +1,47 @@
+import { Command, Option } from 'commander';
+import { NotFoundError, UsageError } from '../../lib/errors.js';
+import { renderEnv, renderJson, renderYaml, valueText } from '../../lib/secret-formats.js';
+import { readSecret, resolveKvMount } from '../../lib/vault/kv.js';
+import { normalizeSecretPath } from '../../lib/vault/kv-path.js';
+import { renderTable } from '../format-option.js';
+import type { CliContext } from '../context.js';
+import { openVault } from '../vault-session.js';
+
+interface GetOptions {
+  format: 'table' | 'json' | 'env' | 'yaml';
+  version?: number;
+}
+
+function parseVersion(value: string): number {
+  if (!/^[1-9][0-9]*$/.test(value)) throw new UsageError(`--version must be a positive integer, not ${value}`);
+  return Number(value);
+}
+
+/** `get PATH [KEY]`: one value's exact bytes, or the whole secret in a format. */
+export function getCommand(ctx: CliContext): Command {
+  return new Command('get')
+    .description("print a secret: with KEY exactly the value's bytes, without it every key")
+    .argument('<path>', 'Vault path, e.g. secret/app-1')
+    .argument('[key]', 'one key')
+    .addOption(new Option('--format <format>', 'output format without KEY').choices(['table', 'json', 'env', 'yaml']).default('table'))
+    .option('--version <n>', 'a KV v2 version', parseVersion)
+    .action(async (rawPath: string, key: string | undefined, opts: GetOptions) => {
+      const path = normalizeSecretPath(rawPath);
+      const { vault } = await openVault(ctx);
+      const mount = await resolveKvMount(vault, path);
+      if (opts.version && mount.version !== 2) throw new UsageError(`--version needs KV v2; ${mount.mount} is KV v1`);
+      const secret = await readSecret(vault, mount, path, opts.version);
+      if (key !== undefined) {
+        if (!(key in secret.data)) throw new NotFoundError(`no key ${key} in ${path}`, { hint: `keys: ${Object.keys(secret.data).join(', ') || '(none)'}` });
+        ctx.out.data(valueText(secret.data[key]));
+        return;
+      }
+      if (opts.format === 'json') ctx.out.data(renderJson(secret.data));
+      else if (opts.format === 'yaml') ctx.out.data(renderYaml(secret.data));
+      else if (opts.format === 'env') {
+        const { text, skipped } = renderEnv(secret.data);
+        ctx.out.data(text);
+        if (skipped.length) ctx.out.warn(`left out keys with no distinct variable name: ${skipped.join(', ')}`);
+      } else ctx.out.data(renderTable(['KEY', 'VALUE'], Object.keys(secret.data).sort().map((k) => [k, valueText(secret.data[k])])));
+    });
+}

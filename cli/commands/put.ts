@@ -1,0 +1,44 @@
+import { Command } from 'commander';
+import { readAll } from '../stdin.js';
+import { parseValueSources, readValues } from '../../lib/secret-input.js';
+import { resolveKvMount, updateSecret, writeSecret } from '../../lib/vault/kv.js';
+import { normalizeSecretPath } from '../../lib/vault/kv-path.js';
+import { askSecretValue } from '../prompts.js';
+import { formatOption } from '../format-option.js';
+import type { CliContext } from '../context.js';
+import { openVault } from '../vault-session.js';
+
+interface PutOptions {
+  replace?: boolean;
+  base64?: boolean;
+  format: 'text' | 'json';
+}
+
+/** `put PATH KEY...`: stores values read without echo, from stdin or from files; never from argv. */
+export function putCommand(ctx: CliContext): Command {
+  return new Command('put')
+    .description('store secret values (asked for without echo on a TTY, else read from stdin)')
+    .argument('<path>', 'Vault path, e.g. secret/app-1')
+    .argument('<keys...>', 'KEY (ask or stdin), KEY=- (stdin) or KEY=@FILE')
+    .option('--replace', 'replace the whole secret instead of merging the keys into it')
+    .option('--base64', 'store the values base64-encoded (for binary data; mount with -o encoding=base64)')
+    .addOption(formatOption())
+    .addHelpText('after', '\nExamples:\n  docker secretfs put secret/app-1 db-password\n  printf %s "$PW" | docker secretfs put secret/app-1 db-password\n  docker secretfs put secret/app-1 tls-key=@key.pem')
+    .action(async (rawPath: string, keys: string[], opts: PutOptions) => {
+      const path = normalizeSecretPath(rawPath);
+      const sources = parseValueSources(keys);
+      const values = await readValues(
+        sources,
+        { readStdin: () => readAll(ctx.stdin), prompt: ctx.isInteractive ? (key) => askSecretValue(ctx, key) : undefined },
+        opts.base64,
+      );
+      const { vault } = await openVault(ctx);
+      const mount = await resolveKvMount(vault, path);
+      const result = opts.replace
+        ? await writeSecret(vault, mount, path, values)
+        : await updateSecret(vault, mount, path, (current) => ({ ...current, ...values }));
+      const summary = { path, keys: Object.keys(values), version: result.version ?? null, replaced: Boolean(opts.replace) };
+      if (opts.format === 'json') ctx.out.json(summary);
+      else ctx.out.success(`stored ${summary.keys.join(', ')} at ${path}${result.version ? ` (version ${result.version})` : ''}`);
+    });
+}

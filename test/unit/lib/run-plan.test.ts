@@ -1,0 +1,49 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { asksForDetach, dockerRunArgs, planMounts } from '../../../lib/run-plan.js';
+import { UsageError } from '../../../lib/errors.js';
+
+const test = suite('lib/run-plan');
+
+test('one path goes at the target itself', () => {
+  assert.equal(planMounts(['secret/app-1'], '/run/secrets'), [{ path: 'secret/app-1', target: '/run/secrets' }]);
+});
+
+test('several paths go under the target by their last segment', () => {
+  assert.equal(planMounts(['secret/app-1', 'secret/team/db'], '/s'), [
+    { path: 'secret/app-1', target: '/s/app-1' },
+    { path: 'secret/team/db', target: '/s/db' },
+  ]);
+});
+
+test('clashing last segments, relative targets and traversal are refused', () => {
+  assert.throws(() => planMounts(['secret/a/x', 'secret/b/x'], '/s'), (e: unknown) => e instanceof UsageError);
+  assert.throws(() => planMounts(['secret/a'], 'relative'), (e: unknown) => e instanceof UsageError);
+  assert.throws(() => planMounts(['secret/../a'], '/s'), (e: unknown) => e instanceof UsageError);
+});
+
+test('docker run arguments: globals first, --rm, read-only mounts, then the user\'s', () => {
+  const args = dockerRunArgs(['-H', 'unix:///x'], [{ volume: 'v1', target: '/run/secrets' }], ['-it', 'alpine', 'ash']);
+  assert.equal(args, ['-H', 'unix:///x', 'run', '--rm', '--mount', 'type=volume,source=v1,target=/run/secrets,readonly', '-it', 'alpine', 'ash']);
+});
+
+const detachRows: [string[], boolean][] = [
+  [['-d', 'img'], true],
+  [['--detach', 'img'], true],
+  [['-itd', 'img'], true],
+  [['-e', '-d', 'img'], false], // -d is the value of -e here
+  [['--name', 'x', 'img', 'cmd', '-d'], false], // after the image it is the command's
+  [['-it', 'img'], false],
+];
+for (const [args, expected] of detachRows) {
+  test(`detach detection: ${args.join(' ')} -> ${expected}`, () => {
+    assert.is(asksForDetach(args), expected);
+  });
+}
+
+test('a detached run and a missing image are refused', () => {
+  assert.throws(() => dockerRunArgs([], [], ['-d', 'img']), (e: unknown) => e instanceof UsageError);
+  assert.throws(() => dockerRunArgs([], [], []), (e: unknown) => e instanceof UsageError);
+});
+
+test.run();
