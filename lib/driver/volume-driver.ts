@@ -1,0 +1,308 @@
+import { mkdir, rmdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { NotFoundError, SecretfsError, UsageError } from '../errors.js';
+import { FS_OPTION_NAMES, parseFsOptions } from '../fs/options.js';
+import type { Logger } from '../log.js';
+import type { VaultClient } from '../vault/client.js';
+import { normalizeSecretPath } from '../vault/kv-path.js';
+import { KeyedLock } from './keyed-lock.js';
+import type { DriverStatusReport, VolumeDriver, VolumeInfo, VolumeStatus } from './protocol.js';
+import type { DriverStateStore, TokenSource, VolumeDefinition } from './state.js';
+import { looksLikeVaultPath, validateVolumeName, volumeDirName } from './volume-name.js';
+
+/** What the driver asks the filesystem layer to mount. */
+export interface MountSpec {
+  name: string;
+  /** The Vault path that becomes the root directory. */
+  path: string;
+  /** An existing empty directory below the driver's mount root. */
+  mountpoint: string;
+  /** The volume's filesystem options as strings (uid, gid, mode, ...), already validated. */
+  options: Record<string, string>;
+  /** A client holding the volume's own token. */
+  vault: VaultClient;
+}
+
+/** A live mount. */
+export interface MountHandle {
+  unmount(): Promise<void>;
+}
+
+/** The filesystem dependency of the driver: lib/fs in production, a fake in unit tests. */
+export interface VolumeMounter {
+  mount(spec: MountSpec): Promise<MountHandle>;
+}
+
+/** A volume's Vault client and where its token came from. */
+export interface VolumeCredential {
+  vault: VaultClient;
+  accessor: string;
+  tokenSource: TokenSource;
+}
+
+/** The token lifecycle of volumes (lib/driver/volume-tokens.ts in production). */
+export interface VolumeTokens {
+  /** At Create: unwraps `wrappedToken` when given, otherwise mints a token for the volume. */
+  issue(volume: { name: string; path: string }, wrappedToken?: string): Promise<{ accessor: string; tokenSource: TokenSource }>;
+  /** At Mount: the volume's client, re-minting when no live token is held (e.g. after a restart). */
+  acquire(def: VolumeDefinition): Promise<VolumeCredential>;
+  /** At Remove: revokes the volume's token (and drops what was made for it). */
+  revoke(def: VolumeDefinition): Promise<void>;
+  /** Registers the listener told when a volume's token is replaced (renewal failed and it was re-minted). */
+  onReplaced(listener: (name: string, accessor: string, tokenSource: TokenSource) => void): void;
+  /** Stops renewal timers; tokens stay valid. */
+  close(): void;
+}
+
+/** Every option a volume accepts: the Vault path, a wrapped token, and the filesystem options. */
+export const VOLUME_OPTION_NAMES = ['path', 'token', ...FS_OPTION_NAMES] as const;
+
+export interface SecretVolumeDriverDeps {
+  state: DriverStateStore;
+  mounter: VolumeMounter;
+  tokens: VolumeTokens;
+  /** Mountpoints are created below this (never under /var/lib/docker). */
+  mountRoot: string;
+  log: Logger;
+  pid?: number;
+}
+
+interface LiveVolume {
+  def: VolumeDefinition;
+  mountpoint: string;
+  handle?: MountHandle;
+  /** Outstanding Mount calls per mount ID. */
+  ids: Map<string, number>;
+}
+
+function sameDefinition(a: VolumeDefinition, path: string, options: Record<string, string>): boolean {
+  const keys = new Set([...Object.keys(a.options), ...Object.keys(options)]);
+  return a.path === path && [...keys].every((k) => a.options[k] === options[k]);
+}
+
+/** Checks a volume's options; returns its Vault path, filesystem options and wrapped token. */
+export function parseVolumeOptions(name: string, opts: Record<string, string>): { path: string; options: Record<string, string>; wrappedToken?: string } {
+  const unknown = Object.keys(opts).filter((k) => !(VOLUME_OPTION_NAMES as readonly string[]).includes(k));
+  if (unknown.length > 0) {
+    throw new UsageError(`unknown volume option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k)).join(', ')}: valid options are ${VOLUME_OPTION_NAMES.join(', ')}`);
+  }
+  const options: Record<string, string> = {};
+  for (const k of FS_OPTION_NAMES) if (opts[k] !== undefined) options[k] = opts[k].trim();
+  try {
+    parseFsOptions(options);
+  } catch (err) {
+    if (err instanceof SecretfsError) throw new UsageError(`${err.message} (valid options: ${VOLUME_OPTION_NAMES.join(', ')})`);
+    throw err;
+  }
+  let path: string;
+  if (opts.path !== undefined) path = normalizeSecretPath(opts.path.trim(), 'path');
+  else if (looksLikeVaultPath(name)) path = normalizeSecretPath(name, 'volume name used as path');
+  else throw new UsageError(`volume ${JSON.stringify(name)} needs -o path=<vault path> (e.g. path=secret/app-1); valid options are ${VOLUME_OPTION_NAMES.join(', ')}`);
+  let wrappedToken: string | undefined;
+  if (opts.token !== undefined) {
+    wrappedToken = opts.token.trim();
+    if (wrappedToken === '') throw new UsageError('token= is empty: pass a response-wrapped token (docker secretfs token --wrap)');
+  }
+  return { path, options, wrappedToken };
+}
+
+/**
+ * The volume driver: volumes from the state file, one secret filesystem per mounted volume,
+ * reference counted by Docker's mount ID. Operations on one volume name are serialized.
+ */
+export class SecretVolumeDriver implements VolumeDriver {
+  private readonly volumes = new Map<string, LiveVolume>();
+  private readonly lock = new KeyedLock();
+  private closed = false;
+
+  private constructor(private readonly deps: SecretVolumeDriverDeps) {
+    deps.tokens.onReplaced((name, accessor, tokenSource) => {
+      const vol = this.volumes.get(name);
+      if (!vol) return;
+      vol.def.accessor = accessor;
+      vol.def.tokenSource = tokenSource;
+      this.save().catch((err) => deps.log.error('could not save the state after a token was replaced', { volume: name, err }));
+    });
+  }
+
+  /** Loads the volumes from the state file. Nothing is mounted until Docker asks. */
+  static async open(deps: SecretVolumeDriverDeps): Promise<SecretVolumeDriver> {
+    const driver = new SecretVolumeDriver(deps);
+    for (const def of (await deps.state.load()).values()) {
+      try {
+        validateVolumeName(def.name);
+        driver.volumes.set(def.name, { def, mountpoint: join(deps.mountRoot, volumeDirName(def.name)), ids: new Map() });
+      } catch (err) {
+        deps.log.warn('skipping a volume with an invalid name in the state file', { volume: def.name, err });
+      }
+    }
+    deps.log.info('volumes loaded', { count: driver.volumes.size });
+    return driver;
+  }
+
+  private save(): Promise<void> {
+    return this.deps.state.save([...this.volumes.values()].map((v) => v.def));
+  }
+
+  private live(name: string): LiveVolume {
+    const vol = this.volumes.get(validateVolumeName(name));
+    if (!vol) throw new NotFoundError(`no such volume: ${name}`);
+    return vol;
+  }
+
+  private refCount(vol: LiveVolume): number {
+    let n = 0;
+    for (const c of vol.ids.values()) n += c;
+    return n;
+  }
+
+  async create(name: string, opts: Record<string, string>): Promise<void> {
+    validateVolumeName(name);
+    const { path, options, wrappedToken } = parseVolumeOptions(name, opts);
+    await this.lock.run(name, async () => {
+      this.assertOpen();
+      const existing = this.volumes.get(name);
+      if (existing) {
+        // dockerd may ask again for a volume it already knows; the same definition is not an error.
+        if (sameDefinition(existing.def, path, options) && wrappedToken === undefined) return;
+        throw new UsageError(`volume ${name} already exists with other options or a token; remove it first`);
+      }
+      const { accessor, tokenSource } = await this.deps.tokens.issue({ name, path }, wrappedToken);
+      const def: VolumeDefinition = { name, path, options, createdAt: new Date().toISOString(), accessor, tokenSource };
+      this.volumes.set(name, { def, mountpoint: join(this.deps.mountRoot, volumeDirName(name)), ids: new Map() });
+      try {
+        await this.save();
+      } catch (err) {
+        this.volumes.delete(name);
+        await this.deps.tokens.revoke(def).catch(() => {});
+        throw err;
+      }
+      this.deps.log.info('volume created', { volume: name, path, tokenSource, accessor });
+    });
+  }
+
+  async remove(name: string): Promise<void> {
+    validateVolumeName(name);
+    await this.lock.run(name, async () => {
+      const vol = this.live(name);
+      if (vol.ids.size > 0) throw new UsageError(`volume ${name} is in use by ${vol.ids.size} mount(s)`);
+      if (vol.handle) {
+        await vol.handle.unmount();
+        vol.handle = undefined;
+      }
+      await this.deps.tokens.revoke(vol.def);
+      this.volumes.delete(name);
+      await this.save();
+      await rmdir(vol.mountpoint).catch(() => {});
+      this.deps.log.info('volume removed', { volume: name, accessor: vol.def.accessor });
+    });
+  }
+
+  async mount(name: string, id: string): Promise<string> {
+    validateVolumeName(name);
+    return this.lock.run(name, async () => {
+      this.assertOpen();
+      const vol = this.live(name);
+      if (!vol.handle) {
+        const credential = await this.deps.tokens.acquire(vol.def);
+        if (credential.accessor !== vol.def.accessor || credential.tokenSource !== vol.def.tokenSource) {
+          vol.def.accessor = credential.accessor;
+          vol.def.tokenSource = credential.tokenSource;
+          await this.save();
+        }
+        await mkdir(this.deps.mountRoot, { recursive: true, mode: 0o700 });
+        await mkdir(vol.mountpoint, { recursive: true, mode: 0o755 });
+        vol.handle = await this.deps.mounter.mount({ name, path: vol.def.path, mountpoint: vol.mountpoint, options: vol.def.options, vault: credential.vault });
+        this.deps.log.info('volume mounted', { volume: name, mountpoint: vol.mountpoint });
+      }
+      // The same ID may come again while active (moby mounts.go Setup, e.g. for `docker cp`):
+      // it answers the same mountpoint and does not mount twice; each call is balanced by an Unmount.
+      vol.ids.set(id, (vol.ids.get(id) ?? 0) + 1);
+      return vol.mountpoint;
+    });
+  }
+
+  async unmount(name: string, id: string): Promise<void> {
+    validateVolumeName(name);
+    await this.lock.run(name, async () => {
+      const vol = this.live(name);
+      const count = vol.ids.get(id);
+      if (count === undefined) {
+        // After a driver restart dockerd unmounts IDs we never saw; refusing would wedge its cleanup.
+        this.deps.log.warn('unmount of an unknown mount ID', { volume: name, id });
+      } else if (count > 1) vol.ids.set(id, count - 1);
+      else vol.ids.delete(id);
+      if (vol.ids.size === 0 && vol.handle) {
+        await vol.handle.unmount();
+        vol.handle = undefined;
+        this.deps.log.info('volume unmounted', { volume: name });
+      }
+    });
+  }
+
+  async path(name: string): Promise<string | undefined> {
+    const vol = this.live(name);
+    return vol.handle ? vol.mountpoint : undefined;
+  }
+
+  async get(name: string): Promise<VolumeInfo> {
+    return this.info(this.live(name));
+  }
+
+  async list(): Promise<VolumeInfo[]> {
+    return [...this.volumes.values()].map((v) => this.info(v));
+  }
+
+  capabilities(): { scope: 'local' } {
+    // One FUSE mount per host: Swarm must create the volume on every node.
+    return { scope: 'local' };
+  }
+
+  async status(): Promise<DriverStatusReport> {
+    const volumes: VolumeStatus[] = [...this.volumes.values()].map((v) => ({
+      name: v.def.name,
+      path: v.def.path,
+      mounted: Boolean(v.handle),
+      refCount: this.refCount(v),
+      mountIds: v.ids.size,
+      mountpoint: v.mountpoint,
+      tokenSource: v.def.tokenSource,
+      createdAt: v.def.createdAt,
+    }));
+    return { pid: this.deps.pid ?? process.pid, volumes };
+  }
+
+  private info(vol: LiveVolume): VolumeInfo {
+    return {
+      name: vol.def.name,
+      mountpoint: vol.handle ? vol.mountpoint : undefined,
+      createdAt: vol.def.createdAt,
+      // Shown by `docker volume inspect`: no token, no accessor, no secret.
+      status: { path: vol.def.path, mounted: Boolean(vol.handle), refCount: this.refCount(vol), tokenSource: vol.def.tokenSource, ...vol.def.options },
+    };
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new UsageError('the driver is shutting down');
+  }
+
+  /** Unmounts every volume (waiting for running operations on each); tokens stay valid for a restart. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(
+      [...this.volumes.values()].map((vol) =>
+        this.lock.run(vol.def.name, async () => {
+          if (!vol.handle) return;
+          try {
+            await vol.handle.unmount();
+          } catch (err) {
+            this.deps.log.error('unmount at shutdown failed', { volume: vol.def.name, err });
+          }
+          vol.handle = undefined;
+          vol.ids.clear();
+        }),
+      ),
+    );
+    this.deps.tokens.close();
+  }
+}
