@@ -1,0 +1,295 @@
+import { execFile } from 'node:child_process';
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { resolve as resolvePath } from 'node:path';
+import type FuseClass from 'fuse-native';
+import { MountError, UsageError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { silentLogger } from '../log.js';
+import type { VaultClient } from '../vault/client.js';
+import { normalizeSecretPath } from '../vault/kv-path.js';
+import { createAuditLog, type AuditLog } from './audit.js';
+import { createHandlers, type SecretFsHandlers } from './handlers.js';
+import type { FsOptions } from './options.js';
+import { createVaultSource } from './source.js';
+import { createSecretStore, type SecretStore } from './store.js';
+
+/**
+ * How the kernel may cache, chosen by measurement (see cachePlan): `auto_cache` keeps a file's
+ * pages between opens while getattr reports the same size and mtime, and the store moves the
+ * mtime forward whenever a value changes.
+ */
+export interface KernelCacheOptions {
+  /** 'auto_cache' (default), 'direct_io' (every read goes to us), 'none' (pages dropped at each open). */
+  dataCache: 'auto_cache' | 'direct_io' | 'none';
+  /** Seconds the kernel keeps a name lookup. */
+  entryTimeout: number;
+  /** Seconds the kernel keeps attributes (size, mode); also how long libfuse trusts them at open. */
+  attrTimeout: number;
+}
+
+/** The most the kernel caches names and attributes: 1 s. */
+const KERNEL_SLACK_MS = 1000;
+
+/**
+ * Splits cache_ttl between the store and the kernel so that a value rotated in Vault reaches a
+ * new open within cache_ttl. The kernel may keep a file's size and its pages for attrTimeout
+ * after the store last answered (a value that grows would be cut to the old size meanwhile), so
+ * the store re-reads Vault after cache_ttl minus that slack. The slack is 1 s, or half of a
+ * smaller cache_ttl; cache_ttl=0 turns every kernel cache off.
+ */
+export function cachePlan(cacheTtlMs: number): { storeTtlMs: number; kernel: KernelCacheOptions } {
+  const slackMs = Math.min(KERNEL_SLACK_MS, Math.floor(cacheTtlMs / 2));
+  const seconds = slackMs / 1000;
+  return {
+    storeTtlMs: cacheTtlMs - slackMs,
+    kernel: { dataCache: slackMs > 0 ? 'auto_cache' : 'none', entryTimeout: seconds, attrTimeout: seconds },
+  };
+}
+
+/** What mountSecretFs needs. */
+export interface MountSecretFsOptions {
+  vault: VaultClient;
+  /** The Vault path to serve, e.g. secret/app-1 (checked: no `..`, NUL, leading `/`). */
+  path: string;
+  mountpoint: string;
+  options: FsOptions;
+  log?: Logger;
+  /** Where opens are recorded: an AuditLog the caller owns, or a file this mount opens and closes. */
+  audit?: AuditLog | { file: string };
+  /** How the audit log names this mount (default: the mountpoint). */
+  mountName?: string;
+  /** Overrides the kernel cache options of cachePlan (for measurements). */
+  kernelCache?: Partial<KernelCacheOptions>;
+  /** Checks before mounting that the path's KV engine can be found (default true): a bad path or token fails here, not on first read. */
+  preflight?: boolean;
+  /** Bound of each Vault call (default 3 s). */
+  vaultTimeoutMs?: number;
+}
+
+/** A mounted secret filesystem. */
+export interface SecretFsMount {
+  readonly mountpoint: string;
+  readonly path: string;
+  readonly store: SecretStore;
+  readonly handlers: SecretFsHandlers;
+  /** Unmounts (lazily if busy) and closes the audit log if this mount opened it. Idempotent. */
+  unmount(): Promise<void>;
+}
+
+type FuseCtor = typeof FuseClass;
+let fuseCtor: FuseCtor | undefined;
+
+/** Loads fuse-native on first use only: the CLI's start-up and the metadata command never pay for it. */
+function loadFuse(): FuseCtor {
+  if (!fuseCtor) {
+    const require = createRequire(import.meta.url);
+    try {
+      fuseCtor = require('fuse-native') as FuseCtor;
+    } catch (err) {
+      throw new MountError('cannot load fuse-native (the FUSE binding)', { cause: err, hint: 'install libfuse2 and fuse3 (apt-get install -y libfuse2 fuse3)' });
+    }
+  }
+  return fuseCtor;
+}
+
+function run(cmd: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { timeout: 10_000 }, (err, _stdout, stderr) => {
+      if (err) reject(Object.assign(err, { stderr: String(stderr).trim() }));
+      else resolve();
+    });
+  });
+}
+
+/** Decodes the octal escapes /proc/mounts uses for space, tab, newline and backslash. */
+function unescapeMountField(field: string): string {
+  return field.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
+}
+
+/** The mounts of this mount namespace: mountpoint and filesystem type. */
+export async function listMounts(): Promise<{ mountpoint: string; type: string; source: string }[]> {
+  const text = await readFile('/proc/self/mounts', 'utf8');
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [source, mountpoint, type] = line.split(' ');
+      return { source: unescapeMountField(source), mountpoint: unescapeMountField(mountpoint), type };
+    });
+}
+
+/** True when dir is a FUSE mountpoint (alive or dead). */
+export async function isMounted(dir: string): Promise<boolean> {
+  const abs = resolvePath(dir);
+  return (await listMounts()).some((m) => m.mountpoint === abs && (m.type === 'fuse' || m.type.startsWith('fuse.')));
+}
+
+/** Unmounts lazily (the mount disappears now; busy files finish later): fusermount -uz, else umount -l. */
+export async function forceUnmount(dir: string): Promise<void> {
+  try {
+    await run('fusermount', ['-u', '-z', dir]);
+  } catch (first) {
+    try {
+      await run('umount', ['-l', dir]);
+    } catch {
+      if (await isMounted(dir)) {
+        throw new MountError(`cannot unmount ${dir}: ${(first as { stderr?: string }).stderr || (first as Error).message}`, { cause: first });
+      }
+    }
+  }
+}
+
+/** True when the FUSE server behind dir answers (a stat within 2 s); a dead one gives ENOTCONN. */
+async function isAlive(dir: string): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), 2000);
+  });
+  // Asynchronous on purpose: the server may be this very process, which a synchronous stat would deadlock.
+  const probe = stat(dir).then(
+    () => true,
+    (err: NodeJS.ErrnoException) => err.code !== 'ENOTCONN' && err.code !== 'ENXIO' && err.code !== 'EIO',
+  );
+  try {
+    return await Promise.race([probe, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Makes dir usable as a mountpoint: a FUSE mount left there by a process that died (stat answers
+ * ENOTCONN, or nothing within 2 s) is unmounted lazily. A live mount is left alone and reported.
+ */
+export async function cleanStaleMount(dir: string, log: Logger = silentLogger): Promise<void> {
+  if (!(await isMounted(dir))) return;
+  if (await isAlive(dir)) {
+    throw new MountError(`${dir} is already a mounted filesystem served by a running process`, { hint: `unmount it first: fusermount -u ${dir}` });
+  }
+  log.warn('unmounting a stale FUSE mount', { mountpoint: dir });
+  await forceUnmount(dir);
+}
+
+/** Unmounts every FUSE mount at or below root (the driver does this at start, after a crash). Returns what it unmounted. */
+export async function cleanStaleMounts(root: string, log: Logger = silentLogger): Promise<string[]> {
+  const abs = resolvePath(root);
+  const found = (await listMounts())
+    .filter((m) => (m.type === 'fuse' || m.type.startsWith('fuse.')) && (m.mountpoint === abs || m.mountpoint.startsWith(abs + '/')))
+    .map((m) => m.mountpoint)
+    // Deepest first, so a mount inside another goes before its parent.
+    .sort((a, b) => b.length - a.length);
+  for (const mp of found) {
+    log.warn('unmounting a leftover FUSE mount', { mountpoint: mp });
+    await forceUnmount(mp);
+  }
+  return found;
+}
+
+/** Escapes a value for libfuse's -o parser, where `,` separates options and `\` escapes. */
+function escapeFuseOption(value: string): string {
+  return value.replace(/[\\,]/g, (c) => '\\' + c);
+}
+
+/** The -o string: read-only, allow_other, default_permissions (so the kernel enforces uid/gid/modes), and the cache options. */
+export function fuseMountOptions(path: string, cache: KernelCacheOptions): string {
+  const opts = ['ro', 'allow_other', 'default_permissions', `fsname=${escapeFuseOption(`secretfs:${path}`)}`, 'subtype=secretfs'];
+  opts.push(`entry_timeout=${cache.entryTimeout}`, `attr_timeout=${cache.attrTimeout}`, 'negative_timeout=0');
+  // libfuse re-checks size and mtime at an open once its attributes are ac_attr_timeout old.
+  if (cache.dataCache === 'auto_cache') opts.push('auto_cache', `ac_attr_timeout=${cache.attrTimeout}`);
+  if (cache.dataCache === 'direct_io') opts.push('direct_io');
+  return '-o' + opts.join(',');
+}
+
+/** What mountSecretStore needs: mountSecretFs's options with a ready store instead of a Vault client. */
+export interface MountSecretStoreOptions extends Omit<MountSecretFsOptions, 'vault' | 'path' | 'preflight' | 'vaultTimeoutMs'> {
+  store: SecretStore;
+}
+
+/**
+ * Mounts the secret filesystem of one Vault path at mountpoint and resolves once the kernel
+ * serves it. Checks the path (no `..`, NUL or absolute path), detects the KV engine version
+ * (sys/internal/ui/mounts), then mounts as mountSecretStore does.
+ *
+ * The FUSE requests are served on this process's JS thread: never touch the mount with
+ * synchronous fs calls from this process.
+ */
+export async function mountSecretFs(opts: MountSecretFsOptions): Promise<SecretFsMount> {
+  const path = normalizeSecretPath(opts.path);
+  const source = createVaultSource(opts.vault, path, { version: opts.options.version });
+  if (opts.preflight !== false) await source.kvMount();
+  const store = createSecretStore(source, {
+    cacheTtlMs: cachePlan(opts.options.cacheTtlMs).storeTtlMs,
+    staleIfErrorMs: opts.options.staleIfErrorMs,
+    timeoutMs: opts.vaultTimeoutMs,
+    log: opts.log,
+  });
+  return mountSecretStore({ ...opts, store });
+}
+
+/**
+ * Mounts a store: cleans a stale mount left at mountpoint, creates the directory, and mounts
+ * read-only with allow_other, default_permissions and the kernel cache options.
+ */
+export async function mountSecretStore(opts: MountSecretStoreOptions): Promise<SecretFsMount> {
+  const log = opts.log ?? silentLogger;
+  const store = opts.store;
+  const path = store.name;
+  if (typeof opts.mountpoint !== 'string' || opts.mountpoint === '' || opts.mountpoint.includes('\0')) {
+    throw new UsageError('the mountpoint must be a directory path without NUL');
+  }
+  const mountpoint = resolvePath(opts.mountpoint);
+  const cache: KernelCacheOptions = { ...cachePlan(opts.options.cacheTtlMs).kernel, ...opts.kernelCache };
+
+  const ownAudit = opts.audit && 'file' in opts.audit ? createAuditLog(opts.audit) : undefined;
+  const audit = ownAudit ?? (opts.audit as AuditLog | undefined);
+  const handlers = createHandlers(store, opts.options, { log, audit, mountName: opts.mountName ?? mountpoint });
+
+  const Fuse = loadFuse();
+  try {
+    await cleanStaleMount(mountpoint, log);
+    await mkdir(mountpoint, { recursive: true });
+  } catch (err) {
+    await ownAudit?.close();
+    if (err instanceof MountError) throw err;
+    throw new MountError(`cannot prepare the mountpoint ${mountpoint}: ${(err as Error).message}`, { cause: err });
+  }
+  const fuse = new Fuse(mountpoint, handlers, { force: false, mkdir: false });
+  // fuse-native builds -o from a fixed list that lacks ro, direct_io, negative_timeout and uid 0;
+  // we give libfuse the whole option string ourselves.
+  const optionString = fuseMountOptions(path, cache);
+  (fuse as unknown as { _fuseOptions(): string })._fuseOptions = () => optionString;
+  try {
+    await new Promise<void>((resolve, reject) => fuse.mount((err) => (err ? reject(err) : resolve())));
+  } catch (err) {
+    await ownAudit?.close();
+    throw new MountError(`cannot mount ${path} at ${mountpoint}: ${(err as Error).message}`, {
+      cause: err,
+      hint: 'FUSE needs /dev/fuse and root (or user_allow_other in /etc/fuse.conf)',
+    });
+  }
+  log.info('mounted', { path, mountpoint, options: optionString });
+
+  let unmounting: Promise<void> | undefined;
+  return {
+    mountpoint,
+    path,
+    store,
+    handlers,
+    unmount() {
+      unmounting ??= (async () => {
+        try {
+          await new Promise<void>((resolve, reject) => fuse.unmount((err) => (err ? reject(err) : resolve())));
+        } catch (err) {
+          // fuse-native's unmount runs `fusermount -uz` first; if that failed, try umount -l before giving up.
+          log.warn('unmount failed, retrying lazily', { mountpoint, error: (err as Error).message });
+          if (await isMounted(mountpoint)) await forceUnmount(mountpoint);
+        } finally {
+          await ownAudit?.close();
+        }
+        log.info('unmounted', { path, mountpoint });
+      })();
+      return unmounting;
+    },
+  };
+}
