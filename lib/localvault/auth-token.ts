@@ -1,0 +1,477 @@
+import { parseDurationSeconds, formatDuration } from './durations.js';
+import { badRequest, bool, int, notFound, str, strList, unsupportedOperation, unsupportedPath, VaultHttpError, type Reply, type VaultRequest } from './envelope.js';
+import type { Core } from './core.js';
+import type { TokenEntry, TokenRole } from './state.js';
+import { NON_ASSIGNABLE_POLICIES, sanitizePolicies, SYSTEM_DEFAULT_TTL, SYSTEM_MAX_TTL } from './tokens.js';
+
+/**
+ * The token auth method (auth/token/...): create (plain, orphan, against a role), lookups,
+ * renewals, revocations and roles, following Vault's token store rules.
+ */
+
+const displayNameSanitize = /[^a-zA-Z0-9-]/g;
+const ROLE_NAME = /^\w(?:[\w.-]*\w)?$/;
+
+function duration(body: Record<string, unknown>, key: string): number {
+  const v = body[key];
+  if (v === undefined || v === null || v === '') return 0;
+  try {
+    return parseDurationSeconds(v);
+  } catch (err) {
+    throw badRequest((err as Error).message);
+  }
+}
+
+function isSudo(req: VaultRequest): boolean {
+  return !!req.acl && (req.acl.root || req.acl.capabilities(req.path).has('sudo'));
+}
+
+function globMatch(globs: string[], value: string): boolean {
+  return globs.some((g) => new RegExp('^' + g.split('*').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$').test(value));
+}
+
+/**
+ * Vault's framework.CalculateTTL: the TTL for a token created or renewed now, capped by the explicit
+ * max TTL and the system max counted from `start` (unix seconds).
+ */
+export function calculateTtl(opts: { increment: number; backendTtl: number; period: number; explicitMaxTtl: number; start: number; now?: number }): { ttl: number; warnings: string[] } {
+  const now = opts.now ?? Math.floor(Date.now() / 1000);
+  const warnings: string[] = [];
+  let maxTtl = SYSTEM_MAX_TTL;
+  if (opts.explicitMaxTtl > 0 && opts.explicitMaxTtl < maxTtl) maxTtl = opts.explicitMaxTtl;
+  let ttl: number;
+  let maxValid: number | undefined;
+  if (opts.period > 0) {
+    let period = opts.period;
+    if (period > maxTtl) {
+      warnings.push(`period of ${JSON.stringify(formatDuration(period))} exceeded the effective max_ttl of ${JSON.stringify(formatDuration(maxTtl))}; period value is capped accordingly`);
+      period = maxTtl;
+    }
+    ttl = period;
+    if (opts.explicitMaxTtl > 0) maxValid = opts.start + opts.explicitMaxTtl;
+  } else {
+    ttl = opts.increment > 0 ? opts.increment : opts.backendTtl > 0 ? opts.backendTtl : SYSTEM_DEFAULT_TTL;
+    maxValid = opts.start + maxTtl;
+  }
+  if (maxValid !== undefined) {
+    const maxValidTtl = maxValid - now;
+    if (maxValidTtl <= 0) throw badRequest('past the max TTL, cannot renew');
+    if (maxValidTtl < ttl) {
+      warnings.push(`TTL of ${JSON.stringify(formatDuration(ttl))} exceeded the effective max_ttl of ${JSON.stringify(formatDuration(maxValidTtl))}; TTL value is capped accordingly`);
+      ttl = maxValidTtl;
+    }
+  }
+  return { ttl, warnings };
+}
+
+/** auth/token/create, create-orphan and create/<role>. */
+function createToken(core: Core, req: VaultRequest, orphan: boolean, role: TokenRole | undefined): Reply {
+  const parent = req.te!;
+  const body = req.body;
+  if (parent.numUses > 0 || (req.revokeAfter === parent)) throw badRequest('restricted use token cannot generate child tokens');
+  const sudo = isSudo(req);
+  const warnings: string[] = [];
+
+  const typeStr = role && role.token_type !== 'default-service' && role.token_type !== 'default' ? role.token_type : str(body, 'type');
+  if (typeStr === 'batch') throw badRequest('batch tokens are not supported by this store; use service tokens');
+  if (typeStr !== '' && typeStr !== 'service') throw badRequest(`invalid 'token_type' value`);
+
+  let renewable = bool(body, 'renewable') ?? true;
+  const numUsesIn = int(body, 'num_uses') ?? 0;
+  if (numUsesIn < 0) throw badRequest('number of uses cannot be negative');
+  if (str(body, 'entity_alias')) {
+    if (!role) throw badRequest(`'entity_alias' is only allowed in combination with token role`);
+    throw badRequest(`invalid 'entity_alias' value`);
+  }
+  let numUses = numUsesIn;
+  let path = `auth/token/${req.path.slice('auth/token/'.length)}`;
+  if (role) {
+    if (renewable && !role.renewable) renewable = false;
+    if (role.token_num_uses > 0 && (numUses === 0 || role.token_num_uses < numUses)) numUses = role.token_num_uses;
+    if (role.path_suffix) path = `${path}/${role.path_suffix}`;
+  }
+
+  let displayName = 'token';
+  const dn = str(body, 'display_name');
+  if (dn) displayName = ('token-' + dn).replace(displayNameSanitize, '-').replace(/-$/, '');
+
+  const id = str(body, 'id');
+  if (id) {
+    if (!sudo) throw badRequest('root or sudo privileges required to specify token id');
+    if (id.includes('.')) throw badRequest('token IDs can not contain a period');
+  }
+
+  const noDefault = bool(body, 'no_default_policy') ?? false;
+  let requested = strList(body, 'policies') ?? [];
+  let addDefault = false;
+  const roleRestricts = role && (role.allowed_policies.length > 0 || role.disallowed_policies.length > 0 || role.allowed_policies_glob.length > 0 || role.disallowed_policies_glob.length > 0);
+  if (role && roleRestricts) {
+    const localAddDefault = !noDefault && !role.token_no_default_policy && !role.disallowed_policies.includes('default') && !globMatch(role.disallowed_policies_glob, 'default');
+    let final = requested.length > 0 ? sanitizePolicies(requested, localAddDefault) : [];
+    if (role.allowed_policies.length > 0 || role.allowed_policies_glob.length > 0) {
+      const allowed = sanitizePolicies(role.allowed_policies, localAddDefault);
+      if (final.length === 0) final = allowed;
+      else {
+        const globs = sanitizePolicies(role.allowed_policies_glob, false);
+        for (const p of final) {
+          if (!allowed.includes(p) && !globMatch(globs, p)) {
+            throw badRequest(`token policies (${goList(final)}) must be subset of the role's allowed policies (${goList(allowed)}) or glob policies (${goList(globs)})`);
+          }
+        }
+      }
+    } else if (final.length === 0) {
+      final = sanitizePolicies(parent.policies, localAddDefault);
+    }
+    for (const p of final) {
+      if (role.disallowed_policies.includes(p) || globMatch(role.disallowed_policies_glob, p)) throw badRequest(`token policy ${JSON.stringify(p)} is disallowed by this role`);
+    }
+    requested = final;
+  } else if (requested.length === 0) {
+    requested = sanitizePolicies(parent.policies, false);
+  } else if (!sudo) {
+    const input = sanitizePolicies(requested, false);
+    const parentPolicies = sanitizePolicies(parent.policies, false);
+    if (!input.every((p) => parentPolicies.includes(p))) throw badRequest('child policies must be subset of parent');
+    if (!noDefault && parent.policies.includes('default')) addDefault = true;
+  } else {
+    addDefault = !noDefault;
+  }
+  let policies = sanitizePolicies(requested, addDefault);
+  if (noDefault || (role?.token_no_default_policy ?? false)) policies = policies.filter((p) => p !== 'default');
+  for (const p of policies) if (NON_ASSIGNABLE_POLICIES.includes(p)) throw badRequest(`cannot assign policy ${JSON.stringify(p)}`);
+  if (policies.includes('root') && !parent.policies.includes('root')) throw badRequest('root tokens may not be created without parent token being root');
+
+  let parentAccessor = parent.accessor;
+  if (role) {
+    if (role.orphan) parentAccessor = '';
+  } else if (bool(body, 'no_parent')) {
+    if (!sudo) throw badRequest('root or sudo privileges required to create orphan token');
+    parentAccessor = '';
+  } else if (orphan) {
+    parentAccessor = '';
+  }
+
+  let explicitMaxTtl = duration(body, 'explicit_max_ttl');
+  if (explicitMaxTtl < 0) throw badRequest('explicit_max_ttl must be positive');
+  let period = duration(body, 'period');
+  if (period < 0) throw badRequest('period must be positive');
+  if (period > 0 && !sudo) throw badRequest('root or sudo privileges required to create periodic token');
+  let ttl = duration(body, 'ttl') || duration(body, 'lease');
+  if (ttl < 0) throw badRequest('ttl must be positive');
+  const storedExplicitMax = explicitMaxTtl;
+  if (role) {
+    if (role.token_explicit_max_ttl) {
+      if (explicitMaxTtl === 0) explicitMaxTtl = role.token_explicit_max_ttl;
+      else {
+        explicitMaxTtl = Math.min(explicitMaxTtl, role.token_explicit_max_ttl);
+        warnings.push(`Explicit max TTL specified both during creation call and in role; using the lesser value of ${explicitMaxTtl} seconds`);
+      }
+    }
+    if (role.token_period) {
+      if (period === 0) period = role.token_period;
+      else {
+        period = Math.min(period, role.token_period);
+        warnings.push(`Period specified both during creation call and in role; using the lesser value of ${period} seconds`);
+      }
+    }
+  }
+  const creationTime = Math.floor(Date.now() / 1000);
+  if (period > 0 || ttl > 0 || !policies.includes('root')) {
+    const r = calculateTtl({ increment: 0, backendTtl: ttl, period, explicitMaxTtl, start: creationTime });
+    warnings.push(...r.warnings);
+    ttl = r.ttl;
+  }
+  if (ttl === 0 && explicitMaxTtl > 0) ttl = explicitMaxTtl;
+  if (ttl === 0) {
+    if (parent.ttl !== 0) throw badRequest('expiring root tokens cannot create non-expiring root tokens');
+    renewable = false;
+  }
+
+  const metaRaw = body.meta ?? body.metadata;
+  let meta: Record<string, string> | null = null;
+  if (metaRaw !== undefined && metaRaw !== null) {
+    if (typeof metaRaw !== 'object' || Array.isArray(metaRaw)) throw badRequest(`Error decoding request: 'meta' expected a map, got '${Array.isArray(metaRaw) ? 'slice' : typeof metaRaw}'`);
+    meta = {};
+    for (const [k, v] of Object.entries(metaRaw)) Object.defineProperty(meta, k, { value: String(v), enumerable: true, writable: true, configurable: true });
+  }
+
+  const gen = core.tokens.generate();
+  const token = id || gen.token;
+  const hash = core.tokens.hash(token);
+  if (core.state.tokens.has(hash)) throw badRequest('cannot create a token with a duplicate ID');
+  if (id) warnings.push('Supplying a custom ID for the token uses the weaker SHA1 hashing instead of the more secure SHA2-256 HMAC for token obfuscation. SHA1 hashed tokens on the wire leads to less secure lookups.');
+  const nowMs = Date.now();
+  const te: TokenEntry = {
+    hash,
+    accessor: gen.accessor,
+    policies,
+    parent: parentAccessor,
+    meta,
+    displayName,
+    numUses,
+    creationTime,
+    ttl,
+    explicitMaxTtl: storedExplicitMax || explicitMaxTtl,
+    period,
+    expireAt: ttl > 0 ? nowMs + ttl * 1000 : 0,
+    lastRenewal: 0,
+    renewable,
+    path,
+    role: role?.name ?? '',
+  };
+  core.tokens.insert(te);
+  core.changed();
+  for (const p of policies) {
+    if (p !== 'root' && p !== 'default' && !core.state.policies.has(p)) warnings.push(`Policy ${JSON.stringify(p)} does not exist`);
+  }
+  return { auth: core.tokens.authBlock(te, token, ttl), warnings, wrappedAccessor: te.accessor };
+}
+
+function goList(items: string[]): string {
+  return `[${items.map((s) => JSON.stringify(s)).join(' ')}]`;
+}
+
+function lookupReply(core: Core, te: TokenEntry | undefined, id: string): Reply {
+  if (!te) throw new VaultHttpError(403, ['bad token']);
+  return { data: core.tokens.lookupData(te, id) };
+}
+
+function renewReply(core: Core, te: TokenEntry, token: string, body: Record<string, unknown>): Reply {
+  const increment = duration(body, 'increment');
+  if (!te.renewable || !te.expireAt) throw badRequest('lease is not renewable');
+  const r = calculateTtl({ increment, backendTtl: te.ttl, period: te.period, explicitMaxTtl: te.explicitMaxTtl, start: te.creationTime });
+  const nowMs = Date.now();
+  te.expireAt = nowMs + r.ttl * 1000;
+  te.lastRenewal = nowMs;
+  core.changed();
+  return { auth: core.tokens.authBlock(te, token, r.ttl), warnings: r.warnings };
+}
+
+function readRole(body: Record<string, unknown>, existing: TokenRole | undefined, name: string, warnings: string[]): TokenRole {
+  const role: TokenRole = existing
+    ? { ...existing }
+    : {
+        name,
+        allowed_policies: [],
+        disallowed_policies: [],
+        allowed_policies_glob: [],
+        disallowed_policies_glob: [],
+        orphan: false,
+        renewable: true,
+        path_suffix: '',
+        token_explicit_max_ttl: 0,
+        token_period: 0,
+        token_no_default_policy: false,
+        token_num_uses: 0,
+        token_type: 'default-service',
+        allowed_entity_aliases: [],
+      };
+  const orphan = bool(body, 'orphan');
+  if (orphan !== undefined) role.orphan = orphan;
+  const renewable = bool(body, 'renewable');
+  if (renewable !== undefined) role.renewable = renewable;
+  if (body.path_suffix !== undefined) {
+    const suffix = str(body, 'path_suffix');
+    if (suffix.includes('..')) throw badRequest('error registering path suffix: path cannot contain parent references');
+    if (suffix && !/\w[\w-.]+\w/.test(suffix)) throw badRequest('given role path suffix contains invalid characters; must match \\w[\\w-.]+\\w');
+    role.path_suffix = suffix;
+  }
+  const ap = strList(body, 'allowed_policies');
+  if (ap) role.allowed_policies = sanitizePolicies(ap, false);
+  const dp = strList(body, 'disallowed_policies');
+  if (dp) role.disallowed_policies = [...new Set(dp.map((p) => p.toLowerCase()))];
+  const apg = strList(body, 'allowed_policies_glob');
+  if (apg) role.allowed_policies_glob = sanitizePolicies(apg, false);
+  const dpg = strList(body, 'disallowed_policies_glob');
+  if (dpg) role.disallowed_policies_glob = [...new Set(dpg.map((p) => p.toLowerCase()))];
+  const eaa = strList(body, 'allowed_entity_aliases');
+  if (eaa) role.allowed_entity_aliases = [...new Set(eaa.map((p) => p.toLowerCase()))];
+  const explicitMax = body.token_explicit_max_ttl ?? body.explicit_max_ttl;
+  if (body.token_explicit_max_ttl !== undefined && body.explicit_max_ttl !== undefined) {
+    warnings.push(`Both 'token_explicit_max_ttl' and deprecated 'explicit_max_ttl' value supplied, ignoring the deprecated value`);
+  }
+  if (explicitMax !== undefined) role.token_explicit_max_ttl = duration({ v: explicitMax }, 'v');
+  const period = body.token_period ?? body.period;
+  if (body.token_period !== undefined && body.period !== undefined) {
+    warnings.push(`Both 'token_period' and deprecated 'period' value supplied, ignoring the deprecated value`);
+  }
+  if (period !== undefined) role.token_period = duration({ v: period }, 'v');
+  const ndp = bool(body, 'token_no_default_policy');
+  if (ndp !== undefined) role.token_no_default_policy = ndp;
+  const tnu = int(body, 'token_num_uses');
+  if (tnu !== undefined) {
+    if (tnu < 0) throw badRequest('error parsing role fields: token_num_uses cannot be negative');
+    role.token_num_uses = tnu;
+  }
+  if (body.token_type !== undefined) {
+    const t = str(body, 'token_type');
+    if (!['service', 'batch', 'default-service', 'default-batch', 'default'].includes(t)) throw badRequest(`invalid 'token_type' value ${JSON.stringify(t)}`);
+    if (t === 'batch' || t === 'default-batch') throw badRequest('batch tokens are not supported by this store; use service tokens');
+    role.token_type = t === 'default' ? 'default-service' : t;
+  }
+  if (role.token_explicit_max_ttl > SYSTEM_MAX_TTL) {
+    warnings.push(
+      `Given explicit max TTL of ${role.token_explicit_max_ttl} is greater than system/mount allowed value of ${SYSTEM_MAX_TTL} seconds; until this is fixed attempting to create tokens against this role will result in an error`,
+    );
+  }
+  return role;
+}
+
+function roleData(role: TokenRole): Record<string, unknown> {
+  const data: Record<string, unknown> = {
+    allowed_entity_aliases: role.allowed_entity_aliases.length > 0 ? role.allowed_entity_aliases : null,
+    allowed_policies: role.allowed_policies,
+    allowed_policies_glob: role.allowed_policies_glob,
+    disallowed_policies: role.disallowed_policies,
+    disallowed_policies_glob: role.disallowed_policies_glob,
+    explicit_max_ttl: role.token_explicit_max_ttl,
+    name: role.name,
+    orphan: role.orphan,
+    path_suffix: role.path_suffix,
+    period: role.token_period,
+    renewable: role.renewable,
+    token_explicit_max_ttl: role.token_explicit_max_ttl,
+    token_no_default_policy: role.token_no_default_policy,
+    token_period: role.token_period,
+    token_type: role.token_type,
+  };
+  if (role.token_num_uses > 0) data.token_num_uses = role.token_num_uses;
+  return data;
+}
+
+/** Whether a role exists (create vs update for auth/token/roles/<name>). */
+export function roleExists(core: Core, name: string): boolean {
+  return core.state.roles.has(name);
+}
+
+/** Routes auth/token/<rest>. */
+export function handleTokenPath(core: Core, req: VaultRequest, rest: string): Reply {
+  const body = req.body;
+  const te = req.te!;
+  const onlyWrite = () => {
+    if (req.op !== 'write') throw unsupportedOperation();
+  };
+  switch (rest) {
+    case 'create':
+      onlyWrite();
+      return createToken(core, req, false, undefined);
+    case 'create-orphan':
+      onlyWrite();
+      return createToken(core, req, true, undefined);
+    case 'lookup-self':
+      if (req.op !== 'read' && req.op !== 'write') throw unsupportedOperation();
+      return lookupReply(core, te, req.token);
+    case 'lookup': {
+      if (req.op !== 'read' && req.op !== 'write') throw unsupportedOperation();
+      const token = str(body, 'token') || req.token;
+      if (!token) throw badRequest('missing token ID');
+      return lookupReply(core, core.tokens.lookup(token), token);
+    }
+    case 'lookup-accessor': {
+      onlyWrite();
+      const accessor = str(body, 'accessor');
+      if (!accessor) throw badRequest('missing accessor');
+      const target = core.tokens.lookupAccessor(accessor);
+      if (!target) throw badRequest('invalid accessor');
+      return lookupReply(core, target, '');
+    }
+    case 'renew-self':
+      onlyWrite();
+      return renewReply(core, te, req.token, body);
+    case 'renew': {
+      onlyWrite();
+      const token = str(body, 'token');
+      if (!token) throw badRequest('missing token ID');
+      const target = core.tokens.lookup(token);
+      if (!target) throw badRequest('token not found');
+      return renewReply(core, target, token, body);
+    }
+    case 'renew-accessor': {
+      onlyWrite();
+      const accessor = str(body, 'accessor');
+      if (!accessor) throw badRequest('missing accessor');
+      const target = core.tokens.lookupAccessor(accessor);
+      if (!target) throw badRequest('invalid accessor');
+      return renewReply(core, target, '', body);
+    }
+    case 'revoke-self':
+      onlyWrite();
+      core.tokens.revokeTree(te);
+      core.changed();
+      return {};
+    case 'revoke': {
+      onlyWrite();
+      const token = str(body, 'token');
+      if (!token) throw badRequest('missing token ID');
+      const target = core.tokens.lookup(token);
+      if (target) {
+        core.tokens.revokeTree(target);
+        core.changed();
+      }
+      return {};
+    }
+    case 'revoke-accessor': {
+      onlyWrite();
+      const accessor = str(body, 'accessor');
+      if (!accessor) throw badRequest('missing accessor');
+      const target = core.tokens.lookupAccessor(accessor);
+      if (!target) return { warnings: ['No token found with this accessor'] };
+      core.tokens.revokeTree(target);
+      core.changed();
+      return {};
+    }
+    case 'revoke-orphan': {
+      onlyWrite();
+      const token = str(body, 'token');
+      if (!token) throw badRequest('missing token ID');
+      if (!isSudo(req)) throw badRequest('root or sudo privileges required to revoke and orphan');
+      const target = core.tokens.lookup(token);
+      if (!target) throw badRequest('token to revoke not found');
+      core.tokens.revokeOrphan(target);
+      core.changed();
+      return {};
+    }
+    case 'accessors/':
+      if (req.op !== 'list') throw unsupportedOperation();
+      return { data: { keys: core.tokens.accessors() } };
+    case 'roles':
+    case 'roles/':
+      if (req.op !== 'list') throw unsupportedOperation();
+      if (core.state.roles.size === 0) throw notFound();
+      return { data: { keys: [...core.state.roles.keys()].sort() } };
+  }
+  let m = /^create\/(.+)$/.exec(rest);
+  if (m) {
+    onlyWrite();
+    const name = m[1];
+    if (!ROLE_NAME.test(name)) throw unsupportedPath();
+    const role = core.state.roles.get(name);
+    if (!role) throw badRequest(`unknown role ${name}`);
+    return createToken(core, req, false, role);
+  }
+  m = /^roles\/(.+)$/.exec(rest);
+  if (m) {
+    const name = m[1];
+    if (!ROLE_NAME.test(name)) throw unsupportedPath();
+    switch (req.op) {
+      case 'read': {
+        const role = core.state.roles.get(name);
+        if (!role) throw notFound();
+        return { data: roleData(role) };
+      }
+      case 'write': {
+        const warnings: string[] = [];
+        const role = readRole(body, core.state.roles.get(name), name, warnings);
+        core.state.roles.set(name, role);
+        core.changed();
+        return warnings.length > 0 ? { warnings } : {};
+      }
+      case 'delete':
+        if (core.state.roles.delete(name)) core.changed();
+        return {};
+      default:
+        throw unsupportedOperation();
+    }
+  }
+  throw unsupportedPath();
+}

@@ -1,0 +1,458 @@
+import { formatDuration, parseDurationSeconds } from './durations.js';
+import {
+  badRequest,
+  bool,
+  int,
+  notFound,
+  unsupportedOperation,
+  unsupportedPath,
+  VaultHttpError,
+  type Reply,
+  type VaultRequest,
+} from './envelope.js';
+import type { Core } from './core.js';
+import type { KvMountData, KvV2Key, KvVersion, MountEntry } from './state.js';
+import { SYSTEM_DEFAULT_TTL } from './tokens.js';
+
+/**
+ * The KV secrets engines, version 1 and 2, with Vault's paths, bodies and edge cases
+ * (deleted-version 404 with a body, empty-list 404, check-and-set, merge-patch, metadata).
+ * Also the cubbyhole engine (a KV v1 per token).
+ */
+
+const DEFAULT_MAX_VERSIONS = 10;
+
+/** The KV data of a mount (or of the caller's cubbyhole). */
+function mountData(core: Core, req: VaultRequest, mount: MountEntry): KvMountData {
+  if (mount.type === 'cubbyhole') {
+    const key = `cubbyhole:${req.te?.accessor ?? ''}`;
+    let data = core.state.kv.get(key);
+    if (!data) {
+      data = { version: 1, entries: new Map() };
+      // Not persisted until something is written.
+      if (req.op === 'write') core.state.kv.set(key, data);
+    }
+    return data;
+  }
+  const data = core.state.kv.get(mount.uuid);
+  if (!data) throw new VaultHttpError(500, ['mount data missing']);
+  return data;
+}
+
+/** The KV version of a mount entry ("2" → 2, anything else → 1). */
+export function kvVersionOf(mount: MountEntry): 1 | 2 {
+  return mount.options?.version === '2' ? 2 : 1;
+}
+
+/** Lists the direct children of a prefix among keys; folders end in "/". */
+function listKeys(keys: Iterable<string>, prefix: string): string[] {
+  const out = new Set<string>();
+  for (const k of keys) {
+    if (!k.startsWith(prefix)) continue;
+    const rest = k.slice(prefix.length);
+    if (rest === '') continue;
+    const slash = rest.indexOf('/');
+    out.add(slash >= 0 ? rest.slice(0, slash + 1) : rest);
+  }
+  return [...out].sort();
+}
+
+function listReply(keys: string[]): Reply {
+  if (keys.length === 0) throw notFound();
+  return { data: { keys } };
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Whether a create-vs-update existence check finds the target. */
+export function kvExists(core: Core, req: VaultRequest, mount: MountEntry, rest: string): boolean {
+  const data = mount.type === 'cubbyhole' ? core.state.kv.get(`cubbyhole:${req.te?.accessor ?? ''}`) : core.state.kv.get(mount.uuid);
+  if (!data) return false;
+  if (data.version === 1) return data.entries.has(rest);
+  if (rest === 'config') return true;
+  const m = /^(data|metadata)\/(.*)$/.exec(rest);
+  if (!m) return true;
+  return data.keys.has(m[2]);
+}
+
+/** Serves one request on a KV (or cubbyhole) mount. `rest` is the path below the mount. */
+export function handleKv(core: Core, req: VaultRequest, mount: MountEntry, rest: string): Reply {
+  const data = mountData(core, req, mount);
+  const mountType = mount.type;
+  const reply = data.version === 1 ? kvV1(core, req, data, rest) : kvV2(core, req, data, rest);
+  reply.mountType = mountType;
+  return reply;
+}
+
+// ---------------------------------------------------------------- KV v1
+
+function kvV1(core: Core, req: VaultRequest, data: Extract<KvMountData, { version: 1 }>, key: string): Reply {
+  switch (req.op) {
+    case 'list':
+      return listReply(listKeys(data.entries.keys(), key));
+    case 'read': {
+      const value = data.entries.get(key);
+      if (!value) throw notFound();
+      let lease = SYSTEM_DEFAULT_TTL;
+      if (value.ttl !== undefined) {
+        try {
+          lease = parseDurationSeconds(value.ttl);
+        } catch {
+          /* an unparsable advisory ttl is ignored */
+        }
+      }
+      return { data: { ...value }, leaseDuration: lease };
+    }
+    case 'write': {
+      if (key === '' || key.endsWith('/')) throw unsupportedPath();
+      if (Object.keys(req.body).length === 0) throw badRequest('missing data fields');
+      data.entries.set(key, structuredClone(req.body));
+      core.changed();
+      return {};
+    }
+    case 'delete':
+      if (data.entries.delete(key)) core.changed();
+      return {};
+    default:
+      throw unsupportedOperation();
+  }
+}
+
+// ---------------------------------------------------------------- KV v2
+
+type V2 = Extract<KvMountData, { version: 2 }>;
+
+function now(): string {
+  return new Date().toISOString();
+}
+
+function isDeleted(v: KvVersion, at = Date.now()): boolean {
+  return v.deletion_time !== '' && Date.parse(v.deletion_time) <= at;
+}
+
+function versionMetadata(key: KvV2Key, n: number, v: KvVersion): Record<string, unknown> {
+  return {
+    created_time: v.created_time,
+    custom_metadata: key.custom_metadata,
+    deletion_time: v.deletion_time,
+    destroyed: v.destroyed,
+    version: n,
+  };
+}
+
+function effectiveMaxVersions(d: V2, key: KvV2Key): number {
+  if (key.max_versions && d.config.max_versions) return Math.min(key.max_versions, d.config.max_versions);
+  return key.max_versions || d.config.max_versions || DEFAULT_MAX_VERSIONS;
+}
+
+function parseVersions(body: Record<string, unknown>): number[] {
+  const raw = body.versions;
+  const list = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : typeof raw === 'number' ? [raw] : [];
+  const out = list.map((x) => Number(typeof x === 'string' ? x.trim() : x)).filter((n) => Number.isInteger(n) && n > 0);
+  if (out.length === 0) throw badRequest('no version number provided');
+  return out;
+}
+
+function readCas(body: Record<string, unknown>): number | undefined {
+  const options = body.options;
+  if (options === undefined || options === null) return undefined;
+  if (!isObject(options)) throw badRequest('error converting input for field "options": expected a map');
+  return int(options, 'cas');
+}
+
+function checkCas(d: V2, key: KvV2Key | undefined, cas: number | undefined): void {
+  const required = d.config.cas_required || (key?.cas_required ?? false);
+  if (cas === undefined) {
+    if (required) throw badRequest('check-and-set parameter required for this call');
+    return;
+  }
+  const current = key?.current_version ?? 0;
+  if (cas !== current) throw badRequest('check-and-set parameter did not match the current version');
+}
+
+function validateCustomMetadata(v: unknown): Record<string, string> | null {
+  if (v === undefined || v === null) return null;
+  if (!isObject(v)) throw badRequest('custom_metadata must be a map of strings');
+  const entries = Object.entries(v);
+  const problems: string[] = [];
+  if (entries.length > 64) problems.push('payload must contain at most 64 keys');
+  const out: Record<string, string> = {};
+  for (const [k, val] of entries) {
+    if (typeof val !== 'string') {
+      problems.push(`custom_metadata value for key "${k}" must be a string`);
+      continue;
+    }
+    if (k.length > 128) problems.push(`length of key "${k}" is ${k.length} but exceeds maximum of 128`);
+    if (val.length > 512) problems.push(`length of value for key "${k}" is ${val.length} but exceeds maximum of 512`);
+    Object.defineProperty(out, k, { value: val, enumerable: true, writable: true, configurable: true });
+  }
+  if (problems.length > 0) throw badRequest(problems.join('; '));
+  return out;
+}
+
+function newKey(): KvV2Key {
+  const t = now();
+  return {
+    cas_required: false,
+    created_time: t,
+    current_version: 0,
+    delete_version_after: 0,
+    max_versions: 0,
+    oldest_version: 0,
+    updated_time: t,
+    custom_metadata: null,
+    versions: new Map(),
+  };
+}
+
+/** Adds a version, trimming the oldest ones beyond max_versions. */
+function addVersion(d: V2, key: KvV2Key, value: Record<string, unknown>): number {
+  const t = now();
+  const n = key.current_version + 1;
+  const dva = key.delete_version_after || d.config.delete_version_after;
+  key.versions.set(n, {
+    created_time: t,
+    deletion_time: dva > 0 ? new Date(Date.now() + dva * 1000).toISOString() : '',
+    destroyed: false,
+    data: structuredClone(value),
+  });
+  key.current_version = n;
+  key.updated_time = t;
+  const max = effectiveMaxVersions(d, key);
+  const firstKept = n - max + 1;
+  if (firstKept > 1) {
+    for (const v of [...key.versions.keys()]) if (v < firstKept) key.versions.delete(v);
+    key.oldest_version = Math.max(key.oldest_version, firstKept);
+  }
+  return n;
+}
+
+/** RFC 7386 JSON merge patch. */
+function mergePatch(target: unknown, patch: unknown): unknown {
+  if (!isObject(patch)) return structuredClone(patch);
+  const out: Record<string, unknown> = isObject(target) ? { ...target } : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else Object.defineProperty(out, k, { value: mergePatch(out[k], v), enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}
+
+function subkeys(value: unknown, depth: number, level = 1): unknown {
+  if (!isObject(value)) return null;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    const inner = isObject(v) && (depth === 0 || level < depth) ? subkeys(v, depth, level + 1) : null;
+    Object.defineProperty(out, k, { value: inner, enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}
+
+function kvV2(core: Core, req: VaultRequest, d: V2, rest: string): Reply {
+  if (rest === 'config') return kvConfig(core, req, d);
+  const m = /^(data|metadata|delete|undelete|destroy|subkeys)\/(.*)$/s.exec(rest);
+  if (!m) throw unsupportedPath();
+  const [, area, name] = m;
+  switch (area) {
+    case 'data':
+      return kvData(core, req, d, name);
+    case 'metadata':
+      return kvMetadata(core, req, d, name);
+    case 'subkeys': {
+      if (req.op !== 'read') throw unsupportedOperation();
+      const key = d.keys.get(name);
+      if (!key) throw notFound();
+      const n = int(Object.fromEntries(req.query), 'version') || key.current_version;
+      const v = key.versions.get(n);
+      if (!v) throw notFound();
+      const depth = int(Object.fromEntries(req.query), 'depth') ?? 0;
+      const metadata = versionMetadata(key, n, v);
+      if (v.destroyed || isDeleted(v)) throw new VaultHttpError(404, [], { status: 404, data: { subkeys: null, metadata } });
+      return { data: { subkeys: subkeys(v.data, depth), metadata } };
+    }
+    default: {
+      if (req.op !== 'write') throw unsupportedOperation();
+      const versions = parseVersions(req.body);
+      const key = d.keys.get(name);
+      if (!key) return {};
+      const at = Date.now();
+      for (const n of versions) {
+        const v = key.versions.get(n);
+        if (!v) continue;
+        if (area === 'delete' && !v.destroyed && !isDeleted(v, at)) v.deletion_time = new Date(at).toISOString();
+        if (area === 'undelete' && !v.destroyed) v.deletion_time = '';
+        if (area === 'destroy') {
+          v.destroyed = true;
+          delete v.data;
+        }
+      }
+      core.changed();
+      return {};
+    }
+  }
+}
+
+function kvData(core: Core, req: VaultRequest, d: V2, name: string): Reply {
+  if (req.op === 'list') throw unsupportedOperation();
+  if (name === '') throw unsupportedPath();
+  const key = d.keys.get(name);
+  switch (req.op) {
+    case 'read': {
+      if (!key) throw notFound();
+      const q = req.query.get('version');
+      let n = key.current_version;
+      if (q !== null && q !== '') {
+        const parsed = Number(q);
+        if (!Number.isInteger(parsed) || parsed < 0) throw badRequest(`error converting input for field "version": cannot parse '${q}' as int`);
+        if (parsed > 0) n = parsed;
+      }
+      const v = key.versions.get(n);
+      if (!v) throw notFound();
+      const metadata = versionMetadata(key, n, v);
+      if (v.destroyed || isDeleted(v)) throw new VaultHttpError(404, [], { status: 404, data: { data: null, metadata } });
+      return { data: { data: v.data, metadata } };
+    }
+    case 'write': {
+      if (!('data' in req.body) || req.body.data === null || req.body.data === undefined) throw badRequest('no data provided');
+      if (!isObject(req.body.data)) throw badRequest('error converting input for field "data": expected a map');
+      const cas = readCas(req.body);
+      checkCas(d, key, cas);
+      let k = key;
+      if (!k) {
+        k = newKey();
+        d.keys.set(name, k);
+      }
+      const n = addVersion(d, k, req.body.data);
+      core.changed();
+      const v = k.versions.get(n)!;
+      return { data: versionMetadata(k, n, v) };
+    }
+    case 'patch': {
+      if (!key) throw notFound();
+      const current = key.versions.get(key.current_version);
+      if (!current || current.destroyed || isDeleted(current)) throw notFound();
+      if (!('data' in req.body) || req.body.data === null) throw badRequest('no data provided');
+      if (!isObject(req.body.data)) throw badRequest('error converting input for field "data": expected a map');
+      checkCas(d, key, readCas(req.body));
+      const merged = mergePatch(current.data ?? {}, req.body.data) as Record<string, unknown>;
+      const n = addVersion(d, key, merged);
+      core.changed();
+      return { data: versionMetadata(key, n, key.versions.get(n)!) };
+    }
+    case 'delete': {
+      if (!key) return {};
+      const v = key.versions.get(key.current_version);
+      if (v && !v.destroyed && !isDeleted(v)) {
+        v.deletion_time = now();
+        core.changed();
+      }
+      return {};
+    }
+    default:
+      throw unsupportedOperation();
+  }
+}
+
+function metadataData(key: KvV2Key): Record<string, unknown> {
+  const versions: Record<string, unknown> = {};
+  for (const [n, v] of key.versions) versions[String(n)] = { created_time: v.created_time, deletion_time: v.deletion_time, destroyed: v.destroyed };
+  return {
+    cas_required: key.cas_required,
+    created_time: key.created_time,
+    current_version: key.current_version,
+    custom_metadata: key.custom_metadata,
+    delete_version_after: formatDuration(key.delete_version_after),
+    max_versions: key.max_versions,
+    oldest_version: key.oldest_version,
+    updated_time: key.updated_time,
+    versions,
+  };
+}
+
+function applyMetadataFields(key: KvV2Key, body: Record<string, unknown>, merge: boolean): void {
+  const max = int(body, 'max_versions');
+  if (max !== undefined) {
+    if (max < 0) throw badRequest('max_versions must be greater than or equal to 0');
+    key.max_versions = max;
+  }
+  const cas = bool(body, 'cas_required');
+  if (cas !== undefined) key.cas_required = cas;
+  if (body.delete_version_after !== undefined && body.delete_version_after !== null) {
+    let dva: number;
+    try {
+      dva = parseDurationSeconds(body.delete_version_after);
+    } catch (err) {
+      throw badRequest(`error converting input for field "delete_version_after": ${(err as Error).message}`);
+    }
+    key.delete_version_after = Math.max(0, dva);
+  }
+  if ('custom_metadata' in body) {
+    const cm = validateCustomMetadata(body.custom_metadata);
+    if (merge && cm) {
+      const merged = mergePatch(key.custom_metadata ?? {}, body.custom_metadata) as Record<string, string>;
+      key.custom_metadata = Object.keys(merged).length > 0 ? merged : null;
+    } else key.custom_metadata = cm;
+  }
+}
+
+function kvMetadata(core: Core, req: VaultRequest, d: V2, name: string): Reply {
+  const key = d.keys.get(name);
+  switch (req.op) {
+    case 'list':
+      return listReply(listKeys(d.keys.keys(), name));
+    case 'read':
+      if (!key) throw notFound();
+      return { data: metadataData(key) };
+    case 'write': {
+      if (name === '' || name.endsWith('/')) throw unsupportedPath();
+      const k = key ?? newKey();
+      applyMetadataFields(k, req.body, false);
+      k.updated_time = now();
+      if (!key) d.keys.set(name, k);
+      core.changed();
+      return {};
+    }
+    case 'patch':
+      if (!key) throw notFound();
+      applyMetadataFields(key, req.body, true);
+      key.updated_time = now();
+      core.changed();
+      return {};
+    case 'delete':
+      if (d.keys.delete(name)) core.changed();
+      return {};
+    default:
+      throw unsupportedOperation();
+  }
+}
+
+function kvConfig(core: Core, req: VaultRequest, d: V2): Reply {
+  if (req.op === 'read') {
+    return {
+      data: {
+        cas_required: d.config.cas_required,
+        delete_version_after: formatDuration(d.config.delete_version_after),
+        max_versions: d.config.max_versions,
+      },
+    };
+  }
+  if (req.op !== 'write') throw unsupportedOperation();
+  const max = int(req.body, 'max_versions');
+  if (max !== undefined) {
+    if (max < 0) throw badRequest('max_versions must be greater than or equal to 0');
+    d.config.max_versions = max;
+  }
+  const cas = bool(req.body, 'cas_required');
+  if (cas !== undefined) d.config.cas_required = cas;
+  if (req.body.delete_version_after !== undefined) {
+    try {
+      d.config.delete_version_after = Math.max(0, parseDurationSeconds(req.body.delete_version_after));
+    } catch (err) {
+      throw badRequest(`error converting input for field "delete_version_after": ${(err as Error).message}`);
+    }
+  }
+  core.changed();
+  return {};
+}

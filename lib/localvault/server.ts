@@ -1,0 +1,243 @@
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import net from 'node:net';
+import { ORIGINAL_METHOD_HEADER, RewritingSocket } from './list-method.js';
+import type { AddressInfo } from 'node:net';
+import { Core, type StoreLogger } from './core.js';
+import { VaultHttpError, type Operation, type VaultRequest } from './envelope.js';
+import { handleRequest, type Outcome } from './router.js';
+import { parseWrapTtl } from './wrapping.js';
+
+/**
+ * The embedded store's HTTP server: Vault's API under /v1/ on node:http, keep-alive friendly,
+ * with Vault's 32 MiB request body limit (413 beyond it).
+ */
+
+/** Vault's default max_request_size. */
+export const MAX_BODY_BYTES = 32 * 1024 * 1024;
+
+/** Options of createStoreServer. */
+export interface StoreServerOptions {
+  /** The data directory (created 0700): encrypted data file, key file, root token file. */
+  dataDir: string;
+  /** Default 127.0.0.1: the store never listens on other interfaces unless told to. */
+  host?: string;
+  /** 0 picks a free port. Default 8282. */
+  port?: number;
+  /** Path of the audit log (JSON lines, 0600). None when omitted. */
+  auditLog?: string;
+  log?: StoreLogger;
+  /** Body size limit in bytes (default 32 MiB). */
+  maxBodyBytes?: number;
+}
+
+/** A running store. */
+export interface StoreServer {
+  /** e.g. http://127.0.0.1:8282 */
+  address: string;
+  port: number;
+  /** The file holding the root token (written when the store was created). */
+  rootTokenFile: string;
+  /** Stops listening, closes connections, waits for pending writes. */
+  close(): Promise<void>;
+}
+
+const METHODS: Record<string, Operation> = {
+  GET: 'read',
+  HEAD: 'read',
+  POST: 'write',
+  PUT: 'write',
+  PATCH: 'patch',
+  DELETE: 'delete',
+  LIST: 'list',
+};
+
+function send(res: http.ServerResponse, status: number, body: unknown, head = false): void {
+  if (res.headersSent) return;
+  res.setHeader('Cache-Control', 'no-store');
+  if (body === undefined || status === 204) {
+    res.writeHead(status);
+    res.end();
+    return;
+  }
+  const text = JSON.stringify(body) + '\n';
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  res.end(head ? undefined : text);
+}
+
+function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) {
+      reject(new VaultHttpError(413, ['http: request body too large']));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on('data', (chunk: Buffer) => {
+      if (failed) return;
+      size += chunk.length;
+      if (size > limit) {
+        failed = true;
+        reject(new VaultHttpError(413, ['http: request body too large']));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (!failed) resolve(Buffer.concat(chunks));
+    });
+    req.on('error', (err) => {
+      if (!failed) reject(err);
+    });
+  });
+}
+
+function parseBody(buf: Buffer): Record<string, unknown> {
+  const text = buf.toString('utf8');
+  if (text.trim() === '') return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new VaultHttpError(400, [`failed to parse JSON input: ${(err as Error).message}`]);
+  }
+  if (value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    const kind = Array.isArray(value) ? 'array' : typeof value;
+    throw new VaultHttpError(400, [`failed to parse JSON input: json: cannot unmarshal ${kind} into Go value of type map[string]interface {}`]);
+  }
+  return value as Record<string, unknown>;
+}
+
+function tokenOf(req: http.IncomingMessage): string {
+  const header = req.headers['x-vault-token'];
+  if (typeof header === 'string' && header !== '') return header.trim();
+  const auth = req.headers.authorization;
+  if (typeof auth === 'string') {
+    const m = /^Bearer\s+(.+)$/i.exec(auth.trim());
+    if (m) return m[1].trim();
+  }
+  return '';
+}
+
+/** Parses the HTTP request into a VaultRequest, or throws a VaultHttpError with Vault's status. */
+async function parseRequest(req: http.IncomingMessage, limit: number): Promise<VaultRequest> {
+  let method = (req.method ?? 'GET').toUpperCase();
+  if (method === 'GET' && req.headers[ORIGINAL_METHOD_HEADER] === 'LIST') method = 'LIST';
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  if (!url.pathname.startsWith('/v1/')) throw new VaultHttpError(404, []);
+  let path: string;
+  try {
+    path = decodeURIComponent(url.pathname.slice(4));
+  } catch {
+    throw new VaultHttpError(400, ['invalid URL escape in the request path']);
+  }
+  path = path.replace(/^\/+/, '');
+  if (path.includes('\0')) throw new VaultHttpError(400, ['path cannot contain null bytes']);
+  if (path.split('/').includes('..') || path.includes('..')) throw new VaultHttpError(400, ['path cannot contain parent references']);
+  let op = METHODS[method];
+  if (!op) throw new VaultHttpError(405, ['1 error occurred:\n\t* unsupported operation\n\n']);
+  if (method === 'GET') {
+    const list = url.searchParams.get('list');
+    if (list === 'true' || list === '1') op = 'list';
+  }
+  if (method === 'HEAD' && path !== 'sys/health') throw new VaultHttpError(405, ['1 error occurred:\n\t* unsupported operation\n\n']);
+  if (op === 'list' && !path.endsWith('/')) path += '/';
+  const contentType = String(req.headers['content-type'] ?? '');
+  const buf = await readBody(req, limit);
+  if (method === 'PATCH') {
+    const mediaType = contentType.split(';')[0].trim().toLowerCase();
+    if (mediaType !== 'application/merge-patch+json') {
+      throw new VaultHttpError(415, [`PATCH requires Content-Type of application/merge-patch+json, got ${JSON.stringify(mediaType)}`]);
+    }
+  }
+  const body = parseBody(buf);
+  const wrapHeader = req.headers['x-vault-wrap-ttl'];
+  return {
+    id: randomUUID(),
+    method,
+    op,
+    path,
+    query: url.searchParams,
+    body,
+    hasBody: buf.length > 0,
+    contentType,
+    token: tokenOf(req),
+    remoteAddress: req.socket.remoteAddress ?? '',
+    wrapTtl: parseWrapTtl(typeof wrapHeader === 'string' ? wrapHeader : undefined),
+  };
+}
+
+/** Starts the store: opens (or creates) the data directory and listens. */
+export async function createStoreServer(opts: StoreServerOptions): Promise<StoreServer> {
+  const core = await Core.open({ dataDir: opts.dataDir, auditLog: opts.auditLog, log: opts.log });
+  const limit = opts.maxBodyBytes ?? MAX_BODY_BYTES;
+  const server = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 120_000 }, (req, res) => {
+    const started = Date.now();
+    void (async () => {
+      let outcome: Outcome;
+      let vreq: VaultRequest | undefined;
+      try {
+        vreq = await parseRequest(req, limit);
+        outcome = await handleRequest(core, vreq);
+      } catch (err) {
+        if (err instanceof VaultHttpError) {
+          outcome = { status: err.status, body: { errors: err.errors }, operation: req.method ?? '', wrapped: false, error: err.errors[0] };
+          if (err.status === 413) res.setHeader('Connection', 'close');
+        } else {
+          core.log.error('request failed', { error: (err as Error)?.message });
+          outcome = { status: 500, body: { errors: ['1 error occurred:\n\t* internal error\n\n'] }, operation: req.method ?? '', wrapped: false, error: 'internal error' };
+        }
+      }
+      send(res, outcome.status, outcome.body, req.method === 'HEAD');
+      if (outcome.status === 413) req.resume();
+      core.audit?.write({
+        time: new Date(started).toISOString(),
+        request_id: vreq?.id ?? '',
+        operation: outcome.operation,
+        method: req.method ?? '',
+        path: vreq?.path ?? '',
+        accessor: vreq?.te?.accessor ?? '',
+        remote_address: req.socket.remoteAddress ?? '',
+        status: outcome.status,
+        ...(outcome.wrapped ? { wrapped: true } : {}),
+        ...(outcome.error !== undefined ? { error: outcome.error } : {}),
+      });
+    })();
+  });
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+  });
+  const host = opts.host ?? '127.0.0.1';
+  // node:http cannot parse Vault's LIST method, so connections pass through a rewriter first.
+  const tcp = net.createServer({ noDelay: true }, (socket) => server.emit('connection', new RewritingSocket(socket)));
+  await new Promise<void>((resolve, reject) => {
+    tcp.once('error', reject);
+    tcp.listen(opts.port ?? 8282, host, () => {
+      tcp.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = tcp.address() as AddressInfo;
+  const shownHost = host.includes(':') ? `[${host}]` : host;
+  opts.log?.info('store listening', { address: `http://${shownHost}:${port}` });
+  let closing: Promise<void> | undefined;
+  return {
+    address: `http://${shownHost}:${port}`,
+    port,
+    rootTokenFile: core.rootTokenFile,
+    close() {
+      closing ??= (async () => {
+        await new Promise<void>((resolve) => {
+          tcp.close(() => resolve());
+          server.closeIdleConnections();
+          setTimeout(() => server.closeAllConnections(), 2000).unref();
+        });
+        await core.close();
+      })();
+      return closing;
+    },
+  };
+}

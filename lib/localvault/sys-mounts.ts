@@ -1,0 +1,202 @@
+import { badRequest, str, VaultHttpError, type Reply, type VaultRequest } from './envelope.js';
+import type { Core } from './core.js';
+import { emptyKvData, kvMount, type KvV2Key, type MountEntry } from './state.js';
+import { kvVersionOf } from './kv.js';
+
+/**
+ * sys/mounts (list, read, enable, disable, tune) and sys/internal/ui/mounts, the lookup the
+ * vault CLI uses to find a path's mount and KV version. Only the kv engine can be enabled.
+ */
+
+const RESERVED = ['sys/', 'auth/', 'cubbyhole/', 'identity/', 'audit/'];
+
+/** The mount a path belongs to (longest prefix), or undefined. */
+export function matchMount(core: Core, path: string): MountEntry | undefined {
+  let best: MountEntry | undefined;
+  for (const m of core.state.mounts.values()) {
+    if (path.startsWith(m.path) || path + '/' === m.path) {
+      if (!best || m.path.length > best.path.length) best = m;
+    }
+  }
+  return best;
+}
+
+function runningVersion(m: MountEntry): string {
+  return m.type === 'kv' ? 'v0.20.0+builtin' : 'v1.17.0+builtin.vault';
+}
+
+/** The JSON view of a mount, as sys/mounts shows it. */
+export function mountView(m: MountEntry): Record<string, unknown> {
+  return {
+    accessor: m.accessor,
+    config: { ...m.config },
+    description: m.description,
+    external_entropy_access: m.external_entropy_access,
+    local: m.local,
+    options: m.options,
+    plugin_version: '',
+    running_plugin_version: runningVersion(m),
+    running_sha256: '',
+    seal_wrap: m.seal_wrap,
+    type: m.type,
+    uuid: m.uuid,
+    deprecation_status: m.type === 'kv' ? 'supported' : undefined,
+  };
+}
+
+function normalizeMountPath(raw: string): string {
+  const p = raw.replace(/^\/+/, '').replace(/\/+$/, '');
+  if (!p) throw badRequest('missing mount path');
+  return p + '/';
+}
+
+/** GET sys/mounts. */
+export function listMounts(core: Core): Reply {
+  const data: Record<string, unknown> = {};
+  for (const m of [...core.state.mounts.values()].sort((a, b) => a.path.localeCompare(b.path))) data[m.path] = mountView(m);
+  return { data, topLevel: true };
+}
+
+/** sys/mounts/<path>: GET one, POST enable, DELETE disable. */
+export function mountOne(core: Core, req: VaultRequest, rawPath: string): Reply {
+  const path = normalizeMountPath(rawPath);
+  const existing = core.state.mounts.get(path);
+  if (req.op === 'read') {
+    if (!existing) throw badRequest(`No secret engine mount at ${path}`);
+    return { data: mountView(existing), topLevel: true };
+  }
+  if (req.op === 'delete') {
+    if (!existing) return {};
+    if (existing.builtin) throw badRequest(`cannot unmount ${JSON.stringify(path)}`);
+    core.state.mounts.delete(path);
+    core.state.kv.delete(existing.uuid);
+    core.changed();
+    return {};
+  }
+  // enable
+  let type = str(req.body, 'type');
+  if (!type) throw badRequest('backend type must be specified as a string');
+  const options: Record<string, string> = {};
+  const rawOptions = req.body.options;
+  if (rawOptions !== undefined && rawOptions !== null) {
+    if (typeof rawOptions !== 'object' || Array.isArray(rawOptions)) throw badRequest('options must be a map of strings');
+    for (const [k, v] of Object.entries(rawOptions)) options[k] = String(v);
+  }
+  if (type === 'kv-v2') {
+    type = 'kv';
+    options.version = '2';
+  } else if (type === 'kv-v1' || type === 'generic') {
+    type = 'kv';
+    options.version = options.version || '1';
+  }
+  if (type !== 'kv') throw badRequest(`plugin not found in the catalog: ${type}`);
+  const version = options.version ?? '1';
+  if (version !== '1' && version !== '2' && version !== '') throw badRequest(`invalid KV version: ${version}`);
+  for (const r of RESERVED) if (path.startsWith(r)) throw badRequest(`cannot mount ${JSON.stringify(path)} of type ${JSON.stringify(type)}`);
+  for (const m of core.state.mounts.values()) {
+    if (path.startsWith(m.path) || m.path.startsWith(path)) throw badRequest(`path is already in use at ${m.path}`);
+  }
+  const entry = kvMount(path, version === '2' ? '2' : '1', str(req.body, 'description'), options);
+  if (!('version' in options)) entry.options = { ...options, version: '1' };
+  core.state.mounts.set(path, entry);
+  core.state.kv.set(entry.uuid, emptyKvData(version === '2' ? 2 : 1));
+  core.changed();
+  return {};
+}
+
+/** sys/mounts/<path>/tune: read the config, or change description and the KV version (1 → 2 upgrades). */
+export function tuneMount(core: Core, req: VaultRequest, rawPath: string): Reply {
+  const path = normalizeMountPath(rawPath);
+  const m = core.state.mounts.get(path);
+  if (!m) throw badRequest(`cannot fetch sysview for path ${JSON.stringify(path)}`);
+  if (req.op === 'read') {
+    return {
+      data: { default_lease_ttl: 2764800, max_lease_ttl: 2764800, force_no_cache: false, description: m.description, options: m.options },
+      topLevel: true,
+    };
+  }
+  if (typeof req.body.description === 'string') m.description = req.body.description;
+  const opts = req.body.options;
+  if (opts && typeof opts === 'object' && !Array.isArray(opts) && 'version' in opts && m.type === 'kv') {
+    const want = String((opts as Record<string, unknown>).version);
+    const have = String(kvVersionOf(m));
+    if (want === '1' && have === '2') throw badRequest('cannot downgrade mount from KV version 2');
+    if (want !== '1' && want !== '2') throw badRequest(`invalid KV version: ${want}`);
+    if (want === '2' && have === '1') upgradeToV2(core, m);
+  }
+  core.changed();
+  return {};
+}
+
+function upgradeToV2(core: Core, m: MountEntry): void {
+  const old = core.state.kv.get(m.uuid);
+  const next = emptyKvData(2);
+  if (old && old.version === 1 && next.version === 2) {
+    const t = new Date().toISOString();
+    for (const [k, v] of old.entries) {
+      const key: KvV2Key = {
+        cas_required: false,
+        created_time: t,
+        current_version: 1,
+        delete_version_after: 0,
+        max_versions: 0,
+        oldest_version: 0,
+        updated_time: t,
+        custom_metadata: null,
+        versions: new Map([[1, { created_time: t, deletion_time: '', destroyed: false, data: v }]]),
+      };
+      next.keys.set(k, key);
+    }
+  }
+  core.state.kv.set(m.uuid, next);
+  m.options = { ...(m.options ?? {}), version: '2' };
+}
+
+/** The auth methods list (GET sys/auth): only the token method. */
+export function listAuth(core: Core): Reply {
+  return {
+    data: {
+      'token/': {
+        accessor: `auth_token_${core.state.clusterId.slice(0, 8)}`,
+        config: { default_lease_ttl: 0, max_lease_ttl: 0, force_no_cache: false, token_type: 'default-service' },
+        description: 'token based credentials',
+        external_entropy_access: false,
+        local: false,
+        options: null,
+        plugin_version: '',
+        running_plugin_version: 'v1.17.0+builtin.vault',
+        running_sha256: '',
+        seal_wrap: false,
+        type: 'token',
+        uuid: core.state.clusterId,
+      },
+    },
+    topLevel: true,
+  };
+}
+
+/**
+ * GET sys/internal/ui/mounts/<path>: the mount of a path, for a token with some capability below it.
+ * Otherwise 403, so the endpoint cannot be used to discover mounts.
+ */
+export function internalUiMount(core: Core, req: VaultRequest, rawPath: string): Reply {
+  if (req.op !== 'read') throw new VaultHttpError(405, ['1 error occurred:\n\t* unsupported operation\n\n']);
+  const path = rawPath.replace(/^\/+/, '');
+  if (!path) {
+    const secret: Record<string, unknown> = {};
+    for (const m of core.state.mounts.values()) {
+      if (req.acl?.hasMountAccess(m.path)) secret[m.path] = mountView(m);
+    }
+    const auth = (listAuth(core).data ?? {}) as Record<string, unknown>;
+    return { data: { auth, secret } };
+  }
+  const denied = new VaultHttpError(403, [
+    `preflight capability check returned 403, please ensure client's policies grant access to path ${JSON.stringify(path)}`,
+  ]);
+  const m = matchMount(core, path);
+  if (!m || !req.acl || !req.acl.hasMountAccess(m.path)) throw denied;
+  const view = mountView(m);
+  delete view.deprecation_status;
+  return { data: { ...view, path: m.path } };
+}
+
