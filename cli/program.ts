@@ -1,7 +1,18 @@
 import { Command } from 'commander';
 import { readPackageVersion } from '../lib/version.js';
 import type { CliContext } from './context.js';
+import { doctorCommand } from './commands/doctor.js';
+import { getCommand } from './commands/get.js';
+import { historyCommand } from './commands/history.js';
+import { lsCommand } from './commands/ls.js';
+import { mountCommand } from './commands/mount.js';
+import { policyCommand } from './commands/policy.js';
+import { putCommand } from './commands/put.js';
+import { rmCommand } from './commands/rm.js';
+import { runCommand } from './commands/run.js';
+import { tokenCommand } from './commands/token.js';
 import { versionCommand } from './commands/version.js';
+import { volumeCommand } from './commands/volume.js';
 
 /**
  * Builds the command tree. The only place commands are registered; each is a factory over the
@@ -14,6 +25,20 @@ export function createProgram(ctx: CliContext): Command {
     .helpOption('-h, --help', 'show help')
     .showSuggestionAfterError(true)
     .configureHelp({ sortSubcommands: false });
-  for (const command of [versionCommand(ctx)]) program.addCommand(command);
+  const commands = [
+    putCommand,
+    getCommand,
+    lsCommand,
+    rmCommand,
+    historyCommand,
+    runCommand,
+    volumeCommand,
+    mountCommand,
+    policyCommand,
+    tokenCommand,
+    doctorCommand,
+    versionCommand,
+  ];
+  for (const command of commands.map((make) => make(ctx))) program.addCommand(command);
   return program;
 }

@@ -1,4 +1,3 @@
-import { confirm, password } from '@inquirer/prompts';
 import { UsageError } from '../lib/errors.js';
 import type { CliContext } from './context.js';
 
@@ -8,6 +7,8 @@ import type { CliContext } from './context.js';
  */
 export async function askSecretValue(ctx: CliContext, key: string): Promise<string> {
   if (!ctx.isInteractive) throw new UsageError(`no TTY to ask for ${key}: pipe the value on stdin or use ${key}=@FILE`);
+  // Loaded on first use: most runs never prompt, and --help should not pay for it.
+  const { password } = await import('@inquirer/prompts');
   const opts = { output: process.stderr };
   for (;;) {
     const first = await password({ message: `Value for ${key}:`, mask: false, validate: (v) => v.length > 0 || 'the value must not be empty' }, opts);
@@ -21,5 +22,6 @@ export async function askSecretValue(ctx: CliContext, key: string): Promise<stri
 export async function confirmOrFlag(ctx: CliContext, message: string, given: boolean | undefined, flag: string): Promise<boolean> {
   if (given) return true;
   if (!ctx.isInteractive) throw new UsageError(`${message.replace(/\?$/, '')}: no TTY to confirm, pass ${flag}`);
+  const { confirm } = await import('@inquirer/prompts');
   return confirm({ message, default: false }, { output: process.stderr });
 }

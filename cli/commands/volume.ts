@@ -1,0 +1,70 @@
+import { Command } from 'commander';
+import { NotFoundError } from '../../lib/errors.js';
+import { createDockerClient, dockerHostFrom } from '../../lib/docker/client.js';
+import { createSecretVolume, explainDriverError, LABEL_PATH, listSecretVolumes, parseVolumeOpts, removeSecretVolume } from '../../lib/secret-volume.js';
+import { formatOption, renderTable } from '../format-option.js';
+import type { CliContext } from '../context.js';
+import { openVault } from '../vault-session.js';
+import { requireConfig } from '../../lib/config.js';
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+/** `volume create|ls|inspect|rm`: Docker volumes that read one Vault path with their own token. */
+export function volumeCommand(ctx: CliContext): Command {
+  const docker = () => createDockerClient(dockerHostFrom(ctx.dockerGlobalFlags, ctx.env));
+  const volume = new Command('volume').description('create and manage secrets volumes');
+  volume
+    .command('create')
+    .description('create a volume that reads exactly PATH, with its own policy and token (handed to Docker only wrapped)')
+    .argument('<name>', 'volume name')
+    .requiredOption('--path <path>', 'the Vault path the volume serves')
+    .option('--recursive', 'also serve the sub-paths below PATH, as subdirectories')
+    .option('-o, --opt <key=value>', 'a filesystem option: uid, gid, mode, dir_mode, listing, cache_ttl, stale_if_error, version, encoding', collect, [])
+    .addOption(formatOption())
+    .action(async (name: string, opts: { path: string; recursive?: boolean; opt: string[]; format: string }) => {
+      const fsOptions = parseVolumeOpts(opts.opt);
+      const { config, vault } = await openVault(ctx);
+      const info = await createSecretVolume({ vault, docker: docker(), driverName: config.driverName }, { name, path: opts.path, fsOptions, recursive: opts.recursive }).catch((err) => {
+        throw explainDriverError(err, config.driverName);
+      });
+      if (opts.format === 'json') ctx.out.json({ name: info.name, driver: info.driver, path: info.labels[LABEL_PATH] });
+      else {
+        ctx.out.data(info.name + '\n');
+        ctx.out.success(`volume ${info.name} serves ${opts.path}: docker run -v ${info.name}:/run/secrets:ro IMAGE`);
+      }
+    });
+  volume
+    .command('ls')
+    .description('list the secrets volumes')
+    .addOption(formatOption())
+    .action(async (opts: { format: string }) => {
+      const config = await requireConfig(ctx.paths, ctx.env);
+      const volumes = await listSecretVolumes({ docker: docker(), driverName: config.driverName });
+      const rows = volumes.map((v) => ({ name: v.name, path: v.labels[LABEL_PATH] ?? v.options.path ?? v.name, mounted: Boolean(v.mountpoint), mountpoint: v.mountpoint || null }));
+      if (opts.format === 'json') ctx.out.json(rows);
+      else ctx.out.data(renderTable(['NAME', 'PATH', 'MOUNTED'], rows.map((r) => [r.name, r.path, r.mounted ? 'yes' : 'no'])));
+    });
+  volume
+    .command('inspect')
+    .description('show one secrets volume (never a token)')
+    .argument('<name>', 'volume name')
+    .action(async (name: string) => {
+      const info = await docker().inspectVolume(name);
+      if (!info) throw new NotFoundError(`no volume named ${name}`);
+      // The wrapping token Docker keeps was spent at Create, but it is still not shown.
+      const { token: _spent, ...options } = info.options;
+      ctx.out.json({ ...info, options });
+    });
+  volume
+    .command('rm')
+    .description('remove a volume, revoke its token and delete its policy')
+    .argument('<names...>', 'volume names')
+    .action(async (names: string[]) => {
+      const { config, vault } = await openVault(ctx);
+      for (const name of names) {
+        await removeSecretVolume({ vault, docker: docker(), driverName: config.driverName }, name);
+        ctx.out.success(`removed ${name}`);
+      }
+    });
+  return volume;
+}

@@ -1,0 +1,128 @@
+import { access, readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import type { Config } from './config.js';
+import type { DockerClient } from './docker/client.js';
+import { socketAnswers } from './driver/server.js';
+import type { Paths } from './paths.js';
+import { createVaultClient } from './vault/client.js';
+import { kvApiPath } from './vault/kv-path.js';
+import { resolveKvMount } from './vault/kv.js';
+import { capabilitiesSelf, readHealth } from './vault/sys.js';
+import { lookupSelf } from './vault/tokens.js';
+
+/** One check's outcome, with the one next step when it failed. */
+export interface CheckResult {
+  name: string;
+  ok: boolean;
+  detail: string;
+  hint?: string;
+}
+
+export interface DoctorDeps {
+  paths: Paths;
+  /** Undefined when there is no config yet. */
+  config?: Config;
+  docker: DockerClient;
+}
+
+const FUSERMOUNTS = ['/bin/fusermount', '/usr/bin/fusermount', '/bin/fusermount3', '/usr/bin/fusermount3'];
+
+async function exists(path: string, mode = constants.F_OK): Promise<boolean> {
+  return access(path, mode).then(() => true, () => false);
+}
+
+async function check(name: string, run: () => Promise<Omit<CheckResult, 'name'>>): Promise<CheckResult> {
+  try {
+    return { name, ...(await run()) };
+  } catch (err) {
+    const e = err as { message?: string; hint?: string };
+    return { name, ok: false, detail: e.message ?? String(err), hint: e.hint };
+  }
+}
+
+/** FUSE mounts under the driver's mount root whose filesystem no longer answers. */
+export async function findStaleMounts(mountRoot: string): Promise<string[]> {
+  const table = await readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
+  const ours = table
+    .split('\n')
+    .map((line) => line.split(' '))
+    .filter((f) => f.length > 4 && f.slice(f.indexOf('-') + 1)[0]?.startsWith('fuse') && f[4].startsWith(mountRoot + '/'))
+    .map((f) => f[4].replace(/\\040/g, ' '));
+  const stale: string[] = [];
+  for (const dir of ours) {
+    try {
+      await access(dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOTCONN') stale.push(dir);
+    }
+  }
+  return stale;
+}
+
+/** Runs every check; none throws. Exit 0 from `doctor` only when all pass. */
+export async function runDoctor(deps: DoctorDeps): Promise<CheckResult[]> {
+  const { paths, config, docker } = deps;
+  const results: CheckResult[] = [];
+  results.push(
+    await check('docker engine', async () => ({ ok: true, detail: `dockerd ${await docker.serverVersion()} answers` })),
+  );
+  results.push(
+    await check('fuse', async () => {
+      const dev = await exists('/dev/fuse', constants.R_OK | constants.W_OK);
+      const tool = (await Promise.all(FUSERMOUNTS.map((p) => exists(p)))).some(Boolean);
+      return dev && tool
+        ? { ok: true, detail: '/dev/fuse and fusermount are present' }
+        : { ok: false, detail: `${dev ? '' : '/dev/fuse missing or not accessible; '}${tool ? '' : 'fusermount missing'}`, hint: 'apt-get install -y fuse3 (in a container: --device /dev/fuse --cap-add SYS_ADMIN)' };
+    }),
+  );
+  results.push(
+    await check('driver socket', async () =>
+      (await socketAnswers(paths.driverSocket))
+        ? { ok: true, detail: `${paths.driverSocket} answers` }
+        : { ok: false, detail: `nothing answers on ${paths.driverSocket}`, hint: 'docker secretfs driver start' },
+    ),
+  );
+  if (!config) {
+    results.push({ name: 'config', ok: false, detail: `no config at ${paths.configFile}`, hint: 'docker secretfs init' });
+    return results;
+  }
+  const vault = createVaultClient({ addr: config.vaultAddr, token: config.vaultToken, timeoutMs: config.requestTimeoutMs });
+  const health = await check('vault', async () => {
+    const h = await readHealth(vault);
+    const kind = config.backend === 'embedded' ? 'embedded store' : 'Vault';
+    if (!h.initialized) return { ok: false, detail: `${kind} at ${config.vaultAddr} is not initialized`, hint: 'vault operator init' };
+    if (h.sealed) return { ok: false, detail: `${kind} at ${config.vaultAddr} is sealed`, hint: 'vault operator unseal' };
+    return { ok: true, detail: `${kind} ${h.version} at ${config.vaultAddr}: initialized, unsealed` };
+  });
+  if (!health.ok && config.backend === 'embedded') health.hint ??= 'docker secretfs server start';
+  results.push(health);
+  if (!health.ok) return results;
+  const token = await check('token', async () => {
+    if (!config.vaultToken) return { ok: false, detail: 'no token', hint: 'set VAULT_TOKEN or run docker secretfs init' };
+    const info = await lookupSelf(vault);
+    const ttl = info.ttlSeconds === 0 ? 'no expiry' : `expires in ${info.ttlSeconds}s`;
+    return { ok: true, detail: `valid (${info.displayName}, policies ${info.policies.join(',')}, ${ttl})` };
+  });
+  results.push(token);
+  if (!token.ok) return results;
+  const kv = await check('kv version', async () => {
+    const mount = await resolveKvMount(vault, config.defaultPath);
+    const caps = (await capabilitiesSelf(vault, [kvApiPath(mount, config.defaultPath, 'data')]))[kvApiPath(mount, config.defaultPath, 'data')] ?? [];
+    const canRead = caps.includes('read') || caps.includes('root');
+    return {
+      ok: canRead,
+      detail: `${config.defaultPath} is on ${mount.mount} (KV v${mount.version}); capabilities: ${caps.join(', ') || 'none'}`,
+      hint: canRead ? undefined : `grant read on ${config.defaultPath}: docker secretfs policy create NAME --read ${config.defaultPath}`,
+    };
+  });
+  results.push(kv);
+  results.push(
+    await check('stale mounts', async () => {
+      const stale = await findStaleMounts(paths.mountRoot);
+      return stale.length === 0
+        ? { ok: true, detail: `none under ${paths.mountRoot}` }
+        : { ok: false, detail: `${stale.length} dead FUSE mount(s): ${stale.join(', ')}`, hint: 'docker secretfs driver stop && docker secretfs driver start (cleans them), or fusermount -u -z DIR' };
+    }),
+  );
+  return results;
+}

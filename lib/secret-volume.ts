@@ -1,0 +1,121 @@
+import { randomBytes } from 'node:crypto';
+import { DockerError, UsageError } from './errors.js';
+import { parseKeyValues } from './key-values.js';
+import type { DockerClient, VolumeInfo } from './docker/client.js';
+import { parseFsOptions, FS_OPTION_NAMES } from './fs/options.js';
+import type { VaultClient } from './vault/client.js';
+import { resolveKvMount } from './vault/kv.js';
+import { normalizeSecretPath } from './vault/kv-path.js';
+import { deletePolicy, renderPolicy, writePolicy } from './vault/policy.js';
+import { createWrappedToken, revokeAccessor } from './vault/tokens.js';
+
+/** Labels on our Docker volumes. Paths and policy names are not secret; tokens never go here. */
+export const LABEL_PATH = 'io.secretfs.path';
+export const LABEL_POLICY = 'io.secretfs.policy';
+export const LABEL_ACCESSOR = 'io.secretfs.token-accessor';
+
+/** How long the wrapping token handed to Docker lives: only until the driver's Create unwraps it. */
+const WRAP_TTL = '120s';
+/** The volume token's TTL; the driver renews it at about two thirds of that while the volume exists. */
+const VOLUME_TOKEN_TTL = '1h';
+
+export interface SecretVolumeRequest {
+  name: string;
+  path: string;
+  /** Filesystem options (uid, gid, mode, listing, cache_ttl, ...) as Docker `-o` strings. */
+  fsOptions?: Record<string, string>;
+  /** Also grant the sub-paths below `path` (mounted as subdirectories). */
+  recursive?: boolean;
+}
+
+export interface SecretVolumeDeps {
+  vault: VaultClient;
+  docker: DockerClient;
+  driverName: string;
+}
+
+const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{1,254}$/;
+
+/** The policy that lets one volume read exactly its path. */
+export function volumePolicyName(volume: string): string {
+  return `secretfs-volume-${volume.toLowerCase()}`;
+}
+
+/** A fresh, unique volume name for `run`. */
+export function ephemeralVolumeName(): string {
+  return `secretfs-run-${randomBytes(6).toString('hex')}`;
+}
+
+/**
+ * Creates a Docker volume served by our driver that reads exactly `path`: writes a policy for
+ * that path, mints a token with it, and hands Docker only the response-wrapped token, which the
+ * driver unwraps (and so spends) at Create. Nothing is left behind when a step fails.
+ */
+export async function createSecretVolume(deps: SecretVolumeDeps, req: SecretVolumeRequest): Promise<VolumeInfo> {
+  if (!VOLUME_NAME.test(req.name)) throw new UsageError(`invalid volume name ${JSON.stringify(req.name)}: letters, digits, "_", "." and "-"`);
+  const path = normalizeSecretPath(req.path);
+  const fsOptions = req.fsOptions ?? {};
+  parseFsOptions(fsOptions);
+  if (await deps.docker.inspectVolume(req.name)) throw new UsageError(`a volume named ${req.name} exists already`);
+  const mount = await resolveKvMount(deps.vault, path);
+  const policy = volumePolicyName(req.name);
+  const hcl = renderPolicy({ read: req.recursive ? [path, `${path}/*`] : [path], list: true }, () => mount, `docker secretfs volume ${req.name}: read ${path}`);
+  await writePolicy(deps.vault, policy, hcl);
+  let accessor: string | undefined;
+  try {
+    const wrap = await createWrappedToken(
+      deps.vault,
+      { policies: [policy], ttl: VOLUME_TOKEN_TTL, renewable: true, displayName: `secretfs-volume-${req.name}`, meta: { volume: req.name, path } },
+      WRAP_TTL,
+    );
+    accessor = wrap.wrapped_accessor;
+    return await deps.docker.createVolume({
+      name: req.name,
+      driver: deps.driverName,
+      options: { ...fsOptions, path, token: wrap.token },
+      labels: { [LABEL_PATH]: path, [LABEL_POLICY]: policy, ...(accessor ? { [LABEL_ACCESSOR]: accessor } : {}) },
+    });
+  } catch (err) {
+    if (accessor) await revokeAccessor(deps.vault, accessor).catch(() => undefined);
+    await deletePolicy(deps.vault, policy).catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * Removes one of our volumes: Docker's Remove makes the driver revoke the volume's token;
+ * we revoke it again by accessor (idempotent, in case the driver was down) and delete its policy.
+ */
+export async function removeSecretVolume(deps: SecretVolumeDeps, name: string): Promise<void> {
+  const volume = await deps.docker.inspectVolume(name);
+  if (!volume) throw new UsageError(`no volume named ${name}`);
+  if (volume.driver !== deps.driverName) throw new UsageError(`${name} is not a secretfs volume (driver ${volume.driver})`);
+  await deps.docker.removeVolume(name);
+  const accessor = volume.labels[LABEL_ACCESSOR];
+  if (accessor) await revokeAccessor(deps.vault, accessor).catch(() => undefined);
+  const policy = volume.labels[LABEL_POLICY];
+  if (policy) await deletePolicy(deps.vault, policy).catch(() => undefined);
+}
+
+/** Our volumes (those of our driver). */
+export async function listSecretVolumes(deps: Pick<SecretVolumeDeps, 'docker' | 'driverName'>): Promise<VolumeInfo[]> {
+  return deps.docker.listVolumes({ driver: deps.driverName });
+}
+
+/** Parses repeated `-o key=value` volume options, refusing unknown names and the ones secretfs sets itself. */
+export function parseVolumeOpts(values: string[]): Record<string, string> {
+  const out = parseKeyValues(values);
+  for (const key of Object.keys(out)) {
+    if (key === 'token' || key === 'path') throw new UsageError(`-o ${key} is set by secretfs itself`);
+    if (!(FS_OPTION_NAMES as readonly string[]).includes(key)) throw new UsageError(`unknown option ${key}: valid options are ${FS_OPTION_NAMES.join(', ')}`);
+  }
+  return out;
+}
+
+/** Wraps a Docker failure that means our driver is not running. */
+export function explainDriverError(err: unknown, driverName: string): unknown {
+  if (err instanceof DockerError && /plugin .* not found|no such file|connection refused/i.test(err.message)) {
+    return new DockerError(err.message, { cause: err, hint: `is the secretfs driver running? \`docker secretfs driver start\` (driver name ${driverName})` });
+  }
+  return err;
+}
