@@ -224,7 +224,7 @@ export function createHandlers(store: SecretStore, options: FsOptions, deps: Han
   async function readdir(path: string): Promise<string[]> {
     const node = await resolve(path);
     if (node.kind !== 'dir') throw new FsErrno(Errno.ENOTDIR);
-    if (options.listing === 'hidden') return [];
+    if (options.listing === 'hidden') return ['.', '..'];
     let snap: SecretSnapshot | undefined;
     let readError: unknown;
     try {

@@ -29,7 +29,7 @@ export interface SecretStore {
   readonly name: string;
   /** The secret at relPath ('' = the mounted path). Throws VaultError; FsErrno never. */
   readSecret(relPath: string): Promise<SecretSnapshot>;
-  /** Sub-path (folder) names Vault lists below relPath, without the trailing slash. */
+  /** Sub-path names Vault lists below relPath (secrets and folders), without trailing slashes. */
   listChildren(relPath: string): Promise<string[]>;
   /**
    * The cached answer for relPath if it is fresh, without any await: a snapshot, 'missing' for a
@@ -53,8 +53,12 @@ export interface StoreOptions {
   now?: () => number;
 }
 
+/**
+ * Every name Vault lists below a path is a subdirectory: a secret (`db`) holds its keys, a folder
+ * (`nested/`) holds more paths; a name that is both is one directory.
+ */
 function folderNames(keys: string[]): string[] {
-  return keys.filter((k) => k.endsWith('/') && k.length > 1).map((k) => k.slice(0, -1));
+  return [...new Set(keys.map((k) => (k.endsWith('/') ? k.slice(0, -1) : k)).filter((k) => k !== ''))];
 }
 
 /** Default bound of one Vault call made by the filesystem. */
