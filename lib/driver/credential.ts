@@ -1,0 +1,62 @@
+import { chmod, stat } from 'node:fs/promises';
+import { ConfigError } from '../errors.js';
+import { readConfigFile } from '../config.js';
+import type { Paths } from '../paths.js';
+import { readOptionalFile, writePrivateFile } from '../private-files.js';
+
+/**
+ * The driver's own Vault credential, kept in `paths.driverCredentialFile` (mode 0600) as
+ * `{"addr": "http://127.0.0.1:8282", "token": "<driver token>"}`. The token belongs to that address,
+ * so the two are always read and written together.
+ */
+export interface DriverCredential {
+  addr: string;
+  token: string;
+}
+
+/** Reads the credential file, or undefined when there is none. Re-tightens its mode to 0600. */
+export async function readDriverCredential(paths: Paths): Promise<DriverCredential | undefined> {
+  const text = await readOptionalFile(paths.driverCredentialFile);
+  if (text === undefined) return undefined;
+  let parsed: Partial<DriverCredential>;
+  try {
+    parsed = JSON.parse(text) as Partial<DriverCredential>;
+  } catch (err) {
+    throw new ConfigError(`driver credential ${paths.driverCredentialFile} is not valid JSON`, { cause: err, hint: 'run `docker secretfs init --force`' });
+  }
+  if (typeof parsed.addr !== 'string' || !parsed.addr || typeof parsed.token !== 'string' || !parsed.token) {
+    throw new ConfigError(`driver credential ${paths.driverCredentialFile} needs "addr" and "token"`, { hint: 'run `docker secretfs init --force`' });
+  }
+  const st = await stat(paths.driverCredentialFile);
+  if ((st.mode & 0o077) !== 0) await chmod(paths.driverCredentialFile, 0o600);
+  return { addr: parsed.addr, token: parsed.token };
+}
+
+/** Writes the credential file atomically with mode 0600 (init calls this; so does the first start). */
+export async function writeDriverCredential(paths: Paths, credential: DriverCredential): Promise<void> {
+  await writePrivateFile(paths.driverCredentialFile, JSON.stringify({ addr: credential.addr, token: credential.token }, null, 2) + '\n');
+}
+
+/**
+ * The driver's credential: the credential file when there is one (written by init). Otherwise
+ * the address from VAULT_ADDR or the config file and the token from VAULT_TOKEN or the config's
+ * token file, copied into the credential file so the daemon never needs VAULT_TOKEN in its
+ * environment.
+ */
+export async function resolveDriverCredential(paths: Paths, env: NodeJS.ProcessEnv): Promise<DriverCredential> {
+  const existing = await readDriverCredential(paths);
+  if (existing) return existing;
+  const config = await readConfigFile(paths);
+  const addr = env.VAULT_ADDR || config?.vaultAddr;
+  let token = env.VAULT_TOKEN;
+  if (!token && config?.tokenFile) token = (await readOptionalFile(config.tokenFile))?.trim();
+  if (!addr || !token) {
+    throw new ConfigError('the driver has no Vault credential', {
+      missing: true,
+      hint: 'run `docker secretfs init`, or set VAULT_ADDR and VAULT_TOKEN for the first `driver start`',
+    });
+  }
+  const credential = { addr, token };
+  await writeDriverCredential(paths, credential);
+  return credential;
+}

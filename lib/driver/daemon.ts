@@ -1,0 +1,95 @@
+import { unlink } from 'node:fs/promises';
+import { createAuditLog } from '../fs/audit.js';
+import { cleanStaleMounts } from '../fs/mount.js';
+import type { Logger } from '../log.js';
+import type { Paths } from '../paths.js';
+import { ensurePrivateDir } from '../private-files.js';
+import { createVaultClient } from '../vault/client.js';
+import { resolveDriverCredential } from './credential.js';
+import { createFsMounter } from './fs-mounter.js';
+import { createDriverServer } from './server.js';
+import { DriverStateStore } from './state.js';
+import { SecretVolumeDriver, type VolumeMounter, type VolumeTokens } from './volume-driver.js';
+import { VaultVolumeTokens } from './volume-tokens.js';
+
+export interface StartDriverOptions {
+  log: Logger;
+  /** Read only when there is no credential file yet (VAULT_ADDR, VAULT_TOKEN). */
+  env?: NodeJS.ProcessEnv;
+  /** TTL of volume tokens (default 1h). */
+  volumeTokenTtl?: string;
+  /** Bound of each Vault request (default 5 s; the filesystem keeps its own lower bound). */
+  vaultTimeoutMs?: number;
+  /** Replaces the FUSE mounter (tests of the daemon without FUSE). */
+  mounter?: VolumeMounter;
+  /** Replaces the Vault token lifecycle (tests without a store). */
+  tokens?: VolumeTokens;
+}
+
+/** A running driver. */
+export interface RunningDriver {
+  readonly socketPath: string;
+  readonly driver: SecretVolumeDriver;
+  /** Stops accepting requests, unmounts every volume, closes the server, unlinks the socket. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the volume driver: unmounts stale FUSE mounts under the mount root (a previous driver
+ * was killed), loads the volumes from state, checks the credential, and listens on the socket.
+ * Volumes are mounted again when dockerd asks, with freshly minted tokens.
+ */
+export async function startDriver(paths: Paths, options: StartDriverOptions): Promise<RunningDriver> {
+  const { log } = options;
+  await ensurePrivateDir(paths.driverDir);
+  await ensurePrivateDir(paths.mountRoot);
+  const stale = await cleanStaleMounts(paths.mountRoot, log);
+  if (stale.length > 0) log.warn('cleaned stale mounts', { count: stale.length });
+
+  const cleanups: (() => Promise<void> | void)[] = [];
+  try {
+    let tokens = options.tokens;
+    if (!tokens) {
+      const credential = await resolveDriverCredential(paths, options.env ?? {});
+      const driverVault = createVaultClient({ addr: credential.addr, token: credential.token, timeoutMs: options.vaultTimeoutMs });
+      tokens = await VaultVolumeTokens.start({ driverVault, log: log.child('tokens'), ttl: options.volumeTokenTtl, driverName: paths.driverName, timeoutMs: options.vaultTimeoutMs });
+    }
+    const ownTokens = tokens;
+    cleanups.push(() => ownTokens.close());
+    const audit = createAuditLog({ file: paths.fsAuditLog });
+    cleanups.push(() => audit.close());
+    const mounter = options.mounter ?? createFsMounter({ log, audit });
+    const driver = await SecretVolumeDriver.open({
+      state: new DriverStateStore(paths.driverStateFile, log.child('state')),
+      mounter,
+      tokens,
+      mountRoot: paths.mountRoot,
+      log: log.child('volumes'),
+    });
+    cleanups.push(() => driver.close());
+    const server = createDriverServer(driver, { socketPath: paths.driverSocket, log: log.child('http') });
+    await server.listen();
+    log.info('driver started', { name: paths.driverName, socket: paths.driverSocket, mountRoot: paths.mountRoot, pid: process.pid });
+
+    let closing: Promise<void> | undefined;
+    return {
+      socketPath: paths.driverSocket,
+      driver,
+      close() {
+        closing ??= (async () => {
+          log.info('driver stopping');
+          // Stop taking requests first so nothing mounts while we unmount.
+          await server.close();
+          await driver.close();
+          await audit.close();
+          await unlink(paths.driverSocket).catch(() => {});
+          log.info('driver stopped');
+        })();
+        return closing;
+      },
+    };
+  } catch (err) {
+    for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => {});
+    throw err;
+  }
+}
