@@ -1,0 +1,266 @@
+import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DEFAULT_STORE_ADDR } from '../config.js';
+import { StoreError, UsageError } from '../errors.js';
+import { createLogger } from '../log.js';
+import type { Paths } from '../paths.js';
+import { ensurePrivateDir, readOptionalFile, writePrivateFile } from '../private-files.js';
+import { ROOT_TOKEN_FILE, type StoreLogger } from './core.js';
+import { createStoreServer } from './server.js';
+
+/**
+ * Running the embedded store as a process: in the foreground (`server serve`), in the background
+ * (`server start`, detached, logging to the store log), stopping it by the pid in its pid file,
+ * reporting its status and printing the shell environment that points the vault CLI at it.
+ */
+
+/** The root token file of the store under these paths. */
+export function storeRootTokenFile(paths: Paths): string {
+  return join(paths.storeDir, ROOT_TOKEN_FILE);
+}
+
+/** The audit log of the store under these paths. */
+export function storeAuditLog(paths: Paths): string {
+  return join(paths.storeDir, 'audit.log');
+}
+
+/** Splits an address like http://127.0.0.1:8282 into host and port (port 0 allowed). */
+export function parseStoreAddr(addr: string): { host: string; port: number } {
+  let url: URL;
+  try {
+    url = new URL(addr);
+  } catch {
+    throw new UsageError(`invalid store address: ${addr}`, { hint: 'use the form http://127.0.0.1:8282' });
+  }
+  if (url.protocol !== 'http:') throw new UsageError(`the embedded store serves plain HTTP on a local address: ${addr}`, { hint: 'use an http:// address such as http://127.0.0.1:8282' });
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const port = url.port === '' ? 80 : Number(url.port);
+  return { host, port };
+}
+
+/** The built CLI entry (`<root>/dist/cli/main.js`), both from dist/ and when running from source under tsx. */
+export function cliMainPath(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  let root = resolve(here, '..', '..');
+  if (basename(root) === 'dist') root = dirname(root);
+  return join(root, 'dist', 'cli', 'main.js');
+}
+
+/** The arguments `startStoreInBackground` runs the CLI with. */
+export function storeServeArgs(addr: string): string[] {
+  return ['server', 'serve', '--addr', addr];
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The pid in the pid file when that process is alive, else undefined. */
+export async function readStorePid(paths: Paths): Promise<number | undefined> {
+  const text = await readOptionalFile(paths.storePidFile);
+  const pid = Number(text?.trim());
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  return alive(pid) ? pid : undefined;
+}
+
+async function readAddr(paths: Paths): Promise<string | undefined> {
+  return (await readOptionalFile(paths.storeAddrFile))?.trim() || undefined;
+}
+
+/** sys/health of a store, or null when it does not answer within the timeout. */
+async function fetchHealth(address: string, timeoutMs = 2000): Promise<{ initialized: boolean; sealed: boolean; version: string } | null> {
+  try {
+    const res = await fetch(`${address}/v1/sys/health`, { signal: AbortSignal.timeout(timeoutMs) });
+    const body = (await res.json()) as { initialized: boolean; sealed: boolean; version: string };
+    return { initialized: body.initialized, sealed: body.sealed, version: body.version };
+  } catch {
+    return null;
+  }
+}
+
+/** What `server status` reports. */
+export interface StoreStatus {
+  running: boolean;
+  pid: number | null;
+  address: string | null;
+  health: { initialized: boolean; sealed: boolean; version: string } | null;
+  rootTokenFile: string;
+}
+
+/** The store's status: pid from the pid file, address from the address file, health over HTTP. */
+export async function storeStatus(paths: Paths): Promise<StoreStatus> {
+  const pid = (await readStorePid(paths)) ?? null;
+  const address = pid !== null ? ((await readAddr(paths)) ?? null) : null;
+  const health = address ? await fetchHealth(address) : null;
+  return { running: pid !== null, pid, address, health, rootTokenFile: storeRootTokenFile(paths) };
+}
+
+/** A store running in this process. */
+export interface ServedStore {
+  address: string;
+  pid: number;
+  /** Resolves once the store has stopped (after SIGTERM/SIGINT or stop()). */
+  stopped: Promise<void>;
+  /** Stops the store and removes its pid and address files. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs the store in the foreground of this process: writes the address file (with the real port
+ * when given port 0) and the pid file, and on SIGTERM or SIGINT closes cleanly and removes both.
+ * The caller awaits `stopped`. Logs go to the store log file.
+ */
+export async function serveStore(paths: Paths, opts: { addr?: string; log?: StoreLogger } = {}): Promise<ServedStore> {
+  const { host, port } = parseStoreAddr(opts.addr ?? DEFAULT_STORE_ADDR);
+  const running = await readStorePid(paths);
+  if (running !== undefined && running !== process.pid) {
+    throw new StoreError(`the embedded store is already running (pid ${running})`, { hint: 'stop it with `docker secretfs server stop`' });
+  }
+  await ensurePrivateDir(paths.home);
+  await ensurePrivateDir(paths.runDir);
+  const log = opts.log ?? createLogger({ file: paths.storeLogFile, component: 'store' });
+  let server;
+  try {
+    server = await createStoreServer({ dataDir: paths.storeDir, host, port, auditLog: storeAuditLog(paths), log });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new StoreError(`the store address ${opts.addr ?? DEFAULT_STORE_ADDR} is already in use`, { cause: err, hint: 'choose another with --addr, e.g. http://127.0.0.1:0' });
+    }
+    throw err;
+  }
+  await writePrivateFile(paths.storeAddrFile, server.address + '\n');
+  await writePrivateFile(paths.storePidFile, `${process.pid}\n`);
+  let resolveStopped!: () => void;
+  const stopped = new Promise<void>((r) => (resolveStopped = r));
+  let stopping: Promise<void> | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    log.info('stopping on signal', { signal });
+    void stop();
+  };
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      try {
+        await server.close();
+      } finally {
+        // Only remove the files if they are still ours.
+        if ((await readOptionalFile(paths.storePidFile))?.trim() === String(process.pid)) {
+          await rm(paths.storePidFile, { force: true });
+          await rm(paths.storeAddrFile, { force: true });
+        }
+        log.info('store stopped');
+        resolveStopped();
+      }
+    })();
+    return stopping;
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  return { address: server.address, pid: process.pid, stopped, stop };
+}
+
+/** Options of startStoreInBackground. */
+export interface StartOptions {
+  addr?: string;
+  /** The command to run instead of `node dist/cli/main.js server serve --addr <addr>` (tests). */
+  command?: { file: string; args: string[]; cwd?: string };
+  /** How long to wait for sys/health (default 15 s). */
+  timeoutMs?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Starts the store as a detached process logging to the store log, and waits until sys/health
+ * answers. Returns the running store when one is already up.
+ */
+export async function startStoreInBackground(paths: Paths, opts: StartOptions = {}): Promise<{ address: string; pid: number; alreadyRunning: boolean }> {
+  const existing = await readStorePid(paths);
+  if (existing !== undefined) {
+    const address = await readAddr(paths);
+    if (address && (await fetchHealth(address))) return { address, pid: existing, alreadyRunning: true };
+  }
+  const addr = opts.addr ?? DEFAULT_STORE_ADDR;
+  parseStoreAddr(addr);
+  await ensurePrivateDir(paths.home);
+  await ensurePrivateDir(paths.logDir);
+  await ensurePrivateDir(paths.runDir);
+  await rm(paths.storeAddrFile, { force: true });
+  const fd = openSync(paths.storeLogFile, 'a', 0o600);
+  const command = opts.command ?? { file: process.execPath, args: [cliMainPath(), ...storeServeArgs(addr)] };
+  let child;
+  try {
+    child = spawn(command.file, command.args, {
+      cwd: command.cwd,
+      detached: true,
+      stdio: ['ignore', fd, fd],
+      env: { ...(opts.env ?? process.env), SECRETFS_HOME: paths.home },
+    });
+  } finally {
+    closeSync(fd);
+  }
+  let exited: number | null | undefined;
+  child.once('exit', (code) => (exited = code));
+  child.once('error', () => (exited = -1));
+  child.unref();
+  const deadline = Date.now() + (opts.timeoutMs ?? 15_000);
+  while (Date.now() < deadline) {
+    if (exited !== undefined) break;
+    const address = await readAddr(paths);
+    if (address && (await fetchHealth(address, 1000))) return { address, pid: child.pid!, alreadyRunning: false };
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const tail = ((await readOptionalFile(paths.storeLogFile)) ?? '').trim().split('\n').slice(-5).join('\n');
+  if (exited === undefined && child.pid) {
+    try {
+      process.kill(child.pid, 'SIGTERM');
+    } catch {
+      /* already gone */
+    }
+  }
+  throw new StoreError(
+    exited !== undefined ? `the embedded store exited during start (exit code ${exited})` : 'the embedded store did not answer in time',
+    { hint: tail ? `last lines of ${paths.storeLogFile}:\n${tail}` : `see ${paths.storeLogFile}` },
+  );
+}
+
+/** Stops the background store (SIGTERM by the pid in its pid file) and waits for it to exit. */
+export async function stopStore(paths: Paths, opts: { timeoutMs?: number } = {}): Promise<{ stopped: boolean; pid: number | null }> {
+  const pid = await readStorePid(paths);
+  if (pid === undefined) {
+    await rm(paths.storePidFile, { force: true });
+    await rm(paths.storeAddrFile, { force: true });
+    return { stopped: false, pid: null };
+  }
+  process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
+  while (alive(pid)) {
+    if (Date.now() > deadline) throw new StoreError(`the embedded store (pid ${pid}) did not stop within ${(opts.timeoutMs ?? 10_000) / 1000} s`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await rm(paths.storePidFile, { force: true });
+  await rm(paths.storeAddrFile, { force: true });
+  return { stopped: true, pid };
+}
+
+function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The two `export` lines that point the vault CLI (and secretfs) at the embedded store. */
+export async function renderStoreEnv(paths: Paths): Promise<string> {
+  const address = (await readAddr(paths)) ?? DEFAULT_STORE_ADDR;
+  const token = (await readOptionalFile(storeRootTokenFile(paths)))?.trim();
+  if (!token) {
+    throw new StoreError(`no root token file at ${storeRootTokenFile(paths)}`, { hint: 'start the store once with `docker secretfs server start`' });
+  }
+  return `export VAULT_ADDR=${shellQuote(address)}\nexport VAULT_TOKEN=${shellQuote(token)}\n`;
+}
