@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { readPackageVersion } from '../lib/version.js';
 import type { CliContext } from './context.js';
 import { doctorCommand } from './commands/doctor.js';
+import { driverCommand } from './commands/driver.js';
 import { getCommand } from './commands/get.js';
 import { historyCommand } from './commands/history.js';
 import { lsCommand } from './commands/ls.js';
@@ -10,6 +11,7 @@ import { policyCommand } from './commands/policy.js';
 import { putCommand } from './commands/put.js';
 import { rmCommand } from './commands/rm.js';
 import { runCommand } from './commands/run.js';
+import { serverCommand } from './commands/server.js';
 import { tokenCommand } from './commands/token.js';
 import { versionCommand } from './commands/version.js';
 import { volumeCommand } from './commands/volume.js';
@@ -36,6 +38,8 @@ export function createProgram(ctx: CliContext): Command {
     mountCommand,
     policyCommand,
     tokenCommand,
+    serverCommand,
+    driverCommand,
     doctorCommand,
     versionCommand,
   ];

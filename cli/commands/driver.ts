@@ -1,0 +1,48 @@
+import { Command } from 'commander';
+import { driverStatus, startDriverInBackground, stopDriver } from '../../lib/driver/process.js';
+import { serveDriver } from '../../lib/driver/serve.js';
+import { formatOption, renderTable } from '../format-option.js';
+import type { CliContext } from '../context.js';
+
+/** `driver start|stop|status|serve`: the Docker volume driver. */
+export function driverCommand(ctx: CliContext): Command {
+  const driver = new Command('driver').description('run the Docker volume driver (socket /run/docker/plugins/<name>.sock)');
+  driver
+    .command('start')
+    .description('start the driver in the background')
+    .action(async () => {
+      const started = await ctx.out.step('starting the volume driver', () => startDriverInBackground(ctx.paths, ctx.env), (s) =>
+        s.alreadyRunning ? `the volume driver is already running (pid ${s.pid})` : `started the volume driver (pid ${s.pid}, log ${s.logFile})`,
+      );
+      ctx.out.data(started.socket + '\n');
+    });
+  driver
+    .command('stop')
+    .description('stop the background driver (it unmounts its volumes)')
+    .action(async () => {
+      const result = await stopDriver(ctx.paths);
+      ctx.out.info(result.stopped ? `stopped the volume driver (pid ${result.pid})${result.killed ? ' with SIGKILL' : ''}` : 'the volume driver is not running');
+    });
+  driver
+    .command('status')
+    .description('pid, socket and the volumes with their paths, mount state and reference counts')
+    .addOption(formatOption())
+    .action(async (opts: { format: string }) => {
+      const status = await driverStatus(ctx.paths);
+      if (opts.format === 'json') ctx.out.json(status);
+      else {
+        ctx.out.data(`${status.running ? `running: pid ${status.pid}` : 'not running'}, driver ${status.name}, socket ${status.socket}\n`);
+        if (status.volumes.length) {
+          ctx.out.data(renderTable(['VOLUME', 'PATH', 'MOUNTED', 'REFS', 'TOKEN'], status.volumes.map((v) => [v.name, v.path, v.mounted ? 'yes' : 'no', v.refCount, v.tokenSource])));
+        }
+      }
+      if (!status.running) ctx.exitCode = 1;
+    });
+  driver
+    .command('serve')
+    .description('run the driver in the foreground (SIGTERM or Ctrl-C stops it and unmounts)')
+    .action(async () => {
+      await serveDriver(ctx.paths, ctx.env, { onReady: (info) => ctx.out.info(`volume driver listening on ${info.socket} (pid ${info.pid})`) });
+    });
+  return driver;
+}
