@@ -212,7 +212,25 @@ export async function createStoreServer(opts: StoreServerOptions): Promise<Store
   });
   const host = opts.host ?? '127.0.0.1';
   // node:http cannot parse Vault's LIST method, so connections pass through a rewriter first.
-  const tcp = net.createServer({ noDelay: true }, (socket) => server.emit('connection', new RewritingSocket(socket)));
+  // Connections are tracked here (node:http's own tracking needs it to listen itself), so close()
+  // can end idle keep-alive connections at once and busy ones right after their answer.
+  const sockets = new Map<RewritingSocket, { busy: number }>();
+  let shuttingDown = false;
+  const tcp = net.createServer({ noDelay: true }, (socket) => {
+    const wrapped = new RewritingSocket(socket);
+    sockets.set(wrapped, { busy: 0 });
+    wrapped.once('close', () => sockets.delete(wrapped));
+    server.emit('connection', wrapped);
+  });
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const entry = sockets.get(req.socket as unknown as RewritingSocket);
+    if (!entry) return;
+    entry.busy++;
+    res.once('close', () => {
+      entry.busy--;
+      if (shuttingDown && entry.busy === 0) (req.socket as unknown as RewritingSocket).destroy();
+    });
+  });
   await new Promise<void>((resolve, reject) => {
     tcp.once('error', reject);
     tcp.listen(opts.port ?? 8282, host, () => {
@@ -230,10 +248,13 @@ export async function createStoreServer(opts: StoreServerOptions): Promise<Store
     rootTokenFile: core.rootTokenFile,
     close() {
       closing ??= (async () => {
+        shuttingDown = true;
         await new Promise<void>((resolve) => {
           tcp.close(() => resolve());
-          server.closeIdleConnections();
-          setTimeout(() => server.closeAllConnections(), 2000).unref();
+          for (const [sock, entry] of sockets) if (entry.busy === 0) sock.destroy();
+          setTimeout(() => {
+            for (const sock of sockets.keys()) sock.destroy();
+          }, 2000).unref();
         });
         await core.close();
       })();

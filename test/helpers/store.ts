@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -140,4 +141,20 @@ export async function startTestStoreProcess(opts: TestStoreOptions = {}): Promis
     },
   };
   return store;
+}
+
+/** node-vault's client (CommonJS), as tests use it: `vaultClient(addr, token)`. */
+export function vaultClient(addr: string, token?: string): any {
+  const factory = createRequire(import.meta.url)('node-vault') as (config: Record<string, unknown>) => any;
+  return factory({ endpoint: addr, token, requestOptions: { timeout: 10_000 } });
+}
+
+/** Calls a node-vault method and returns its error's status and message (or fails when it resolves). */
+export async function vaultError(p: Promise<unknown>): Promise<{ status: number | undefined; message: string; body: any }> {
+  try {
+    await p;
+  } catch (err: any) {
+    return { status: err?.response?.statusCode, message: String(err?.message), body: err?.response?.body };
+  }
+  throw new Error('expected the request to fail');
 }
