@@ -1,0 +1,13 @@
+import type { NativeTools } from './native.js';
+import type { Cleanup, Progress } from './util.js';
+
+/** What every measurement group gets: the undo list, the native tools, a scratch dir, progress output, and the run's size. */
+export interface BenchContext {
+  cleanup: Cleanup;
+  tools: NativeTools;
+  /** A temp dir for this run (mountpoints, store data, SECRETFS_HOME). */
+  dir: string;
+  progress: Progress;
+  /** --quick: fewer iterations, the same measurements. */
+  quick: boolean;
+}

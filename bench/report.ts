@@ -1,0 +1,237 @@
+import { cpus, release, totalmem } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { GrowthResult } from './growth.js';
+import { REPO_ROOT } from './native.js';
+import { cmd } from './util.js';
+
+/** The machine a run was measured on. */
+export interface MachineInfo {
+  cpu: string;
+  cores: number;
+  memory_gib: number;
+  kernel: string;
+  node: string;
+  docker: string;
+}
+
+/** One row of the scale table. */
+export interface ScaleRow {
+  volumes: number;
+  mount_p50_ms: number;
+  mount_p99_ms: number;
+  driver_rss_mb: number;
+  reads_ok: number;
+  reads_tried: number;
+}
+
+/** A target the issue sets: the metric, its bound, and whether this run met it. */
+export interface TargetCheck {
+  metric: string;
+  value: number | null;
+  op: '<=' | '==';
+  target: number;
+  pass: boolean | null;
+}
+
+/** Everything one run measured. Top-level names are the issue's; null where a group failed (see errors). */
+export interface BenchResult {
+  schema: 1;
+  date: string;
+  commit: string;
+  quick: boolean;
+  duration_s: number;
+  machine: MachineInfo;
+  warm_p50_us: number | null;
+  warm_p99_us: number | null;
+  tmpfs_p50_us: number | null;
+  fuse_floor_p50_us: number | null;
+  fuse_floor_p99_us: number | null;
+  warm_vs_floor: number | null;
+  cold_p50_us: number | null;
+  cold_p99_us: number | null;
+  vault_get_p50_us: number | null;
+  cold_vs_floor: number | null;
+  coalesce_vault_reads: number | null;
+  docker_run_secretfs_ms: number | null;
+  docker_run_local_ms: number | null;
+  docker_run_ratio: number | null;
+  node_ms: number | null;
+  metadata_ms: number | null;
+  metadata_vs_node: number | null;
+  docker_secretfs_help_ms: number | null;
+  mount_p50_ms: number | null;
+  driver_rss_mb: number | null;
+  scale_reads_ok: boolean | null;
+  targets: TargetCheck[];
+  details: Record<string, unknown>;
+  scale: ScaleRow[];
+  growth: Partial<GrowthResult>;
+  errors: Record<string, string>;
+}
+
+/** CPU, cores, memory, kernel, node and Docker versions of this machine. */
+export async function machineInfo(): Promise<MachineInfo> {
+  const cpuinfo = await readFile('/proc/cpuinfo', 'utf8').catch(() => '');
+  const model = /model name\s*:\s*(.+)/.exec(cpuinfo)?.[1]?.trim() ?? cpus()[0]?.model ?? 'unknown';
+  const docker = await cmd('docker', ['version', '--format', '{{.Server.Version}} (client {{.Client.Version}})'], { timeoutMs: 20_000 }).catch(() => undefined);
+  return {
+    cpu: model,
+    cores: cpus().length,
+    memory_gib: Math.round((totalmem() / 1024 ** 3) * 10) / 10,
+    kernel: release(),
+    node: process.version,
+    docker: docker && docker.code === 0 ? docker.stdout.trim() : 'unavailable',
+  };
+}
+
+/** The checked-out commit (short), with "-dirty" when tracked files differ from it. */
+export async function gitCommit(): Promise<string> {
+  const head = await cmd('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: REPO_ROOT }).catch(() => undefined);
+  if (!head || head.code !== 0) return 'unknown';
+  const dirty = await cmd('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: REPO_ROOT }).catch(() => undefined);
+  return head.stdout.trim() + (dirty && dirty.stdout.trim() ? '-dirty' : '');
+}
+
+/** Checks the issue's targets against a result. */
+export function checkTargets(r: Omit<BenchResult, 'targets'>): TargetCheck[] {
+  const le = (metric: string, value: number | null, target: number): TargetCheck => ({
+    metric,
+    value,
+    op: '<=',
+    target,
+    pass: value === null || !Number.isFinite(value) ? null : value <= target,
+  });
+  return [
+    le('warm_vs_floor', r.warm_vs_floor, 2),
+    le('cold_vs_floor', r.cold_vs_floor, 1.5),
+    { metric: 'coalesce_vault_reads', value: r.coalesce_vault_reads, op: '==', target: 1, pass: r.coalesce_vault_reads === null ? null : r.coalesce_vault_reads === 1 },
+    le('docker_run_ratio', r.docker_run_ratio, 1.25),
+    le('metadata_vs_node', r.metadata_vs_node, 1.5),
+  ];
+}
+
+const mark = (pass: boolean | null) => (pass === null ? 'n/a' : pass ? 'PASS' : 'FAIL');
+const num = (v: number | null | undefined, unit = '') => (v === null || v === undefined || !Number.isFinite(v) ? '-' : `${v}${unit}`);
+
+/** Rows of the main table: what, measured, floor, ratio, target, mark. */
+function mainRows(r: BenchResult): string[][] {
+  const t = (m: string) => r.targets.find((x) => x.metric === m);
+  const row = (what: string, value: string, floor: string, metric: string | undefined, ratio: string) => {
+    const check = metric ? t(metric) : undefined;
+    return [what, value, floor, ratio, check ? `${check.op} ${check.target}` : '', check ? mark(check.pass) : ''];
+  };
+  return [
+    ['Measurement', 'secretfs', 'floor', 'ratio', 'target', ''],
+    row('Warm read p50 (open+read+close)', num(r.warm_p50_us, ' us'), `memfs ${num(r.fuse_floor_p50_us, ' us')}`, 'warm_vs_floor', num(r.warm_vs_floor)),
+    row('Warm read p99', num(r.warm_p99_us, ' us'), `memfs ${num(r.fuse_floor_p99_us, ' us')}`, undefined, ''),
+    row('Same file on tmpfs p50', num(r.tmpfs_p50_us, ' us'), '', undefined, r.warm_p50_us && r.tmpfs_p50_us ? `${Math.round((r.warm_p50_us / r.tmpfs_p50_us) * 10) / 10}x tmpfs` : ''),
+    row('Cold read p50 (fetched from the store)', num(r.cold_p50_us, ' us'), `GET ${num(r.vault_get_p50_us, ' us')} + memfs ${num(r.fuse_floor_p50_us, ' us')}`, 'cold_vs_floor', num(r.cold_vs_floor)),
+    row('Store reads for 100 concurrent cold opens', num(r.coalesce_vault_reads), '1', 'coalesce_vault_reads', ''),
+    row('docker run --rm -v VOL:/s cat /s/key (median)', num(r.docker_run_secretfs_ms, ' ms'), `local volume ${num(r.docker_run_local_ms, ' ms')}`, 'docker_run_ratio', num(r.docker_run_ratio)),
+    row('docker-cli-plugin-metadata (median)', num(r.metadata_ms, ' ms'), `node -e 0 ${num(r.node_ms, ' ms')}`, 'metadata_vs_node', num(r.metadata_vs_node)),
+    row('docker secretfs --help (median)', num(r.docker_secretfs_help_ms, ' ms'), '', undefined, ''),
+    row('Mount p50 with 200 volumes', num(r.mount_p50_ms, ' ms'), '', undefined, ''),
+    row('Driver RSS with 200 volumes', num(r.driver_rss_mb, ' MiB'), '', undefined, r.scale_reads_ok === null ? '' : r.scale_reads_ok ? 'all reads served' : 'READS FAILED'),
+  ];
+}
+
+function growthTables(r: BenchResult): { title: string; rows: string[][] }[] {
+  const g = r.growth;
+  const out: { title: string; rows: string[][] }[] = [];
+  if (r.scale.length) {
+    out.push({
+      title: 'Volumes mounted at once (driver, VolumeDriver.Mount over its socket)',
+      rows: [['volumes', 'Mount p50', 'Mount p99', 'driver RSS', 'reads served'], ...r.scale.map((s) => [String(s.volumes), `${s.mount_p50_ms} ms`, `${s.mount_p99_ms} ms`, `${s.driver_rss_mb} MiB`, `${s.reads_ok}/${s.reads_tried}`])],
+    });
+  }
+  if (g.value_size?.length) {
+    out.push({
+      title: 'Value size (whole-file read, bench/probe.c readall)',
+      rows: [['bytes', 'warm p50', 'cold p50', 'tmpfs p50'], ...g.value_size.map((s) => [String(s.bytes), `${s.warm_p50_us} us`, `${s.cold_p50_us} us`, `${s.tmpfs_p50_us} us`])],
+    });
+  }
+  if (g.keys_per_secret?.length) {
+    out.push({
+      title: 'Keys per secret (ls: opendir+readdir+closedir)',
+      rows: [['keys', 'warm ls p50', 'cold ls p50'], ...g.keys_per_secret.map((k) => [String(k.keys), `${k.ls_warm_p50_us} us`, `${k.ls_cold_p50_us} us`])],
+    });
+  }
+  if (g.readers?.length) {
+    out.push({
+      title: 'Concurrent readers of one warm file (threads, open+read+close)',
+      rows: [['readers', 'secretfs reads/s', 'memfs reads/s', 'ratio', 'errors'], ...g.readers.map((x) => [String(x.readers), String(x.reads_per_s), String(x.floor_reads_per_s), (Math.round((x.reads_per_s / x.floor_reads_per_s) * 100) / 100).toFixed(2), String(x.errors)])],
+    });
+  }
+  if (g.store) {
+    out.push({
+      title: `Embedded store, KV v2 over ${g.store.connections} keep-alive connections`,
+      rows: [['operation', 'per second'], ['read', String(g.store.kv2_reads_per_s)], ['write', String(g.store.kv2_writes_per_s)]],
+    });
+  }
+  return out;
+}
+
+function textTable(rows: string[][]): string {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  return rows.map((r, i) => {
+    const line = r.map((cell, c) => (cell ?? '').padEnd(widths[c])).join('  ').trimEnd();
+    return i === 0 ? `${line}\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : line;
+  }).join('\n');
+}
+
+function mdTable(rows: string[][]): string {
+  const esc = (s: string) => s.replace(/\|/g, '\\|');
+  return [`| ${rows[0].map(esc).join(' | ')} |`, `|${rows[0].map(() => '---').join('|')}|`, ...rows.slice(1).map((r) => `| ${r.map(esc).join(' | ')} |`)].join('\n');
+}
+
+/** The table for a terminal. */
+export function renderText(r: BenchResult): string {
+  const parts = [
+    `docker secretfs bench, ${r.date}, commit ${r.commit}${r.quick ? ' (--quick)' : ''}, ${r.duration_s} s`,
+    `${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memory_gib} GiB, Linux ${r.machine.kernel}, Node ${r.machine.node}, Docker ${r.machine.docker}`,
+    '',
+    textTable(mainRows(r)),
+  ];
+  for (const t of growthTables(r)) parts.push('', t.title, textTable(t.rows));
+  const errors = Object.entries(r.errors);
+  if (errors.length) parts.push('', 'Errors:', ...errors.map(([k, v]) => `  ${k}: ${v}`));
+  return parts.join('\n') + '\n';
+}
+
+/** docs/benchmarks.md, written from the run itself. */
+export function renderMarkdown(r: BenchResult, notes: string[]): string {
+  const m = r.machine;
+  const parts = [
+    '# Benchmarks',
+    '',
+    '<!-- Generated by `npm run bench` (bench/report.ts) from one run. Do not edit by hand: run it again. -->',
+    '',
+    `- Date: ${r.date}`,
+    `- Commit: ${r.commit}${r.quick ? ' (run with --quick: fewer iterations)' : ''}`,
+    `- Machine: ${m.cpu}, ${m.cores} cores, ${m.memory_gib} GiB RAM, Linux ${m.kernel}`,
+    `- Node ${m.node}, Docker ${m.docker}`,
+    `- Duration of the run: ${r.duration_s} s`,
+    '',
+    'Every number below comes from the same run on the same machine; the floors are measured next to secretfs,',
+    'so the ratios compare like with like. Timings are measurements, not pass/fail tests; the marks compare the',
+    'ratios with the targets of docs/architecture §6 and the benchmark issue.',
+    '',
+    '## Targets',
+    '',
+    mdTable(mainRows(r)),
+    '',
+  ];
+  for (const t of growthTables(r)) parts.push(`## ${t.title}`, '', mdTable(t.rows), '');
+  if (notes.length) parts.push('## How it is measured', '', ...notes.map((n) => `- ${n}`), '');
+  const errors = Object.entries(r.errors);
+  if (errors.length) parts.push('## Errors in this run', '', ...errors.map(([k, v]) => `- ${k}: ${v.replace(/\n/g, ' ')}`), '');
+  return parts.join('\n');
+}
+
+/** Writes docs/benchmarks.md. */
+export async function writeBenchmarksDoc(r: BenchResult, notes: string[]): Promise<string> {
+  const file = join(REPO_ROOT, 'docs', 'benchmarks.md');
+  await writeFile(file, renderMarkdown(r, notes));
+  return file;
+}

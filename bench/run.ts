@@ -1,0 +1,252 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench [-- --json] [-- --quick] [-- --only GROUP,...]`: measures docker secretfs
+ * against its floors in one run on this machine, prints a table (or one JSON object with
+ * --json; progress goes to stderr) and writes docs/benchmarks.md from the same run.
+ * Groups: cli, floors, reads, coalesce, growth, store, docker, scale. --only skips the others
+ * and does not write docs/benchmarks.md (a partial run is no report).
+ */
+import { existsSync } from 'node:fs';
+import type { BenchContext } from './context.js';
+import { measureCliStart, type CliStartResult } from './cli-start.js';
+import { measureDockerRun, type DockerRunResult } from './docker-run.js';
+import { floorMountOptions, measureFuseFloor, measureTmpfs } from './floors.js';
+import { measureGrowth, measureStoreThroughput } from './growth.js';
+import { startMountHost, type MountHost } from './mounts.js';
+import { buildNativeTools } from './native.js';
+import { measureCoalescing, measureCold, measureVaultGet, measureWarm } from './reads.js';
+import { checkTargets, gitCommit, machineInfo, renderText, writeBenchmarksDoc, type BenchResult } from './report.js';
+import { measureScale, type ScaleResult } from './scale.js';
+import { startBenchStore, type BenchStore } from './store.js';
+import { Cleanup, createProgress, round, tempDir } from './util.js';
+
+const GROUPS = ['cli', 'floors', 'reads', 'coalesce', 'growth', 'store', 'docker', 'scale'] as const;
+type Group = (typeof GROUPS)[number];
+
+interface Args {
+  json: boolean;
+  quick: boolean;
+  only?: Set<Group>;
+  writeDocs: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { json: false, quick: false, writeDocs: true };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--json') args.json = true;
+    else if (a === '--quick') args.quick = true;
+    else if (a === '--no-docs') args.writeDocs = false;
+    else if (a === '--only' || a.startsWith('--only=')) {
+      const list = a.includes('=') ? a.slice(7) : argv[++i];
+      const groups = (list ?? '').split(',').filter(Boolean);
+      for (const g of groups) if (!(GROUPS as readonly string[]).includes(g)) throw new Error(`unknown group ${g}: one of ${GROUPS.join(', ')}`);
+      args.only = new Set(groups as Group[]);
+      args.writeDocs = false;
+    } else if (a === '-h' || a === '--help') {
+      process.stdout.write('usage: npm run bench [-- --json] [--quick] [--only cli,floors,reads,coalesce,growth,store,docker,scale] [--no-docs]\n');
+      process.exit(0);
+    } else throw new Error(`unknown argument ${a} (see --help)`);
+  }
+  return args;
+}
+
+/** How each number is taken; written under the tables of docs/benchmarks.md. */
+const NOTES = [
+  'Warm read: /work/shared/tools/fuse-floor/readbench (open, read 4 KiB, close in a loop; p50/p99 of 20000, after 1000 to fill the caches) on a 30-byte secret file of a secretfs mount with default volume options, served by its own process (bench/mount-child.ts, as the driver serves volumes); the same bytes on tmpfs; and through fuse-floor/memfs (libfuse 2 in C) mounted with the same -o options secretfs uses, taken from lib/fs/mount.ts (fuseMountOptions of cachePlan(default cache_ttl)), minus fsname/subtype.',
+  'Cold read: the first open after every cache expired: each cycle empties the stores of 10 volumes, waits 1.1 s so the kernel name/attribute caches (1 s with the default cache_ttl=2s) expire too, then runs readbench once (n=1, timed inside readbench) on each volume; every such open fetches the value from the store. Floor: a direct HTTP GET of the same secret from the same store over one keep-alive connection (node:http, p50 of 2000) plus the memfs p50.',
+  'Coalescing: 100 threads (bench/probe.c burst) released together by a barrier open a secret never read before, on a fresh mount; counted in the store\'s audit log (GETs of that secret). Reported: the larger of "all 100 open the same file" and "each opens a different key of the secret".',
+  'The embedded store (lib/localvault createStoreServer) runs in its own process on 127.0.0.1 with its audit log on; every client uses keep-alive.',
+  'docker run: `docker run --rm -v VOL:/s IMAGE cat /s/db-password` with a secretfs volume of a bench-only driver (SECRETFS_DRIVER_NAME=sfsbench...) against a local volume holding the same file, interleaved, medians; the image is the local busybox image of test/helpers/docker-image.ts (no registry pulls).',
+  'CLI start: `node dist/cli/main.js docker-cli-plugin-metadata` (what the plugin shim runs) against `node -e 0`, and `docker secretfs --help` with the plugin installed in a temporary DOCKER_CONFIG; interleaved, medians.',
+  'Scale: 1, 10, 50 and 200 volumes created and mounted through the driver\'s socket (POST /VolumeDriver.Create, /VolumeDriver.Mount), Mount latency p50/p99 of each step, driver VmRSS from /proc/<pid>/status, and one read of a file in every mounted volume.',
+  'Growth: bench/probe.c reads whole files (readall), lists directories (readdir) and runs N reader threads for a fixed time (loop); cold values as for the cold read.',
+];
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  const progress = createProgress(process.stderr);
+  const cleanup = new Cleanup();
+  const onSignal = (sig: NodeJS.Signals) => {
+    progress.note(`\n${sig}: cleaning up`);
+    void cleanup.run((m) => progress.note(m)).then(() => process.exit(130));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
+
+  const started = Date.now();
+  const wants = (g: Group) => !args.only || args.only.has(g);
+  const errors: Record<string, string> = {};
+  const details: Record<string, unknown> = {};
+  const r: Omit<BenchResult, 'targets' | 'duration_s' | 'machine' | 'date' | 'commit'> = {
+    schema: 1,
+    quick: args.quick,
+    warm_p50_us: null,
+    warm_p99_us: null,
+    tmpfs_p50_us: null,
+    fuse_floor_p50_us: null,
+    fuse_floor_p99_us: null,
+    warm_vs_floor: null,
+    cold_p50_us: null,
+    cold_p99_us: null,
+    vault_get_p50_us: null,
+    cold_vs_floor: null,
+    coalesce_vault_reads: null,
+    docker_run_secretfs_ms: null,
+    docker_run_local_ms: null,
+    docker_run_ratio: null,
+    node_ms: null,
+    metadata_ms: null,
+    metadata_vs_node: null,
+    docker_secretfs_help_ms: null,
+    mount_p50_ms: null,
+    driver_rss_mb: null,
+    scale_reads_ok: null,
+    details,
+    scale: [],
+    growth: {},
+    errors,
+  };
+  const date = new Date().toISOString();
+  const [machine, commit] = await Promise.all([machineInfo(), gitCommit()]);
+
+  /** Runs one group; a failure is recorded and the run goes on. */
+  const group = async (name: Group, fn: () => Promise<void>) => {
+    if (!wants(name)) return;
+    progress.step(`${name}...`);
+    try {
+      await fn();
+    } catch (err) {
+      errors[name] = (err as Error).message;
+      progress.note(`${name}: FAILED: ${(err as Error).message}`);
+    }
+  };
+
+  try {
+    if (process.getuid?.() !== 0) progress.note('note: FUSE mounts with allow_other and the Docker volume plugin socket need root; expect failures');
+    if (!existsSync('/dev/fuse')) throw new Error('/dev/fuse is missing: FUSE is needed for every read measurement');
+    const dir = await tempDir(cleanup, 'secretfs-bench-');
+    progress.step('building the C floor (memfs, readbench) and bench/probe.c');
+    const tools = await buildNativeTools();
+    const ctx: BenchContext = { cleanup, tools, dir, progress, quick: args.quick };
+    const warmN = args.quick ? 5000 : 20000;
+
+    // CLI start first, while nothing else runs on the machine.
+    await group('cli', async () => {
+      const c: CliStartResult = await measureCliStart(ctx);
+      r.node_ms = c.node_ms;
+      r.metadata_ms = c.metadata_ms;
+      r.metadata_vs_node = c.metadata_vs_node;
+      r.docker_secretfs_help_ms = c.docker_secretfs_help_ms;
+      details.cli = c;
+    });
+
+    await group('floors', async () => {
+      progress.step('floors: tmpfs');
+      const t = await measureTmpfs(cleanup, tools, warmN);
+      r.tmpfs_p50_us = t.p50_us;
+      progress.step('floors: memfs');
+      const f = await measureFuseFloor(cleanup, tools, warmN, dir);
+      r.fuse_floor_p50_us = f.p50_us;
+      r.fuse_floor_p99_us = f.p99_us;
+      details.floors = { tmpfs: t, memfs: f, memfs_options: floorMountOptions() };
+    });
+
+    let store: BenchStore | undefined;
+    let host: MountHost | undefined;
+    let warmFile: string | undefined;
+    const needsStore = ['reads', 'coalesce', 'growth', 'store'].some((g) => wants(g as Group));
+    if (needsStore) {
+      progress.step('starting the embedded store and the mount host');
+      store = await startBenchStore(cleanup, `${dir}/store`);
+      host = await startMountHost(cleanup, store.address, store.token);
+    }
+
+    await group('reads', async () => {
+      progress.step('reads: warm');
+      const w = await measureWarm(ctx, host!, store!, warmN);
+      warmFile = w.file;
+      r.warm_p50_us = w.p50_us;
+      r.warm_p99_us = w.p99_us;
+      progress.step('reads: direct GET from the store');
+      const g = await measureVaultGet(store!, 'bench/warm', args.quick ? 500 : 2000);
+      r.vault_get_p50_us = round(g.p50_us, 1);
+      progress.step('reads: cold');
+      const c = await measureCold(ctx, host!, store!, 10, args.quick ? 3 : 6);
+      r.cold_p50_us = c.p50_us;
+      r.cold_p99_us = c.p99_us;
+      details.reads = { warm: w, vault_get: g, cold: c };
+    });
+
+    await group('coalesce', async () => {
+      progress.step('coalescing: 100 concurrent cold opens');
+      const c = await measureCoalescing(ctx, host!, store!, 100);
+      if (c.failures > 0) throw new Error(`${c.failures} of the concurrent opens failed`);
+      r.coalesce_vault_reads = Math.max(c.same_file, c.distinct_keys);
+      details.coalesce = c;
+    });
+
+    await group('growth', async () => {
+      if (!warmFile) {
+        const w = await measureWarm(ctx, host!, store!, 1000);
+        warmFile = w.file;
+      }
+      Object.assign(r.growth, await measureGrowth(ctx, host!, store!, warmFile));
+    });
+
+    await group('store', async () => {
+      r.growth.store = await measureStoreThroughput(ctx, store!);
+    });
+
+    // The mount host and bench store are done; docker and scale start the real driver and store.
+    await host?.stop();
+    await store?.stop();
+
+    await group('docker', async () => {
+      const d: DockerRunResult = await measureDockerRun(ctx);
+      r.docker_run_secretfs_ms = d.secretfs_ms;
+      r.docker_run_local_ms = d.local_ms;
+      r.docker_run_ratio = d.ratio;
+      details.docker_run = d;
+    });
+
+    await group('scale', async () => {
+      const s: ScaleResult = await measureScale(ctx);
+      r.scale = s.rows;
+      const top = s.rows[s.rows.length - 1];
+      if (top) {
+        r.mount_p50_ms = top.mount_p50_ms;
+        r.driver_rss_mb = top.driver_rss_mb;
+        r.scale_reads_ok = s.rows.every((x) => x.reads_ok === x.reads_tried);
+      }
+      details.scale = s.details;
+    });
+  } catch (err) {
+    errors.run = (err as Error).message;
+    progress.note(`bench: ${(err as Error).message}`);
+  } finally {
+    progress.step('cleaning up');
+    await cleanup.run((m) => progress.note(m));
+  }
+
+  if (r.warm_p50_us !== null && r.fuse_floor_p50_us) r.warm_vs_floor = round(r.warm_p50_us / r.fuse_floor_p50_us, 2);
+  if (r.cold_p50_us !== null && r.vault_get_p50_us !== null && r.fuse_floor_p50_us !== null) {
+    r.cold_vs_floor = round(r.cold_p50_us / (r.vault_get_p50_us + r.fuse_floor_p50_us), 2);
+  }
+  const partial: Omit<BenchResult, 'targets'> = { ...r, date, commit, machine, duration_s: Math.round((Date.now() - started) / 1000) };
+  const result: BenchResult = { ...partial, targets: checkTargets(partial) };
+  progress.note('');
+  if (args.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+  else process.stdout.write(renderText(result));
+  if (args.writeDocs) {
+    const file = await writeBenchmarksDoc(result, NOTES);
+    progress.note(`wrote ${file}`);
+  }
+  return Object.keys(errors).length > 0 ? 1 : 0;
+}
+
+process.exitCode = await main().catch((err: Error) => {
+  process.stderr.write(`bench: ${err.message}\n`);
+  return 1;
+});
