@@ -1,10 +1,12 @@
 import { Command } from 'commander';
 import { readPackageVersion } from '../lib/version.js';
 import type { CliContext } from './context.js';
+import { demoCommand } from './commands/demo.js';
 import { doctorCommand } from './commands/doctor.js';
 import { driverCommand } from './commands/driver.js';
 import { getCommand } from './commands/get.js';
 import { historyCommand } from './commands/history.js';
+import { initCommand } from './commands/init.js';
 import { lsCommand } from './commands/ls.js';
 import { mountCommand } from './commands/mount.js';
 import { policyCommand } from './commands/policy.js';
@@ -28,6 +30,7 @@ export function createProgram(ctx: CliContext): Command {
     .showSuggestionAfterError(true)
     .configureHelp({ sortSubcommands: false });
   const commands = [
+    initCommand,
     putCommand,
     getCommand,
     lsCommand,
@@ -41,6 +44,7 @@ export function createProgram(ctx: CliContext): Command {
     serverCommand,
     driverCommand,
     doctorCommand,
+    demoCommand,
     versionCommand,
   ];
   for (const command of commands.map((make) => make(ctx))) program.addCommand(command);

@@ -25,3 +25,39 @@ export async function confirmOrFlag(ctx: CliContext, message: string, given: boo
   const { confirm } = await import('@inquirer/prompts');
   return confirm({ message, default: false }, { output: process.stderr });
 }
+
+/** What the init wizard asks; each answer defaults to what flags and the environment gave. */
+export interface InitAnswers {
+  backend: 'embedded' | 'vault';
+  vaultAddr?: string;
+  vaultToken?: string;
+  tokenTyped: boolean;
+  defaultPath: string;
+}
+
+/** The short `init` wizard (TTY only). */
+export async function askInitAnswers(ctx: CliContext, current: InitAnswers, validatePath: (p: string) => string | true): Promise<InitAnswers> {
+  const { select, input, password } = await import('@inquirer/prompts');
+  const opts = { output: process.stderr };
+  const backend = await select(
+    {
+      message: 'Where should secrets live?',
+      default: current.backend,
+      choices: [
+        { name: 'the embedded store on this host (no Vault needed; encrypted at rest)', value: 'embedded' as const },
+        { name: 'an existing HashiCorp Vault', value: 'vault' as const },
+      ],
+    },
+    opts,
+  );
+  let { vaultAddr, vaultToken, tokenTyped } = current;
+  if (backend === 'vault') {
+    vaultAddr = await input({ message: 'Vault address:', default: vaultAddr ?? 'https://127.0.0.1:8200', validate: (v) => /^https?:\/\//.test(v) || 'an http(s):// URL' }, opts);
+    if (!vaultToken) {
+      vaultToken = await password({ message: 'Vault token (not echoed):', mask: false, validate: (v) => v.length > 0 || 'a token is needed' }, opts);
+      tokenTyped = true;
+    }
+  }
+  const defaultPath = await input({ message: 'Default secret path for `run`:', default: current.defaultPath, validate: validatePath }, opts);
+  return { backend, vaultAddr, vaultToken, tokenTyped, defaultPath };
+}

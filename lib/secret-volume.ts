@@ -26,6 +26,11 @@ export interface SecretVolumeRequest {
   fsOptions?: Record<string, string>;
   /** Also grant the sub-paths below `path` (mounted as subdirectories). */
   recursive?: boolean;
+  /**
+   * The name was just generated (run's volumes): skip the existence check, which makes dockerd
+   * ask every volume driver it knows about an unknown name, dead ones included, with retries.
+   */
+  freshName?: boolean;
 }
 
 export interface SecretVolumeDeps {
@@ -56,7 +61,7 @@ export async function createSecretVolume(deps: SecretVolumeDeps, req: SecretVolu
   const path = normalizeSecretPath(req.path);
   const fsOptions = req.fsOptions ?? {};
   parseFsOptions(fsOptions);
-  if (await deps.docker.inspectVolume(req.name)) throw new UsageError(`a volume named ${req.name} exists already`);
+  if (!req.freshName && (await deps.docker.inspectVolume(req.name))) throw new UsageError(`a volume named ${req.name} exists already`);
   const mount = await resolveKvMount(deps.vault, path);
   const policy = volumePolicyName(req.name);
   const hcl = renderPolicy({ read: req.recursive ? [path, `${path}/*`] : [path], list: true }, () => mount, `docker secretfs volume ${req.name}: read ${path}`);

@@ -1,0 +1,48 @@
+import { Command, Option } from 'commander';
+import { DEFAULT_STORE_ADDR, DEFAULTS } from '../../lib/config.js';
+import { createDockerClient, dockerHostFrom } from '../../lib/docker/client.js';
+import { defaultInitChoices, initialize, type InitFlags } from '../../lib/init.js';
+import { normalizeSecretPath } from '../../lib/vault/kv-path.js';
+import { askInitAnswers } from '../prompts.js';
+import type { CliContext } from '../context.js';
+
+interface InitOptions extends InitFlags {
+  yes?: boolean;
+  format: 'text' | 'json';
+}
+
+/** `init`: sets up Vault (or the embedded store), the driver and the config. Safe to run again. */
+export function initCommand(ctx: CliContext): Command {
+  return new Command('init')
+    .description('set up: Vault or the embedded store, a KV v2 mount, the volume driver and the config (safe to run again)')
+    .option('-y, --yes', 'take every default without asking')
+    .option('--force', 'redo every step: new driver credential, driver restarted, config rewritten')
+    .option('--embedded', 'use the embedded store even when VAULT_ADDR is set')
+    .option('--vault-addr <url>', 'use an existing Vault at this address (token from VAULT_TOKEN or ~/.vault-token)')
+    .option('--store-addr <url>', `where the embedded store listens (default ${DEFAULT_STORE_ADDR})`)
+    .option('--kv-mount <path>', 'the KV v2 mount to use (default secret)')
+    .option('--default-path <path>', `the path \`run\` mounts by default (default ${DEFAULTS.defaultPath})`)
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action(async (opts: InitOptions) => {
+      let choices = await defaultInitChoices(ctx.paths, ctx.env, opts);
+      if (ctx.isInteractive && !opts.yes && opts.format !== 'json') {
+        const answers = await askInitAnswers(ctx, { ...choices, tokenTyped: false }, (p) => {
+          try {
+            normalizeSecretPath(p);
+            return true;
+          } catch (err) {
+            return (err as Error).message;
+          }
+        });
+        choices = { ...choices, ...answers, saveToken: answers.tokenTyped };
+      }
+      const results = await initialize(
+        { paths: ctx.paths, env: ctx.env, docker: createDockerClient(dockerHostFrom(ctx.dockerGlobalFlags, ctx.env)), step: (t, w, d) => ctx.out.step(t, w, d) },
+        choices,
+      );
+      const changed = results.some((r) => r.changed);
+      if (opts.format === 'json') ctx.out.json({ changed, steps: results });
+      else if (!changed) ctx.out.info('secretfs is already set up; nothing changed (use --force to redo it).');
+      else ctx.out.info(`Ready. Next: docker secretfs put ${choices.defaultPath} db-password, then docker secretfs run -- IMAGE`);
+    });
+}

@@ -1,0 +1,180 @@
+import { isDeepStrictEqual } from 'node:util';
+import { DEFAULT_STORE_ADDR, readConfigFile, writeConfigFile, type Backend, type ConfigFile } from './config.js';
+import type { DockerClient } from './docker/client.js';
+import { readDriverCredential } from './driver/credential.js';
+import { provisionDriverCredential } from './driver/driver-policy.js';
+import { startDriverInBackground, stopDriver } from './driver/process.js';
+import { ConfigError, isVaultFailure } from './errors.js';
+import { startStoreInBackground, storeRootTokenFile } from './localvault/process.js';
+import type { Paths } from './paths.js';
+import { readOptionalFile, writePrivateFile } from './private-files.js';
+import { createVaultClient, type VaultClient } from './vault/client.js';
+import { normalizeSecretPath } from './vault/kv-path.js';
+import { ensureKvV2Mount, readHealth } from './vault/sys.js';
+import { lookupSelf, revokeSelf } from './vault/tokens.js';
+
+/** What `init` sets up. */
+export interface InitChoices {
+  backend: Backend;
+  /** An existing Vault's address (backend vault). */
+  vaultAddr?: string;
+  /** A token for an existing Vault; kept in a 0600 file only when `saveToken` is set. */
+  vaultToken?: string;
+  /** Write vaultToken to `<home>/vault-token` (0600): it was typed at the prompt, not taken from the environment. */
+  saveToken?: boolean;
+  /** Where the embedded store listens (backend embedded). */
+  storeAddr?: string;
+  kvMount: string;
+  defaultPath: string;
+  driverName: string;
+  /** Redo every step even when it looks done. */
+  force: boolean;
+}
+
+/** One step's outcome: whether it changed anything. */
+export interface InitStepResult {
+  step: string;
+  changed: boolean;
+  detail: string;
+}
+
+export interface InitDeps {
+  paths: Paths;
+  env: NodeJS.ProcessEnv;
+  docker: DockerClient;
+  /** Shows progress for one step (a spinner on a TTY). */
+  step<T>(title: string, work: () => Promise<T>, done: (result: T) => string): Promise<T>;
+}
+
+/**
+ * Sets secretfs up: finds the Docker engine, the Vault (or starts the embedded store), makes
+ * sure of a KV v2 mount, gives the driver its own credential, starts the driver and writes the
+ * config. Every step is idempotent: a second run changes nothing and says so.
+ */
+export async function initialize(deps: InitDeps, choices: InitChoices): Promise<InitStepResult[]> {
+  const { paths } = deps;
+  const defaultPath = normalizeSecretPath(choices.defaultPath, 'default path');
+  const kvMount = normalizeSecretPath(choices.kvMount, 'KV mount') + '/';
+  if (!defaultPath.startsWith(kvMount)) throw new ConfigError(`the default path ${defaultPath} is not below the KV mount ${kvMount}`);
+  const results: InitStepResult[] = [];
+  const record = (r: InitStepResult) => (results.push(r), r.detail);
+
+  await deps.step('finding the Docker engine', () => deps.docker.serverVersion(), (v) => record({ step: 'docker', changed: false, detail: `Docker engine ${v}` }));
+
+  const { admin, addr, tokenFile } = await deps.step('connecting to Vault', () => connectVault(paths, choices), (v) =>
+    record({ step: 'vault', changed: v.changed, detail: v.detail }),
+  );
+
+  await deps.step(`making sure of a KV v2 mount at ${kvMount}`, async () => {
+    const outcome = await ensureKvV2Mount(admin, kvMount);
+    if (typeof outcome === 'object') throw new ConfigError(outcome.conflict, { hint: 'choose another mount with --kv-mount' });
+    return outcome;
+  }, (o) => record({ step: 'kv-mount', changed: o === 'created', detail: o === 'created' ? `enabled KV v2 at ${kvMount}` : `KV v2 at ${kvMount}` }));
+
+  const credentialChanged = await deps.step('giving the driver its own credential', () => ensureDriverCredential(paths, admin, choices.force), (c) =>
+    record({ step: 'driver-credential', changed: c, detail: c ? `driver credential written (${paths.driverCredentialFile}, 0600)` : 'driver credential valid' }),
+  );
+
+  await deps.step('starting the volume driver', async () => {
+    if (credentialChanged) await stopDriver(paths);
+    return startDriverInBackground(paths, withoutToken(deps.env));
+  }, (d) => record({ step: 'driver', changed: !d.alreadyRunning, detail: `${d.alreadyRunning ? 'volume driver running' : 'started the volume driver'} (pid ${d.pid}, ${d.socket})` }));
+
+  const config: ConfigFile = { backend: choices.backend, vaultAddr: addr, ...(tokenFile ? { tokenFile } : {}), kvMount, defaultPath, driverName: choices.driverName };
+  await deps.step('writing the config', async () => {
+    const existing = await readConfigFile(paths).catch(() => undefined);
+    if (!choices.force && existing && isDeepStrictEqual(pick(existing), pick(config))) return false;
+    await writeConfigFile(paths, { ...existing, ...config });
+    return true;
+  }, (written) => record({ step: 'config', changed: written, detail: written ? `config written (${paths.configFile}, 0600)` : `config unchanged (${paths.configFile})` }));
+
+  return results;
+}
+
+function pick(c: ConfigFile): ConfigFile {
+  return { backend: c.backend, vaultAddr: c.vaultAddr, tokenFile: c.tokenFile, kvMount: c.kvMount, defaultPath: c.defaultPath, driverName: c.driverName };
+}
+
+/** The driver gets its credential from the file written here, never from VAULT_TOKEN. */
+function withoutToken(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { VAULT_TOKEN: _dropped, ...rest } = env;
+  return rest;
+}
+
+/** The admin client for set-up: the embedded store's root token, or the user's token for their Vault. */
+async function connectVault(paths: Paths, choices: InitChoices): Promise<{ admin: VaultClient; addr: string; tokenFile?: string; changed: boolean; detail: string }> {
+  if (choices.backend === 'embedded') {
+    const started = await startStoreInBackground(paths, { addr: choices.storeAddr ?? DEFAULT_STORE_ADDR });
+    const tokenFile = storeRootTokenFile(paths);
+    const token = (await readOptionalFile(tokenFile))?.trim();
+    if (!token) throw new ConfigError(`the embedded store has no root token file at ${tokenFile}`);
+    const admin = createVaultClient({ addr: started.address, token });
+    await lookupSelf(admin);
+    return {
+      admin,
+      addr: started.address,
+      tokenFile,
+      changed: !started.alreadyRunning,
+      detail: `${started.alreadyRunning ? 'embedded store running' : 'started the embedded store'} at ${started.address} (pid ${started.pid})`,
+    };
+  }
+  if (!choices.vaultAddr) throw new ConfigError('no Vault address', { hint: 'pass --vault-addr or set VAULT_ADDR' });
+  if (!choices.vaultToken) throw new ConfigError(`no token for ${choices.vaultAddr}`, { hint: 'set VAULT_TOKEN, log in with `vault login`, or run init on a TTY to be asked' });
+  const admin = createVaultClient({ addr: choices.vaultAddr, token: choices.vaultToken });
+  const health = await readHealth(admin);
+  if (!health.initialized || health.sealed) throw new ConfigError(`the Vault at ${choices.vaultAddr} is ${health.sealed ? 'sealed' : 'not initialized'}`);
+  const self = await lookupSelf(admin);
+  let tokenFile: string | undefined;
+  if (choices.saveToken) {
+    tokenFile = `${paths.home}/vault-token`;
+    await writePrivateFile(tokenFile, choices.vaultToken + '\n');
+  }
+  return { admin, addr: choices.vaultAddr, tokenFile, changed: false, detail: `Vault ${health.version} at ${choices.vaultAddr} (token ${self.displayName}, policies ${self.policies.join(',')})` };
+}
+
+/** Keeps a valid driver credential for the same address; otherwise (or with force) mints a new one and revokes the old. */
+async function ensureDriverCredential(paths: Paths, admin: VaultClient, force: boolean): Promise<boolean> {
+  const existing = await readDriverCredential(paths).catch(() => undefined);
+  if (existing && existing.addr === admin.addr) {
+    const old = createVaultClient({ addr: existing.addr, token: existing.token });
+    const valid = await lookupSelf(old).then(() => true, (err) => {
+      if (isVaultFailure(err, 'forbidden', 'not_found')) return false;
+      throw err;
+    });
+    if (valid && !force) return false;
+    if (valid) await revokeSelf(old).catch(() => undefined);
+  }
+  await provisionDriverCredential(admin, paths);
+  return true;
+}
+
+/** Flags of `init` that shape the choices. */
+export interface InitFlags {
+  embedded?: boolean;
+  vaultAddr?: string;
+  storeAddr?: string;
+  kvMount?: string;
+  defaultPath?: string;
+  force?: boolean;
+}
+
+/**
+ * The choices `init --yes` makes: an existing Vault when --vault-addr or VAULT_ADDR names one
+ * (token from VAULT_TOKEN or ~/.vault-token), otherwise the embedded store.
+ */
+export async function defaultInitChoices(paths: Paths, env: NodeJS.ProcessEnv, flags: InitFlags): Promise<InitChoices> {
+  const existing = await readConfigFile(paths).catch(() => undefined);
+  const vaultAddr = flags.embedded ? undefined : flags.vaultAddr ?? env.VAULT_ADDR;
+  const home = env.HOME || (await import('node:os')).homedir();
+  const token = vaultAddr ? env.VAULT_TOKEN || (await readOptionalFile(`${home}/.vault-token`))?.trim() : undefined;
+  return {
+    backend: vaultAddr ? 'vault' : 'embedded',
+    vaultAddr,
+    vaultToken: token,
+    storeAddr: flags.storeAddr,
+    kvMount: flags.kvMount ?? 'secret',
+    defaultPath: flags.defaultPath ?? existing?.defaultPath ?? 'secret/app-1',
+    driverName: paths.driverName,
+    force: Boolean(flags.force),
+  };
+}
