@@ -300,14 +300,14 @@ function kvData(core: Core, req: VaultRequest, d: V2, name: string): Reply {
   const key = d.keys.get(name);
   switch (req.op) {
     case 'read': {
-      if (!key) throw notFound();
       const q = req.query.get('version');
-      let n = key.current_version;
+      let wanted = 0;
       if (q !== null && q !== '') {
-        const parsed = Number(q);
-        if (!Number.isInteger(parsed) || parsed < 0) throw badRequest(`error converting input for field "version": cannot parse '${q}' as int`);
-        if (parsed > 0) n = parsed;
+        wanted = Number(q);
+        if (!Number.isInteger(wanted) || wanted < 0) throw badRequest(`error converting input for field "version": cannot parse '${q}' as int`);
       }
+      if (!key) throw notFound();
+      const n = wanted > 0 ? wanted : key.current_version;
       const v = key.versions.get(n);
       if (!v) throw notFound();
       const metadata = versionMetadata(key, n, v);

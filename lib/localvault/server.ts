@@ -126,11 +126,15 @@ function tokenOf(req: http.IncomingMessage): string {
 async function parseRequest(req: http.IncomingMessage, limit: number): Promise<VaultRequest> {
   let method = (req.method ?? 'GET').toUpperCase();
   if (method === 'GET' && req.headers[ORIGINAL_METHOD_HEADER] === 'LIST') method = 'LIST';
-  const url = new URL(req.url ?? '/', 'http://localhost');
-  if (!url.pathname.startsWith('/v1/')) throw new VaultHttpError(404, []);
+  // The raw target, not new URL(): URL parsing would silently resolve "..", which we must refuse.
+  const target = req.url ?? '/';
+  const qIndex = target.indexOf('?');
+  const rawPath = qIndex >= 0 ? target.slice(0, qIndex) : target;
+  const query = new URLSearchParams(qIndex >= 0 ? target.slice(qIndex + 1) : '');
+  if (!rawPath.startsWith('/v1/')) throw new VaultHttpError(404, []);
   let path: string;
   try {
-    path = decodeURIComponent(url.pathname.slice(4));
+    path = decodeURIComponent(rawPath.slice(4));
   } catch {
     throw new VaultHttpError(400, ['invalid URL escape in the request path']);
   }
@@ -140,7 +144,7 @@ async function parseRequest(req: http.IncomingMessage, limit: number): Promise<V
   let op = METHODS[method];
   if (!op) throw new VaultHttpError(405, ['1 error occurred:\n\t* unsupported operation\n\n']);
   if (method === 'GET') {
-    const list = url.searchParams.get('list');
+    const list = query.get('list');
     if (list === 'true' || list === '1') op = 'list';
   }
   if (method === 'HEAD' && path !== 'sys/health') throw new VaultHttpError(405, ['1 error occurred:\n\t* unsupported operation\n\n']);
@@ -160,7 +164,7 @@ async function parseRequest(req: http.IncomingMessage, limit: number): Promise<V
     method,
     op,
     path,
-    query: url.searchParams,
+    query,
     body,
     hasBody: buf.length > 0,
     contentType,
