@@ -318,7 +318,9 @@ export function createHandlers(store: SecretStore, options: FsOptions, deps: Han
       try {
         fd = openNode(node);
       } catch (err) {
-        return cb(errnoFor(err));
+        const code = errnoFor(err);
+        if (code !== Errno.EISDIR) auditOpen(splitPath(path).dirRel, splitPath(path).name, undefined, errnoName(code));
+        return cb(code);
       }
       cb(0, fd);
     },
