@@ -131,10 +131,12 @@ export async function serveStore(paths: Paths, opts: { addr?: string; log?: Stor
   try {
     server = await createStoreServer({ dataDir: paths.storeDir, host, port, auditLog: storeAuditLog(paths), log });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      throw new StoreError(`the store address ${opts.addr ?? DEFAULT_STORE_ADDR} is already in use`, { cause: err, hint: 'choose another with --addr, e.g. http://127.0.0.1:0' });
-    }
-    throw err;
+    const failure =
+      (err as NodeJS.ErrnoException).code === 'EADDRINUSE'
+        ? new StoreError(`the store address ${opts.addr ?? DEFAULT_STORE_ADDR} is already in use`, { cause: err, hint: 'choose another with --addr, e.g. http://127.0.0.1:0' })
+        : err;
+    log.error('the store cannot start', { error: (failure as Error).message, hint: (failure as StoreError).hint });
+    throw failure;
   }
   await writePrivateFile(paths.storeAddrFile, server.address + '\n');
   await writePrivateFile(paths.storePidFile, `${process.pid}\n`);
