@@ -19,7 +19,6 @@ export interface AuditRecord {
   remote_address: string;
   status: number;
   wrapped?: boolean;
-  error?: string;
 }
 
 /** An append-only JSON-lines audit log (mode 0600). */

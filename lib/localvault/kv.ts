@@ -388,7 +388,7 @@ function applyMetadataFields(key: KvV2Key, body: Record<string, unknown>, merge:
     }
     key.delete_version_after = Math.max(0, dva);
   }
-  if ('custom_metadata' in body) {
+  if (body.custom_metadata !== undefined && body.custom_metadata !== null) {
     const cm = validateCustomMetadata(body.custom_metadata);
     if (merge && cm) {
       const merged = mergePatch(key.custom_metadata ?? {}, body.custom_metadata) as Record<string, string>;

@@ -138,8 +138,9 @@ export async function serveStore(paths: Paths, opts: { addr?: string; log?: Stor
     log.error('the store cannot start', { error: (failure as Error).message, hint: (failure as StoreError).hint });
     throw failure;
   }
-  await writePrivateFile(paths.storeAddrFile, server.address + '\n');
+  // The pid file first: the address file is the readiness signal startStoreInBackground waits for.
   await writePrivateFile(paths.storePidFile, `${process.pid}\n`);
+  await writePrivateFile(paths.storeAddrFile, server.address + '\n');
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((r) => (resolveStopped = r));
   let stopping: Promise<void> | undefined;

@@ -159,7 +159,14 @@ export async function handleRequest(core: Core, req: VaultRequest): Promise<Outc
   return outcome;
 }
 
+function defaultMountType(path: string): string {
+  if (path.startsWith('sys/')) return 'system';
+  if (path.startsWith('auth/token/')) return 'token';
+  return '';
+}
+
 function render(core: Core, req: VaultRequest, reply: Reply, operation: string): Outcome {
+  reply.mountType ??= defaultMountType(req.path);
   if (reply.raw !== undefined) return { status: reply.status ?? 200, body: reply.raw, operation, wrapped: false };
   const hasBody = reply.data != null || reply.auth != null || (reply.warnings?.length ?? 0) > 0;
   if (!hasBody) return { status: reply.status ?? 204, operation, wrapped: false };

@@ -191,4 +191,25 @@ test('kv: a second v2 mount and upgrade of a v1 mount via tune', async () => {
   assert.is((await vault.read('sys/mounts/legacy')).data.options.version, '2');
 });
 
+test('cubbyhole: private per token, gone with the token', async () => {
+  const a = (await vault.write('auth/token/create', { policies: ['default'] })).auth.client_token;
+  const b = (await vault.write('auth/token/create', { policies: ['default'] })).auth.client_token;
+  const ca = vaultClient(store.addr, a);
+  const cb = vaultClient(store.addr, b);
+  await ca.write('cubbyhole/note', { v: 'mine' });
+  assert.is((await ca.read('cubbyhole/note')).data.v, 'mine');
+  assert.is((await vaultError(cb.read('cubbyhole/note'))).status, 404);
+  assert.equal((await ca.list('cubbyhole/')).data.keys, ['note']);
+  await ca.write('auth/token/revoke-self', {});
+  assert.is((await vaultError(cb.list('cubbyhole/'))).status, 404);
+});
+
+test('kv v2: null fields in a metadata write change nothing (clients that send every field)', async () => {
+  await vault.write('secret/metadata/nulls', { custom_metadata: { a: 'b' }, max_versions: 3 });
+  await vault.write('secret/metadata/nulls', { custom_metadata: null, max_versions: null, cas_required: null, delete_version_after: null });
+  const m = await vault.read('secret/metadata/nulls');
+  assert.equal(m.data.custom_metadata, { a: 'b' });
+  assert.is(m.data.max_versions, 3);
+});
+
 test.run();
