@@ -176,6 +176,14 @@ async function parseRequest(req: http.IncomingMessage, limit: number): Promise<V
   };
 }
 
+/** A path for the audit log: segments that look like tokens (e.g. a token put in a URL) are masked. */
+export function auditPath(path: string): string {
+  return path
+    .split('/')
+    .map((seg) => (/^(hv[sbr]|[sbr])\.[A-Za-z0-9]{16,}/.test(seg) ? '[token]' : seg))
+    .join('/');
+}
+
 /** Starts the store: opens (or creates) the data directory and listens. */
 export async function createStoreServer(opts: StoreServerOptions): Promise<StoreServer> {
   const core = await Core.open({ dataDir: opts.dataDir, auditLog: opts.auditLog, log: opts.log });
@@ -204,7 +212,7 @@ export async function createStoreServer(opts: StoreServerOptions): Promise<Store
         request_id: vreq?.id ?? '',
         operation: outcome.operation,
         method: req.method ?? '',
-        path: vreq?.path ?? '',
+        path: auditPath(vreq?.path ?? ''),
         accessor: vreq?.te?.accessor ?? '',
         remote_address: req.socket.remoteAddress ?? '',
         status: outcome.status,

@@ -41,8 +41,8 @@ function writePolicy(core: Core, req: VaultRequest, rawName: string, legacy: boo
     warnings.push(`'rules' is deprecated, please use 'policy' instead`);
   }
   if (!text.trim()) throw badRequest(`'policy' parameter not supplied or empty`);
-  if (name === 'root') throw badRequest('cannot update "root" policy');
-  if (name === 'response-wrapping' || name === 'control-group') throw badRequest(`cannot update ${JSON.stringify(name)} policy`);
+  if (name === 'root') throw badRequest('cannot update root policy');
+  if (name === 'response-wrapping' || name === 'control-group') throw badRequest(`cannot update ${name} policy`);
   text = maybeBase64(text);
   let parsed;
   try {
@@ -57,8 +57,8 @@ function writePolicy(core: Core, req: VaultRequest, rawName: string, legacy: boo
 
 function deletePolicy(core: Core, rawName: string): Reply {
   const name = rawName.trim().toLowerCase();
-  if (name === 'root') throw badRequest('cannot delete "root" policy');
-  if (name === 'default') throw badRequest('cannot delete "default" policy');
+  if (name === 'root') throw badRequest('cannot delete root policy');
+  if (name === 'default') throw badRequest('cannot delete default policy');
   if (core.state.policies.has(name)) core.deletePolicy(name);
   return {};
 }

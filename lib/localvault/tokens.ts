@@ -47,9 +47,18 @@ export class TokenStore {
     }
   }
 
+  // Token -> hash, so a hot token is not re-hashed on every request (bounded; cleared when full).
+  private readonly hashCache = new Map<string, string>();
+
   /** The hash under which a token is stored. */
   hash(token: string): string {
-    return createHmac('sha256', this.state.hmacKey).update(token).digest('hex');
+    let h = this.hashCache.get(token);
+    if (h === undefined) {
+      h = createHmac('sha256', this.state.hmacKey).update(token).digest('hex');
+      if (this.hashCache.size >= 10_000) this.hashCache.clear();
+      this.hashCache.set(token, h);
+    }
+    return h;
   }
 
   /** A new random token and accessor, as Vault formats service tokens. */

@@ -84,6 +84,15 @@ test('the audit log records time, operation, path, accessor, remote address and 
   assert.is((await stat(store.auditLog)).mode & 0o777, 0o600);
 });
 
+test('a token put in a URL path is masked in the audit log', async () => {
+  const t = (await vault.write('auth/token/create', { policies: ['default'] })).auth.client_token;
+  await vaultError(vault.read(`auth/token/lookup/${t}`));
+  await new Promise((r) => setTimeout(r, 50));
+  const log = await readFile(store.auditLog, 'utf8');
+  assert.not.ok(log.includes(t));
+  assert.ok(log.includes('auth/token/lookup/[token]'));
+});
+
 test('a corrupted or truncated data file refuses to start, with a clear message, and is not reset', async () => {
   const home = await mkdtemp(join(tmpdir(), 'lv-corrupt-'));
   try {

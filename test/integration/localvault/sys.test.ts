@@ -126,9 +126,13 @@ test('sys/policies/acl: list, read, write with base64 and JSON, delete; errors',
   assert.match(bad.message, /^failed to parse policy: /);
   const syntax = await vaultError(vault.write('sys/policies/acl/bad', { policy: 'path "a" {' }));
   assert.is(syntax.status, 400);
-  assert.is((await vaultError(vault.write('sys/policies/acl/root', { policy: 'path "a" {}' }))).status, 400);
-  assert.is((await vaultError(vault.delete('sys/policies/acl/root'))).status, 400);
-  assert.is((await vaultError(vault.delete('sys/policies/acl/default'))).status, 400);
+  assert.is((await vaultError(vault.write('sys/policies/acl/root', { policy: 'path "a" {}' }))).message, 'cannot update root policy');
+  const delRoot = await vaultError(vault.delete('sys/policies/acl/root'));
+  assert.is(delRoot.status, 400);
+  assert.is(delRoot.message, 'cannot delete root policy');
+  const delDefault = await vaultError(vault.delete('sys/policies/acl/default'));
+  assert.is(delDefault.status, 400);
+  assert.is(delDefault.message, 'cannot delete default policy');
   await vault.delete('sys/policies/acl/b64');
   assert.is((await vaultError(vault.read('sys/policies/acl/b64'))).status, 404);
   assert.match((await vault.read('sys/policies/acl/default')).data.policy, /auth\/token\/lookup-self/);
