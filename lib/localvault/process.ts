@@ -63,12 +63,27 @@ function alive(pid: number): boolean {
   }
 }
 
-/** The pid in the pid file when that process is alive, else undefined. */
+/**
+ * Whether a live pid is a store process (guards against a stale pid file whose pid was reused):
+ * on Linux its command line must mention "serve"; elsewhere being alive has to do.
+ */
+async function isStoreProcess(pid: number): Promise<boolean> {
+  if (!alive(pid)) return false;
+  try {
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8');
+    return cmdline.includes('serve');
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ENOENT';
+  }
+}
+
+/** The pid in the pid file when that process is alive and is a store, else undefined. */
 export async function readStorePid(paths: Paths): Promise<number | undefined> {
   const text = await readOptionalFile(paths.storePidFile);
   const pid = Number(text?.trim());
   if (!Number.isInteger(pid) || pid <= 0) return undefined;
-  return alive(pid) ? pid : undefined;
+  if (pid === process.pid) return pid;
+  return (await isStoreProcess(pid)) ? pid : undefined;
 }
 
 async function readAddr(paths: Paths): Promise<string | undefined> {

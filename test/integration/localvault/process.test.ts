@@ -100,6 +100,15 @@ test('address parsing and the CLI entry path', () => {
   assert.is(cliMainPath(), join(ROOT, 'dist', 'cli', 'main.js'));
 });
 
+test('a stale pid file naming another live process is ignored, never signalled', async () => {
+  const { mkdir } = await import('node:fs/promises');
+  await mkdir(paths.runDir, { recursive: true });
+  await writeFile(paths.storePidFile, `${process.ppid}\n`);
+  const status = await storeStatus(paths);
+  assert.is(status.running, false);
+  assert.equal(await stopStore(paths), { stopped: false, pid: null });
+});
+
 test('renderStoreEnv without a store is a StoreError', async () => {
   try {
     await renderStoreEnv(paths);
