@@ -5,7 +5,9 @@
      probe loop FILE MS THREADS  THREADS threads open+read+close FILE for MS milliseconds: ops, ops/s
      probe burst FILE THREADS    THREADS threads wait on a barrier, then each opens+reads+closes FILE once:
                                  failures and the wall time of the whole burst in us
-     probe burstkeys DIR THREADS the same, thread i reading DIR/k<i> (distinct files of one directory) */
+     probe burstkeys DIR THREADS the same, thread i reading DIR/k<i> (distinct files of one directory)
+     probe each FILE...          open + read to EOF + close of each file once, back to back: p50/p99 us
+                                 of the successful ones, and how many failed (exit 1 when all failed) */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -66,9 +68,28 @@ static void *burst_thread(void *p) {
 }
 
 int main(int argc, char **argv) {
-  if (argc < 4) { fprintf(stderr, "usage: probe readall|readdir|loop|burst ARGS\n"); return 2; }
+  if (argc < 3) { fprintf(stderr, "usage: probe readall|readdir|loop|burst|burstkeys|each ARGS\n"); return 2; }
   const char *mode = argv[1], *path = argv[2];
   static char buf[1 << 16];
+  if (!strcmp(mode, "each")) {
+    int n = argc - 2;
+    double *t = malloc(n * sizeof *t);
+    long bytes = 0;
+    int ok = 0, failures = 0;
+    for (int i = 0; i < n; i++) {
+      double a = now_us();
+      long r = read_all(argv[2 + i], buf, sizeof buf);
+      double us = now_us() - a;
+      if (r < 0) { fprintf(stderr, "%s: %s\n", argv[2 + i], strerror(-r)); failures++; continue; }
+      t[ok++] = us;
+      bytes = r;
+    }
+    if (ok == 0) return 1;
+    qsort(t, ok, sizeof *t, cmp);
+    printf("{\"p50_us\":%.1f,\"p99_us\":%.1f,\"n\":%d,\"failures\":%d,\"bytes\":%ld}\n", t[ok / 2], t[(long)ok * 99 / 100], n, failures, bytes);
+    return 0;
+  }
+  if (argc < 4) { fprintf(stderr, "usage: probe readall|readdir|loop|burst|burstkeys|each ARGS\n"); return 2; }
   if (!strcmp(mode, "readall") || !strcmp(mode, "readdir")) {
     int n = atoi(argv[3]);
     if (n < 1) n = 1;

@@ -14,7 +14,7 @@ import { floorMountOptions, measureFuseFloor, measureTmpfs } from './floors.js';
 import { measureGrowth, measureStoreThroughput } from './growth.js';
 import { startMountHost, type MountHost } from './mounts.js';
 import { buildNativeTools } from './native.js';
-import { measureCoalescing, measureCold, measureVaultGet, measureWarm } from './reads.js';
+import { measureCoalescing, measureCold, measureColdAfterIdle, measureVaultGet, measureWarm } from './reads.js';
 import { checkTargets, gitCommit, machineInfo, renderText, writeBenchmarksDoc, type BenchResult } from './report.js';
 import { measureScale, type ScaleResult } from './scale.js';
 import { startBenchStore, type BenchStore } from './store.js';
@@ -156,7 +156,7 @@ async function main(): Promise<number> {
     let store: BenchStore | undefined;
     let host: MountHost | undefined;
     let warmFile: string | undefined;
-    const needsStore = ['reads', 'coalesce', 'growth', 'store'].some((g) => wants(g as Group));
+    const needsStore = ['reads', 'coalesce', 'growth', 'store', 'docker', 'scale'].some((g) => wants(g as Group));
     if (needsStore) {
       progress.step('starting the embedded store and the mount host');
       store = await startBenchStore(cleanup, `${dir}/store`);
@@ -173,10 +173,12 @@ async function main(): Promise<number> {
       const g = await measureVaultGet(store!, 'bench/warm', args.quick ? 500 : 2000);
       r.vault_get_p50_us = round(g.p50_us, 1);
       progress.step('reads: cold');
-      const c = await measureCold(ctx, host!, store!, 10, args.quick ? 3 : 6);
+      const c = await measureCold(ctx, host!, store!, args.quick ? 20 : 60);
       r.cold_p50_us = c.p50_us;
       r.cold_p99_us = c.p99_us;
-      details.reads = { warm: w, vault_get: g, cold: c };
+      progress.step('reads: cold after idle');
+      const idle = await measureColdAfterIdle(ctx, host!, store!, 3, args.quick ? 3 : 6);
+      details.reads = { warm: w, vault_get: g, cold: c, cold_after_idle: idle };
     });
 
     await group('coalesce', async () => {
@@ -199,12 +201,11 @@ async function main(): Promise<number> {
       r.growth.store = await measureStoreThroughput(ctx, store!);
     });
 
-    // The mount host and bench store are done; docker and scale start the real driver and store.
+    // The mount host is done; docker and scale run the real driver against the same store.
     await host?.stop();
-    await store?.stop();
 
     await group('docker', async () => {
-      const d: DockerRunResult = await measureDockerRun(ctx);
+      const d: DockerRunResult = await measureDockerRun(ctx, store!);
       r.docker_run_secretfs_ms = d.secretfs_ms;
       r.docker_run_local_ms = d.local_ms;
       r.docker_run_ratio = d.ratio;
@@ -212,7 +213,7 @@ async function main(): Promise<number> {
     });
 
     await group('scale', async () => {
-      const s: ScaleResult = await measureScale(ctx);
+      const s: ScaleResult = await measureScale(ctx, store!);
       r.scale = s.rows;
       const top = s.rows[s.rows.length - 1];
       if (top) {
