@@ -38,7 +38,7 @@ export async function runWithSecrets(ctx: RunContext, req: RunRequest): Promise<
   try {
     await ctx.step(`creating a secrets volume for ${req.paths.join(', ')}`, async () => {
       for (const [i, m] of plan.entries()) {
-        await createSecretVolume(deps, { name: mounts[i].volume, path: m.path, fsOptions: req.fsOptions, freshName: true }).catch((err) => {
+        await createSecretVolume(deps, { name: mounts[i].volume, path: m.path, fsOptions: req.fsOptions }).catch((err) => {
           throw explainDriverError(err, ctx.driverName);
         });
         created.push(mounts[i].volume);

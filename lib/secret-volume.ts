@@ -26,11 +26,6 @@ export interface SecretVolumeRequest {
   fsOptions?: Record<string, string>;
   /** Also grant the sub-paths below `path` (mounted as subdirectories). */
   recursive?: boolean;
-  /**
-   * The name was just generated (run's volumes): skip the existence check, which makes dockerd
-   * ask every volume driver it knows about an unknown name, dead ones included, with retries.
-   */
-  freshName?: boolean;
 }
 
 export interface SecretVolumeDeps {
@@ -41,9 +36,12 @@ export interface SecretVolumeDeps {
 
 const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{1,254}$/;
 
-/** The policy that lets one volume read exactly its path. */
+/**
+ * The policy that lets one volume read exactly its path. Each creation gets its own name, so
+ * undoing a failed creation can never touch the policy of an existing volume of the same name.
+ */
 export function volumePolicyName(volume: string): string {
-  return `secretfs-volume-${volume.toLowerCase()}`;
+  return `secretfs-volume-${volume.toLowerCase()}-${randomBytes(3).toString('hex')}`;
 }
 
 /** A fresh, unique volume name for `run`. */
@@ -55,13 +53,16 @@ export function ephemeralVolumeName(): string {
  * Creates a Docker volume served by our driver that reads exactly `path`: writes a policy for
  * that path, mints a token with it, and hands Docker only the response-wrapped token, which the
  * driver unwraps (and so spends) at Create. Nothing is left behind when a step fails.
+ *
+ * There is no "does it exist?" look-up first: for an unknown name dockerd asks every volume
+ * driver it has seen, dead ones included, with retries that can take minutes. Instead, Docker
+ * answers a create of an existing name with that volume, which then lacks our token's accessor.
  */
 export async function createSecretVolume(deps: SecretVolumeDeps, req: SecretVolumeRequest): Promise<VolumeInfo> {
   if (!VOLUME_NAME.test(req.name)) throw new UsageError(`invalid volume name ${JSON.stringify(req.name)}: letters, digits, "_", "." and "-"`);
   const path = normalizeSecretPath(req.path);
   const fsOptions = req.fsOptions ?? {};
   parseFsOptions(fsOptions);
-  if (!req.freshName && (await deps.docker.inspectVolume(req.name))) throw new UsageError(`a volume named ${req.name} exists already`);
   const mount = await resolveKvMount(deps.vault, path);
   const policy = volumePolicyName(req.name);
   const hcl = renderPolicy({ read: req.recursive ? [path, `${path}/*`] : [path], list: true }, () => mount, `docker secretfs volume ${req.name}: read ${path}`);
@@ -74,12 +75,14 @@ export async function createSecretVolume(deps: SecretVolumeDeps, req: SecretVolu
       WRAP_TTL,
     );
     accessor = wrap.wrapped_accessor;
-    return await deps.docker.createVolume({
+    const volume = await deps.docker.createVolume({
       name: req.name,
       driver: deps.driverName,
       options: { ...fsOptions, path, token: wrap.token },
       labels: { [LABEL_PATH]: path, [LABEL_POLICY]: policy, ...(accessor ? { [LABEL_ACCESSOR]: accessor } : {}) },
     });
+    if (volume.labels[LABEL_ACCESSOR] !== accessor) throw new UsageError(`a volume named ${req.name} exists already`);
+    return volume;
   } catch (err) {
     if (accessor) await revokeAccessor(deps.vault, accessor).catch(() => undefined);
     await deletePolicy(deps.vault, policy).catch(() => undefined);
