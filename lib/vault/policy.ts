@@ -49,7 +49,8 @@ export function renderPolicy(spec: PolicySpec, mountFor: (path: string) => KvMou
       const { base, subtree } = splitGlob(raw);
       const mount = mountFor(base);
       grant(apiPattern(mount, base, 'data', subtree), ...caps);
-      if (mount.version === 2) grant(apiPattern(mount, base, 'metadata', subtree), 'read');
+      // Writers read the metadata for check-and-set merges; readers need only data/.
+      if (mount.version === 2 && caps.length > 1) grant(apiPattern(mount, base, 'metadata', subtree), 'read');
       if (spec.list) {
         // LIST asks for the path with a trailing slash; listing a subtree needs the glob.
         grant(apiPattern(mount, base, 'metadata', false) + '/', 'list');

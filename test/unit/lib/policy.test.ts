@@ -13,6 +13,8 @@ test('KV v2 read policy uses data/ and metadata/ paths', () => {
   assert.match(hcl, /path "secret\/data\/app-1" \{\n  capabilities = \["read"\]\n\}/);
   assert.match(hcl, /path "secret\/metadata\/app-1\/" \{\n  capabilities = \["list"\]/);
   assert.not.match(hcl, /secret\/data\/app-1\/\*/);
+  assert.not.match(hcl, /path "secret\/metadata\/app-1" /, 'readers need no metadata');
+  assert.match(renderPolicy({ write: ['secret/app-1'] }, () => v2), /path "secret\/metadata\/app-1" \{\n  capabilities = \["read"\]/);
 });
 
 test('a subtree grant uses the glob; KV v1 uses the path as is', () => {
