@@ -143,6 +143,9 @@ export async function stopDriver(paths: Paths, options: { timeoutMs?: number } =
     killed = true;
   }
   await unlink(paths.driverPidFile).catch(() => {});
+  // A killed driver leaves its socket file, and dockerd retries a dead socket for 30 s on every
+  // volume call; remove it when nothing answers there.
+  if (existsSync(paths.driverSocket) && !(await socketAnswers(paths.driverSocket))) await unlink(paths.driverSocket).catch(() => {});
   return { stopped: true, pid, killed };
 }
 

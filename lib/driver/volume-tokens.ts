@@ -114,21 +114,42 @@ export class VaultVolumeTokens implements VolumeTokens {
   private listener?: (name: string, accessor: string, tokenSource: TokenSource) => void;
   private selfTimer?: NodeJS.Timeout;
   private isRoot = false;
+  private checked?: Promise<void>;
   private closed = false;
 
   private constructor(private readonly opts: VaultVolumeTokensOptions) {}
 
-  /** Checks the driver's credential (lookup-self) and starts renewing it. */
+  /**
+   * Checks the driver's credential (lookup-self) and starts renewing it. A Vault that cannot be
+   * reached yet (the embedded store may start after the driver) is not fatal: the check is
+   * repeated before the first mint. A credential Vault refuses is.
+   */
   static async start(opts: VaultVolumeTokensOptions): Promise<VaultVolumeTokens> {
     const tokens = new VaultVolumeTokens(opts);
-    const self = await lookupSelf(opts.driverVault);
-    tokens.isRoot = self.policies.includes('root');
-    opts.log.info('driver credential', { policies: self.policies.join(','), ttl: self.ttlSeconds, accessor: self.accessor });
-    if (self.renewable && self.ttlSeconds > 0) tokens.scheduleSelfRenewal(self.ttlSeconds);
+    try {
+      await tokens.checkCredential();
+    } catch (err) {
+      if (!isVaultFailure(err, 'unreachable', 'timeout', 'server')) throw err;
+      opts.log.warn('Vault is not reachable yet; volumes will get tokens once it is', { err });
+    }
     return tokens;
   }
 
+  private checkCredential(): Promise<void> {
+    this.checked ??= (async () => {
+      const self = await lookupSelf(this.opts.driverVault);
+      this.isRoot = self.policies.includes('root');
+      this.opts.log.info('driver credential', { policies: self.policies.join(','), ttl: self.ttlSeconds, accessor: self.accessor });
+      if (self.renewable && self.ttlSeconds > 0) this.scheduleSelfRenewal(self.ttlSeconds);
+    })().catch((err) => {
+      this.checked = undefined;
+      throw err;
+    });
+    return this.checked;
+  }
+
   private scheduleSelfRenewal(ttlSeconds: number): void {
+    if (this.closed) return;
     this.selfTimer = setTimeout(async () => {
       try {
         const ttl = await renewSelf(this.opts.driverVault);
@@ -147,6 +168,7 @@ export class VaultVolumeTokens implements VolumeTokens {
   }
 
   private async mint(name: string, path: string): Promise<MintedToken> {
+    await this.checkCredential();
     const vault = this.opts.driverVault;
     const mount = findKvMount(await listMounts(vault), path);
     const policy = volumePolicyName(name);
