@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { NotFoundError, UsageError } from '../../lib/errors.js';
-import { renderEnv, renderJson, renderYaml, valueText } from '../../lib/secret-formats.js';
+import { renderEnvView, renderJsonView, valueBytes } from '../../lib/fs/content.js';
+import { renderYaml } from '../../lib/secret-formats.js';
 import { readSecret, resolveKvMount } from '../../lib/vault/kv.js';
 import { normalizeSecretPath } from '../../lib/vault/kv-path.js';
 import { renderTable } from '../format-option.js';
@@ -33,15 +34,12 @@ export function getCommand(ctx: CliContext): Command {
       const secret = await readSecret(vault, mount, path, opts.version);
       if (key !== undefined) {
         if (!(key in secret.data)) throw new NotFoundError(`no key ${key} in ${path}`, { hint: `keys: ${Object.keys(secret.data).join(', ') || '(none)'}` });
-        ctx.out.data(valueText(secret.data[key]));
+        ctx.out.data(valueBytes(secret.data[key], 'utf8'));
         return;
       }
-      if (opts.format === 'json') ctx.out.data(renderJson(secret.data));
+      if (opts.format === 'json') ctx.out.data(renderJsonView(secret.data));
       else if (opts.format === 'yaml') ctx.out.data(renderYaml(secret.data));
-      else if (opts.format === 'env') {
-        const { text, skipped } = renderEnv(secret.data);
-        ctx.out.data(text);
-        if (skipped.length) ctx.out.warn(`left out keys with no distinct variable name: ${skipped.join(', ')}`);
-      } else ctx.out.data(renderTable(['KEY', 'VALUE'], Object.keys(secret.data).sort().map((k) => [k, valueText(secret.data[k])])));
+      else if (opts.format === 'env') ctx.out.data(renderEnvView(secret.data, 'utf8'));
+      else ctx.out.data(renderTable(['KEY', 'VALUE'], Object.keys(secret.data).sort().map((k) => [k, valueBytes(secret.data[k], 'utf8').toString('utf8')])));
     });
 }

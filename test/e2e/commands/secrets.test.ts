@@ -75,7 +75,7 @@ test('a value on the command line is refused, changes nothing, and is not echoed
 
 test('get formats: env, yaml, table; a missing key and a missing secret fail on stderr only', async () => {
   if (skip) return;
-  assert.match((await sfs.cli(['get', 'secret/app-1', '--format', 'env'])).stdout, /^DB_PASSWORD='CANARY-/m);
+  assert.match((await sfs.cli(['get', 'secret/app-1', '--format', 'env'])).stdout, /^db_password="CANARY-/m);
   assert.match((await sfs.cli(['get', 'secret/app-1', '--format', 'yaml'])).stdout, /^"port": "5432"$/m);
   assert.match((await sfs.cli(['get', 'secret/app-1'])).stdout, /^KEY\s+VALUE/);
   const missingKey = await sfs.cli(['get', 'secret/app-1', 'nope']);
