@@ -4,12 +4,19 @@ import { serveStore } from './process.js';
 /**
  * A tiny entry that runs the store in the foreground without the CLI, for tests that need the
  * store in another process: `node --import tsx lib/localvault/serve-entry.ts [addr]`, with
- * SECRETFS_HOME set. It exits by itself once the store stops (SIGTERM/SIGINT); when the store
- * cannot start it says why on stderr (the store log, when started in the background) and exits 1.
+ * SECRETFS_HOME set. It exits by itself once the store stops (SIGTERM/SIGINT, or, when spawned
+ * with an IPC channel, when the parent goes away, so a crashed test leaves no store behind).
+ * When the store cannot start it says why on stderr and exits 1.
  */
 const addr = process.argv[2] ?? 'http://127.0.0.1:0';
 try {
-  await serveStore(resolvePaths(process.env), { addr });
+  const served = await serveStore(resolvePaths(process.env), { addr });
+  if (process.channel) {
+    process.channel.unref();
+    process.once('disconnect', () => void served.stop());
+  }
+  await served.stopped;
+  if (process.connected) process.disconnect();
 } catch (err) {
   const hint = (err as { hint?: string }).hint;
   process.stderr.write(`secretfs store: ${(err as Error).message}${hint ? `\nhint: ${hint}` : ''}\n`);

@@ -103,7 +103,10 @@ function spawnStore(home: string, addr: string): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'lib/localvault/serve-entry.ts'), addr], {
     cwd: REPO_ROOT,
     env: { ...process.env, SECRETFS_HOME: home },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    // The IPC channel lets the store notice when this process dies and stop by itself.
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  }).on('spawn', function (this: ChildProcess) {
+    this.channel?.unref();
   });
 }
 
