@@ -159,7 +159,12 @@ async function parseRequest(req: http.IncomingMessage, limit: number): Promise<V
       throw new VaultHttpError(415, [`PATCH requires Content-Type of application/merge-patch+json, got ${JSON.stringify(mediaType)}`]);
     }
   }
-  const body = parseBody(buf);
+  let body = parseBody(buf);
+  // As in Vault, a GET (or LIST) carries its parameters in the query string.
+  if ((method === 'GET' || method === 'LIST' || method === 'HEAD') && Object.keys(body).length === 0) {
+    body = {};
+    for (const [k, v] of query) if (k !== 'list') Object.defineProperty(body, k, { value: v, enumerable: true, writable: true, configurable: true });
+  }
   const wrapHeader = req.headers['x-vault-wrap-ttl'];
   return {
     id: randomUUID(),

@@ -29,6 +29,8 @@ test('X-Vault-Wrap-TTL on a read: wrap_info only; unwrap with the wrapping token
   const lookup = await vaultClient(store.addr).write('sys/wrapping/lookup', { token: info.token });
   assert.is(lookup.data.creation_path, 'secret/data/w');
   assert.is(lookup.data.creation_ttl, 60);
+  const viaQuery = (await (await fetch(`${store.addr}/v1/sys/wrapping/lookup?token=${info.token}`)).json()) as any;
+  assert.is(viaQuery.data.creation_path, 'secret/data/w', 'GET with the token in the query');
   const unwrapper = vaultClient(store.addr, info.token);
   const u = await unwrapper.unwrap();
   assert.is(u.data.data.password, 'wrapped-value');
