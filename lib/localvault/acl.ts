@@ -9,6 +9,7 @@ import { parseDurationSeconds } from './durations.js';
 
 /** The capabilities a policy path may grant. */
 export const CAPABILITIES = ['create', 'read', 'update', 'patch', 'delete', 'list', 'sudo', 'deny', 'subscribe', 'recover'] as const;
+/** One capability name. */
 export type Capability = (typeof CAPABILITIES)[number];
 
 /** One `path "..." { ... }` stanza. */
@@ -85,7 +86,7 @@ export function parsePolicy(name: string, text: string): ParsedPolicy {
     throw err;
   }
   const rules: PathRule[] = [];
-  for (const { pattern: rawPattern, body, line } of pathStanzas(root)) {
+  for (const { pattern: rawPattern, body } of pathStanzas(root)) {
     const pattern = rawPattern.replace(/^\/+/, '');
     if (pattern.includes('+*')) throw new PolicyParseError(`path "${pattern}": invalid use of wildcards ('+*' is forbidden)`);
     const caps = new Set<Capability>();
@@ -111,7 +112,6 @@ export function parsePolicy(name: string, text: string): ParsedPolicy {
         }
       }
     }
-    void line;
     rules.push({ pattern, capabilities: caps.has('deny') ? ['deny'] : [...caps] });
   }
   return { name, rules };

@@ -120,12 +120,11 @@ export class Core {
   private sweepExpired(): void {
     const now = Date.now();
     let changed = this.tokens.sweep(now) > 0;
-    for (const [accessor, w] of this.state.wraps) {
+    for (const accessor of [...this.state.wraps.keys()]) {
       if (!this.tokens.lookupAccessor(accessor, now)) {
         this.state.wraps.delete(accessor);
         changed = true;
       }
-      void w;
     }
     if (changed) {
       this.changed();

@@ -10,7 +10,9 @@ import { deserializeState, type StoreState } from './state.js';
  * directory). A damaged file stops the server with a clear message; it is never reset.
  */
 
+/** The encrypted data file, inside the data directory. */
 export const DATA_FILE = 'store.data';
+/** The key file (64 hex digits, mode 0600), inside the data directory. */
 export const KEY_FILE = 'store.key';
 const MAGIC = Buffer.from('SFSVLT01', 'ascii');
 const IV_LEN = 12;

@@ -8,8 +8,9 @@ import { randomBase62, type StoreState, type TokenEntry } from './state.js';
  * max TTL, periods and use counts as Vault's token store has them.
  */
 
-/** Vault's default system default/max lease TTL: 768h (32 days). */
+/** Vault's default system max lease TTL: 768h (32 days). */
 export const SYSTEM_MAX_TTL = 2764800;
+/** Vault's default system default lease TTL: 768h (32 days). */
 export const SYSTEM_DEFAULT_TTL = 2764800;
 
 /** Policies that cannot be given to tokens directly. */

@@ -53,7 +53,7 @@ test('start in background, status, env, stop: pid and address files come and go'
   await v.write('secret/data/proc', { data: { a: '1' } });
   const stopped = await stopStore(paths);
   assert.equal(stopped, { stopped: true, pid: started.pid });
-  await assert.not.ok(await stat(paths.storePidFile).then(() => true, () => false), 'pid file removed');
+  assert.not.ok(await stat(paths.storePidFile).then(() => true, () => false), 'pid file removed');
   assert.not.ok(await stat(paths.storeAddrFile).then(() => true, () => false), 'addr file removed');
   assert.is((await storeStatus(paths)).running, false);
   assert.equal(await stopStore(paths), { stopped: false, pid: null });
@@ -62,11 +62,10 @@ test('start in background, status, env, stop: pid and address files come and go'
 });
 
 test('a damaged data file: start fails with StoreError and the log says why', async () => {
-  const first = await startStoreInBackground(paths, { command: entry('http://127.0.0.1:0') });
+  await startStoreInBackground(paths, { command: entry('http://127.0.0.1:0') });
   await stopStore(paths);
   const file = join(paths.storeDir, DATA_FILE);
   await writeFile(file, (await readFile(file)).subarray(0, 30));
-  void first;
   try {
     await startStoreInBackground(paths, { command: entry('http://127.0.0.1:0'), timeoutMs: 10_000 });
     assert.unreachable('started on a damaged file');
