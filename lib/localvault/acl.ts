@@ -12,11 +12,17 @@ export const CAPABILITIES = ['create', 'read', 'update', 'patch', 'delete', 'lis
 /** One capability name. */
 export type Capability = (typeof CAPABILITIES)[number];
 
+/** Parameter constraints: parameter name (lower-case) -> allowed or denied values ([] = any value). */
+export type ParameterMap = Record<string, unknown[]>;
+
 /** One `path "..." { ... }` stanza. */
 export interface PathRule {
   /** The pattern as written (leading "/" removed), e.g. `secret/data/+/config` or `secret/*`. */
   pattern: string;
   capabilities: Capability[];
+  allowedParameters?: ParameterMap;
+  deniedParameters?: ParameterMap;
+  requiredParameters?: string[];
 }
 
 /** A parsed policy. */
@@ -90,6 +96,7 @@ export function parsePolicy(name: string, text: string): ParsedPolicy {
     const pattern = rawPattern.replace(/^\/+/, '');
     if (pattern.includes('+*')) throw new PolicyParseError(`path "${pattern}": invalid use of wildcards ('+*' is forbidden)`);
     const caps = new Set<Capability>();
+    const params: Pick<PathRule, 'allowedParameters' | 'deniedParameters' | 'requiredParameters'> = {};
     for (const entry of body.entries) {
       if (!PATH_KEYS.has(entry.key)) throw new PolicyParseError(`path "${pattern}": invalid key "${entry.key}" on line ${entry.line}`);
       if (entry.key === 'capabilities') {
@@ -104,6 +111,15 @@ export function parsePolicy(name: string, text: string): ParsedPolicy {
         const legacy = typeof entry.value === 'string' ? LEGACY_POLICY[entry.value] : undefined;
         if (!legacy) throw new PolicyParseError(`path "${pattern}": invalid policy ${JSON.stringify(entry.value)}`);
         for (const c of legacy) caps.add(c);
+      } else if (entry.key === 'allowed_parameters' || entry.key === 'denied_parameters') {
+        const map = parameterMap(pattern, entry.key, entry.value);
+        if (entry.key === 'allowed_parameters') params.allowedParameters = map;
+        else params.deniedParameters = map;
+      } else if (entry.key === 'required_parameters') {
+        if (!Array.isArray(entry.value) || !entry.value.every((v) => typeof v === 'string')) {
+          throw new PolicyParseError(`path "${pattern}": required_parameters must be a list of strings`);
+        }
+        params.requiredParameters = (entry.value as string[]).map((v) => v.toLowerCase());
       } else if (entry.key === 'min_wrapping_ttl' || entry.key === 'max_wrapping_ttl') {
         try {
           parseDurationSeconds(entry.value as string);
@@ -112,9 +128,56 @@ export function parsePolicy(name: string, text: string): ParsedPolicy {
         }
       }
     }
-    rules.push({ pattern, capabilities: caps.has('deny') ? ['deny'] : [...caps] });
+    rules.push({ pattern, capabilities: caps.has('deny') ? ['deny'] : [...caps], ...params });
   }
   return { name, rules };
+}
+
+function plain(v: HclValue): unknown {
+  if (Array.isArray(v)) return v.map(plain);
+  const obj = asObject(v);
+  if (obj) return Object.fromEntries(obj.entries.map((e) => [e.key, plain(e.value)]));
+  return v;
+}
+
+function parameterMap(pattern: string, key: string, value: HclValue): ParameterMap {
+  const obj = asObject(value);
+  if (!obj) throw new PolicyParseError(`path "${pattern}": ${key} must be a map`);
+  const out: ParameterMap = Object.create(null);
+  for (const e of obj.entries) {
+    const v = plain(e.value);
+    if (!Array.isArray(v)) throw new PolicyParseError(`path "${pattern}": ${key}: the values of "${e.key}" must be a list`);
+    out[e.key.toLowerCase()] = v;
+  }
+  return out;
+}
+
+/** Merges parameter maps of the same path in several policies: values add up; an empty list (any value) wins. */
+function mergeParameterMaps(a: ParameterMap | undefined, b: ParameterMap | undefined): ParameterMap | undefined {
+  if (!a) return b;
+  if (!b) return a;
+  const out: ParameterMap = Object.create(null);
+  for (const [k, v] of Object.entries(a)) out[k] = [...v];
+  for (const [k, v] of Object.entries(b)) {
+    const cur = out[k];
+    out[k] = cur === undefined ? [...v] : cur.length === 0 || v.length === 0 ? [] : [...cur, ...v];
+  }
+  return out;
+}
+
+function globValueMatch(pattern: string, value: string): boolean {
+  if (!pattern.includes('*')) return pattern === value;
+  const re = new RegExp('^' + pattern.split('*').map(escapeRe).join('.*') + '$', 's');
+  return re.test(value);
+}
+
+/** Vault's valueInParameterList: an empty list allows any value; strings may use * globs. */
+function valueInList(value: unknown, list: unknown[]): boolean {
+  if (list.length === 0) return true;
+  const values = Array.isArray(value) ? value : [value];
+  return values.every((v) =>
+    list.some((allowed) => (typeof allowed === 'string' && typeof v === 'string' ? globValueMatch(allowed, v) : JSON.stringify(allowed) === JSON.stringify(v))),
+  );
 }
 
 interface CompiledRule {
@@ -126,6 +189,9 @@ interface CompiledRule {
   plusCount: number;
   /** null for an exact pattern; otherwise a test function. */
   test: ((path: string) => boolean) | null;
+  allowedParameters?: ParameterMap;
+  deniedParameters?: ParameterMap;
+  requiredParameters?: string[];
 }
 
 function isSegmentWildcard(pattern: string): boolean {
@@ -188,17 +254,23 @@ export class Acl {
 
   constructor(policies: ParsedPolicy[], root = false) {
     this.root = root;
-    const merged = new Map<string, Set<Capability>>();
+    const merged = new Map<string, { caps: Set<Capability>; allowed?: ParameterMap; denied?: ParameterMap; required?: string[] }>();
     for (const policy of policies) {
       for (const rule of policy.rules) {
-        let set = merged.get(rule.pattern);
-        if (!set) merged.set(rule.pattern, (set = new Set()));
-        for (const c of rule.capabilities) set.add(c);
+        let m = merged.get(rule.pattern);
+        if (!m) merged.set(rule.pattern, (m = { caps: new Set() }));
+        for (const c of rule.capabilities) m.caps.add(c);
+        m.allowed = mergeParameterMaps(m.allowed, rule.allowedParameters);
+        m.denied = mergeParameterMaps(m.denied, rule.deniedParameters);
+        if (rule.requiredParameters) m.required = [...new Set([...(m.required ?? []), ...rule.requiredParameters])];
       }
     }
-    for (const [pattern, caps] of merged) {
-      const effective = caps.has('deny') ? new Set<Capability>(['deny']) : caps;
+    for (const [pattern, m] of merged) {
+      const effective = m.caps.has('deny') ? new Set<Capability>(['deny']) : m.caps;
       const rule = compileRule(pattern, effective);
+      rule.allowedParameters = m.allowed;
+      rule.deniedParameters = m.denied;
+      rule.requiredParameters = m.required;
       if (rule.test) this.nonExact.push(rule);
       else this.exact.set(pattern, rule);
     }
@@ -228,12 +300,17 @@ export class Acl {
     return rule.caps;
   }
 
-  /** Whether every capability in `needed` is granted on the path (root: always). */
-  allows(path: string, needed: Capability[], list = false): boolean {
+  /**
+   * Whether every capability in `needed` is granted on the path (root: always). With `data` (the
+   * request parameters of a read, create, update or patch), the rule's required, denied and
+   * allowed parameters are checked as Vault does.
+   */
+  allows(path: string, needed: Capability[], list = false, data?: Record<string, unknown>): boolean {
     if (this.root) return true;
-    const caps = this.capabilities(path, list);
-    if (caps.has('deny')) return false;
-    return needed.every((c) => caps.has(c));
+    const rule = this.matchingRule(path, list);
+    if (!rule || rule.caps.size === 0 || rule.caps.has('deny')) return false;
+    if (!needed.every((c) => rule.caps.has(c))) return false;
+    return data === undefined || parametersAllowed(rule, data);
   }
 
   /** What sys/capabilities-self reports for a path: ["root"], ["deny"] or the sorted capabilities. */
@@ -267,4 +344,30 @@ export class Acl {
     }
     return false;
   }
+}
+
+/** Vault's parameter checks for one rule (acl.go AllowOperation). */
+function parametersAllowed(rule: CompiledRule, data: Record<string, unknown>): boolean {
+  const keys = Object.keys(data);
+  const lower = new Set(keys.map((k) => k.toLowerCase()));
+  for (const p of rule.requiredParameters ?? []) if (!lower.has(p)) return false;
+  if (keys.length === 0) return true;
+  const denied = rule.deniedParameters;
+  if (denied && Object.keys(denied).length > 0) {
+    if (denied['*'] !== undefined) return false;
+    for (const k of keys) {
+      const list = denied[k.toLowerCase()];
+      if (list !== undefined && valueInList(data[k], list)) return false;
+    }
+  }
+  const allowed = rule.allowedParameters;
+  if (!allowed || Object.keys(allowed).length === 0) return true;
+  const allowedAll = allowed['*'] !== undefined;
+  if (allowedAll && Object.keys(allowed).length === 1) return true;
+  for (const k of keys) {
+    const list = allowed[k.toLowerCase()];
+    if (list === undefined && !allowedAll) return false;
+    if (list !== undefined && !valueInList(data[k], list)) return false;
+  }
+  return true;
 }

@@ -99,7 +99,9 @@ export interface Outcome {
 
 function checkAcl(req: VaultRequest, needed: Capability[]): void {
   const acl = req.acl!;
-  if (!acl.allows(req.path, needed, req.op === 'list')) throw permissionDenied();
+  // Parameter constraints apply to reads and writes, as in Vault.
+  const data = req.op === 'read' || req.op === 'write' || req.op === 'patch' ? req.body : undefined;
+  if (!acl.allows(req.path, needed, req.op === 'list', data)) throw permissionDenied();
 }
 
 function dispatch(core: Core, req: VaultRequest, audit: { operation: string }): Reply {

@@ -93,6 +93,15 @@ test('a deleted policy acts as an empty one; a rewritten policy applies at once'
   assert.is((await vaultError(c.read('secret/data/acl/existing'))).status, 403);
 });
 
+test('parameter constraints are enforced on writes (KV v1)', async () => {
+  const c = await clientWith('path "v1/params/*" { capabilities = ["create", "update"] allowed_parameters = { "env" = ["dev", "qa-*"] "note" = [] } }');
+  await c.write('v1/params/a', { env: 'qa-1', note: 'x' });
+  const bad = await vaultError(c.write('v1/params/b', { env: 'prod' }));
+  assert.is(bad.status, 403);
+  const extra = await vaultError(c.write('v1/params/c', { env: 'dev', other: '1' }));
+  assert.is(extra.status, 403);
+});
+
 test('listed keys are not filtered by policy', async () => {
   await root.write('secret/data/acl/hidden', { data: { v: '1' } });
   const c = await clientWith(p('secret/metadata/acl/', ['list']));

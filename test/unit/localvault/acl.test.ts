@@ -108,6 +108,33 @@ test('hasMountAccess: a grant below the mount is enough', () => {
   assert.not.ok(acl(path('secret/*', ['deny'])).hasMountAccess('secret/'));
 });
 
+// (policy with parameter constraints, request data) -> allowed
+const PARAMS: Array<{ name: string; policy: string; data: Record<string, unknown>; allowed: boolean }> = [
+  { name: 'required present', policy: 'path "kv/x" { capabilities = ["update"] required_parameters = ["owner"] }', data: { owner: 'a', v: '1' }, allowed: true },
+  { name: 'required missing', policy: 'path "kv/x" { capabilities = ["update"] required_parameters = ["owner"] }', data: { v: '1' }, allowed: false },
+  { name: 'allowed key, any value', policy: 'path "kv/x" { capabilities = ["update"] allowed_parameters = { "v" = [] } }', data: { v: 'anything' }, allowed: true },
+  { name: 'key not allowed', policy: 'path "kv/x" { capabilities = ["update"] allowed_parameters = { "v" = [] } }', data: { v: '1', w: '2' }, allowed: false },
+  { name: 'allowed value glob', policy: 'path "kv/x" { capabilities = ["update"] allowed_parameters = { "env" = ["dev-*", "prod"] } }', data: { env: 'dev-3' }, allowed: true },
+  { name: 'value not allowed', policy: 'path "kv/x" { capabilities = ["update"] allowed_parameters = { "env" = ["dev-*", "prod"] } }', data: { env: 'staging' }, allowed: false },
+  { name: 'allowed * plus a restricted key', policy: 'path "kv/x" { capabilities = ["update"] allowed_parameters = { "*" = [] "env" = ["prod"] } }', data: { other: '1', env: 'dev' }, allowed: false },
+  { name: 'denied key', policy: 'path "kv/x" { capabilities = ["update"] denied_parameters = { "admin" = [] } }', data: { admin: 'true' }, allowed: false },
+  { name: 'denied value only', policy: 'path "kv/x" { capabilities = ["update"] denied_parameters = { "env" = ["prod"] } }', data: { env: 'dev' }, allowed: true },
+  { name: 'denied * blocks any parameter', policy: 'path "kv/x" { capabilities = ["update"] denied_parameters = { "*" = [] } }', data: { a: '1' }, allowed: false },
+  { name: 'no data is always fine', policy: 'path "kv/x" { capabilities = ["update"] allowed_parameters = { "v" = ["1"] } }', data: {}, allowed: true },
+];
+for (const row of PARAMS) {
+  test(`acl parameters: ${row.name}`, () => {
+    assert.is(acl(row.policy).allows('kv/x', ['update'], false, row.data), row.allowed);
+  });
+}
+
+test('parameter constraints of the same path in two policies are merged', () => {
+  const a = acl('path "kv/x" { capabilities = ["update"] allowed_parameters = { "env" = ["dev"] } }', 'path "kv/x" { capabilities = ["update"] allowed_parameters = { "env" = ["prod"] } }');
+  assert.ok(a.allows('kv/x', ['update'], false, { env: 'prod' }));
+  assert.ok(a.allows('kv/x', ['update'], false, { env: 'dev' }));
+  assert.not.ok(a.allows('kv/x', ['update'], false, { env: 'qa' }));
+});
+
 const INVALID: Array<[string, string]> = [
   ['unknown capability', 'path "a" { capabilities = ["reed"] }'],
   ['unknown key', 'path "a" { capabilities = ["read"]\n foo = 1 }'],
@@ -118,6 +145,8 @@ const INVALID: Array<[string, string]> = [
   ['capabilities not a list', 'path "a" { capabilities = "read" }'],
   ['broken JSON', '{"path": {"a": '],
   ['garbage', '%%%'],
+  ['allowed_parameters not a map', 'path "a" { capabilities = ["read"] allowed_parameters = ["x"] }'],
+  ['allowed_parameters value not a list', 'path "a" { capabilities = ["read"] allowed_parameters = { "x" = "y" } }'],
 ];
 for (const [name, text] of INVALID) {
   test(`invalid policy: ${name}`, () => {
