@@ -129,6 +129,7 @@ export async function stopDriver(paths: Paths, options: { timeoutMs?: number } =
   const pid = await readDriverPid(paths);
   if (!pid || !(await looksLikeDriver(pid))) {
     await unlink(paths.driverPidFile).catch(() => {});
+    if (existsSync(paths.driverSocket) && !(await socketAnswers(paths.driverSocket))) await unlink(paths.driverSocket).catch(() => {});
     return { stopped: false };
   }
   process.kill(pid, 'SIGTERM');

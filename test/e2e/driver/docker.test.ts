@@ -46,6 +46,18 @@ async function ok(args: string[]): Promise<string> {
   return r.stdout.trim();
 }
 
+/** Removes a volume and forgets it for the cleanup (removing an absent volume makes dockerd ask every driver it knows). */
+async function removeVolume(name: string): Promise<void> {
+  await ok(['volume', 'rm', name]);
+  volumes.splice(volumes.indexOf(name), 1);
+}
+
+/** Removes a container and forgets it for the cleanup. */
+async function removeContainer(name: string): Promise<void> {
+  await ok(['rm', '-f', name]);
+  containers.splice(containers.indexOf(name), 1);
+}
+
 async function status(): Promise<any> {
   const r = await runCli(['driver', 'status', '--format', 'json'], { env });
   return JSON.parse(r.stdout);
@@ -130,7 +142,7 @@ test('the short form: docker run --volume-driver <driver> -v secret/app-2:/secre
   // dockerd keeps the named volume after --rm (only anonymous volumes go); it is ours to remove.
   const names = (await ok(['volume', 'ls', '--filter', `driver=${driverName}`, '--format', '{{.Name}}'])).split('\n');
   assert.ok(names.includes('secret/app-2'));
-  await ok(['volume', 'rm', 'secret/app-2']);
+  await removeVolume('secret/app-2');
 });
 
 test('two containers share a volume; one stops while the other still reads; the mount ends with the last', async () => {
@@ -146,12 +158,12 @@ test('two containers share a volume; one stops while the other still reads; the 
   assert.ok(v.mountpoint.startsWith(store.home + '/'), 'mountpoints live under the driver root');
   assert.not.ok(v.mountpoint.startsWith('/var/lib/docker'));
   assert.is((await fuseMountsUnderHome()).length, 1, 'one FUSE mount for both');
-  await ok(['rm', '-f', a]);
+  await removeContainer(a);
   v = (await status()).volumes.find((x: any) => x.name === vol('v1'));
   assert.ok(v.mounted);
   assert.is(v.refCount, 1);
   assert.is(await ok(['exec', b, 'cat', '/secrets/db-password']), 'pw-one-e2e');
-  await ok(['rm', '-f', b]);
+  await removeContainer(b);
   v = (await status()).volumes.find((x: any) => x.name === vol('v1'));
   assert.not.ok(v.mounted);
   assert.is(v.refCount, 0);
@@ -168,7 +180,7 @@ test('docker volume inspect and docker inspect show no token', async () => {
   for (const secret of [store.rootToken, credential!.token, 'pw-one-e2e']) assert.not.ok(text.includes(secret), 'no token or secret in inspect');
   assert.not.ok(/hvs\.[A-Za-z0-9]{10,}/.test(text), 'no Vault token at all');
   assert.not.ok(/"token"/i.test(text));
-  await ok(['rm', '-f', c]);
+  await removeContainer(c);
 });
 
 test('a wrapped token is spent at Create; a volume whose policy does not cover a path gets EACCES', async () => {
@@ -190,7 +202,7 @@ test('a wrapped token is spent at Create; a volume whose policy does not cover a
   assert.match(r.stdout, /pw-one-e2e/);
   assert.not.match(r.stdout, /pw-two-e2e/);
   assert.match(r.stderr, /Permission denied/);
-  await ok(['volume', 'rm', vol('narrow')]);
+  await removeVolume(vol('narrow'));
   assert.ok(await isRevoked(wrap.wrapped_accessor!), 'the unwrapped token is revoked with the volume');
 });
 
@@ -232,7 +244,7 @@ test('kill -9 of the driver, start again: a new container reads its secrets with
   assert.is(await ok(['run', '--rm', '-v', `${vol('v2')}:/secrets`, image, 'cat', '/secrets/db-password']), 'pw-two-e2e');
   assert.ok(await isRevoked(oldAccessor), 'the token nobody holds any more was revoked when re-minting');
   // The container that outlived the old driver can still be stopped cleanly.
-  await ok(['rm', '-f', c]);
+  await removeContainer(c);
 });
 
 test('docker volume rm revokes the volume token (lookup by accessor fails) and forgets it', async () => {
@@ -241,7 +253,7 @@ test('docker volume rm revokes the volume token (lookup by accessor fails) and f
   await ok(['run', '--rm', '-v', `${vol('v1')}:/secrets`, image, 'cat', '/secrets/db-password']);
   const accessor = await accessorOf(vol('v1'));
   assert.not.ok(await isRevoked(accessor));
-  await ok(['volume', 'rm', vol('v1')]);
+  await removeVolume(vol('v1'));
   assert.ok(await isRevoked(accessor));
   assert.not.ok((await status()).volumes.some((v: any) => v.name === vol('v1')));
   const state = await readFile(paths.driverStateFile, 'utf8');
