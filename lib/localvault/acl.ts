@@ -102,10 +102,11 @@ export function parsePolicy(name: string, text: string): ParsedPolicy {
       if (entry.key === 'capabilities') {
         if (!Array.isArray(entry.value)) throw new PolicyParseError(`path "${pattern}": capabilities must be a list`);
         for (const c of entry.value) {
-          if (typeof c !== 'string' || !(CAPABILITIES as readonly string[]).includes(c.toLowerCase())) {
+          // Case-sensitive, as in Vault: "READ" is not a capability.
+          if (typeof c !== 'string' || !(CAPABILITIES as readonly string[]).includes(c)) {
             throw new PolicyParseError(`path "${pattern}": invalid capability ${JSON.stringify(c)}`);
           }
-          caps.add(c.toLowerCase() as Capability);
+          caps.add(c as Capability);
         }
       } else if (entry.key === 'policy') {
         const legacy = typeof entry.value === 'string' ? LEGACY_POLICY[entry.value] : undefined;

@@ -140,6 +140,16 @@ test('kv v2: list via LIST and ?list=true; folders end in /; empty list is 404 {
   assert.is(onData.status, 405);
 });
 
+test('kv v2: delete_version_after deletes versions on time', async () => {
+  await vault.write('secret/metadata/short', { delete_version_after: '1s' });
+  await vault.write('secret/data/short', { data: { a: '1' } });
+  assert.is((await vault.read('secret/data/short')).data.data.a, '1');
+  await new Promise((r) => setTimeout(r, 1200));
+  const e = await vaultError(vault.read('secret/data/short'));
+  assert.is(e.status, 404);
+  assert.is(e.body.data.data, null);
+});
+
 test('kv v2: subkeys and config', async () => {
   await vault.write('secret/data/sk', { data: { a: '1', b: { c: '2' } } });
   const sk = await vault.read('secret/subkeys/sk');

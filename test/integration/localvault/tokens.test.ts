@@ -154,6 +154,18 @@ test('renewal: increment, explicit max TTL cap, non-renewable tokens, renew by a
   assert.is(rootRenew.message, 'lease is not renewable');
 });
 
+test('periodic tokens (root/sudo only) renew to their period', async () => {
+  const a = await mint({ policies: ['app'], period: '30s', ttl: '10s' });
+  assert.is(a.lease_duration, 30);
+  const info = await vault.write('auth/token/lookup', { token: a.client_token });
+  assert.is(info.data.period, 30);
+  const r = await vault.write('auth/token/renew', { token: a.client_token, increment: '1h' });
+  assert.is(r.auth.lease_duration, 30);
+  const minter = vaultClient(store.addr, (await mint({ policies: ['minter', 'app'] })).client_token);
+  const e = await vaultError(minter.write('auth/token/create', { period: '30s' }));
+  assert.is(e.message, 'root or sudo privileges required to create periodic token');
+});
+
 test('renewal stops at the explicit max TTL', async () => {
   const a = await mint({ policies: ['app'], ttl: '1s', explicit_max_ttl: '1s' });
   await sleep(1100);

@@ -137,6 +137,7 @@ test('parameter constraints of the same path in two policies are merged', () => 
 
 const INVALID: Array<[string, string]> = [
   ['unknown capability', 'path "a" { capabilities = ["reed"] }'],
+  ['capabilities are case-sensitive', 'path "a" { capabilities = ["READ"] }'],
   ['unknown key', 'path "a" { capabilities = ["read"]\n foo = 1 }'],
   ['unknown top-level key', 'bogus "a" { }'],
   ['unterminated block', 'path "a" { capabilities = ["read"]'],
