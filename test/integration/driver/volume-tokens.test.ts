@@ -15,7 +15,7 @@ import { resolveDriverCredential } from '../../../lib/driver/credential.js';
 import { VaultVolumeTokens, findKvMount } from '../../../lib/driver/volume-tokens.js';
 import { volumePolicyName } from '../../../lib/driver/volume-name.js';
 import type { VolumeDefinition } from '../../../lib/driver/state.js';
-import { startStore, type TestStore } from './store.js';
+import { startTestStoreProcess, type TestStore } from '../../helpers/store.js';
 
 const test = suite('driver/volume-tokens (embedded store over HTTP)');
 let store: TestStore;
@@ -38,7 +38,7 @@ function def(name: string, path: string, accessor: string, tokenSource: 'minted'
 }
 
 test.before(async () => {
-  store = await startStore();
+  store = await startTestStoreProcess();
   root = createVaultClient({ addr: store.addr, token: store.rootToken });
   const mount = await resolveKvMount(root, 'secret/app-1');
   await writeSecret(root, mount, 'secret/app-1', { 'db-password': 's3cret-one' });
