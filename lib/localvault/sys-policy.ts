@@ -8,26 +8,25 @@ import type { TokenEntry } from './state.js';
  * (sys/capabilities, sys/capabilities-self, sys/capabilities-accessor).
  */
 
-/** Policy names as listed: stored ones plus the built-in `root`. */
+/** Policy names as Vault lists them: the stored ones in order, then the built-in `root`. */
 function policyNames(core: Core): string[] {
-  return [...core.state.policies.keys(), 'root'].sort();
+  return [...[...core.state.policies.keys()].sort(), 'root'];
 }
 
-/** Vault accepts base64-encoded policy text: decode when it is valid base64 of UTF-8 text. */
+/**
+ * Vault decodes the policy text when it is valid standard base64 (Go's base64.StdEncoding, which
+ * skips CR and LF), and uses it as is otherwise.
+ */
 export function maybeBase64(text: string): string {
-  const t = text.trim();
-  if (t.length === 0 || t.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(t)) return text;
-  const buf = Buffer.from(t, 'base64');
-  if (buf.toString('base64') !== t) return text;
-  const decoded = new TextDecoder('utf-8', { fatal: false }).decode(buf);
-  if (decoded.includes('\ufffd')) return text;
-  return decoded;
+  const t = text.replace(/[\r\n]/g, '');
+  if (t.length === 0 || t.length % 4 !== 0 || !/^[A-Za-z0-9+/]*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{4})$/.test(t)) return text;
+  return Buffer.from(t, 'base64').toString('utf8');
 }
 
 /** The policy name from the path, lower-cased (with Vault's warning when that changed it). */
 function policyName(raw: string, warnings: string[]): string {
   const name = raw.trim().toLowerCase();
-  if (!name) throw badRequest('policy name must be provided');
+  if (!name) throw badRequest('policy name must be provided in the URL');
   if (name !== raw) warnings.push(`policy name was converted to ${name}`);
   return name;
 }

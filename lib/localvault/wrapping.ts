@@ -133,7 +133,6 @@ export function wrapLookup(core: Core, req: VaultRequest): Reply {
 /** POST sys/wrapping/wrap: wraps the request body (requires X-Vault-Wrap-TTL). */
 export function wrapData(_core: Core, req: VaultRequest): Reply {
   if (!req.wrapTtl) throw badRequest('endpoint requires response wrapping to be used');
-  if (Object.keys(req.body).length === 0) throw badRequest('empty response wrapping body');
   return { data: { ...req.body } };
 }
 

@@ -103,6 +103,7 @@ test('sys/policy: write (lower-cased with warning), read, list (incl. root and d
   const list = await vault.policies();
   assert.ok(list.policies.includes('myapp') && list.policies.includes('root') && list.policies.includes('default'));
   assert.equal(list.keys, list.data.keys);
+  assert.is(list.keys[list.keys.length - 1], 'root', 'root comes last, as Vault appends it');
   await vault.removePolicy({ name: 'myapp' });
   assert.is((await vaultError(vault.getPolicy({ name: 'myapp' }))).status, 404);
   const legacy = await vault.write('sys/policy/legacy', { rules: 'path "a" { capabilities = ["read"] }' });
