@@ -24,8 +24,6 @@ export interface SecretVolumeRequest {
   path: string;
   /** Filesystem options (uid, gid, mode, listing, cache_ttl, ...) as Docker `-o` strings. */
   fsOptions?: Record<string, string>;
-  /** Also grant the sub-paths below `path` (mounted as subdirectories). */
-  recursive?: boolean;
 }
 
 export interface SecretVolumeDeps {
@@ -65,7 +63,9 @@ export async function createSecretVolume(deps: SecretVolumeDeps, req: SecretVolu
   parseFsOptions(fsOptions);
   const mount = await resolveKvMount(deps.vault, path);
   const policy = volumePolicyName(req.name);
-  const hcl = renderPolicy({ read: req.recursive ? [path, `${path}/*`] : [path], list: true }, () => mount, `docker secretfs volume ${req.name}: read ${path}`);
+  // The path and the sub-paths below it (the filesystem shows them as subdirectories): the same
+  // scope the driver gives the tokens it mints, so a token re-minted after a restart is no wider.
+  const hcl = renderPolicy({ read: [path, `${path}/*`], list: true }, () => mount, `docker secretfs volume ${req.name}: read ${path} and below`);
   await writePolicy(deps.vault, policy, hcl);
   let accessor: string | undefined;
   try {

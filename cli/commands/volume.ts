@@ -15,16 +15,15 @@ export function volumeCommand(ctx: CliContext): Command {
   const volume = new Command('volume').description('create and manage secrets volumes');
   volume
     .command('create')
-    .description('create a volume that reads exactly PATH, with its own policy and token (handed to Docker only wrapped)')
+    .description('create a volume that reads PATH and the sub-paths below it, with its own policy and token (handed to Docker only wrapped)')
     .argument('<name>', 'volume name')
     .requiredOption('--path <path>', 'the Vault path the volume serves')
-    .option('--recursive', 'also serve the sub-paths below PATH, as subdirectories')
     .option('-o, --opt <key=value>', 'a filesystem option: uid, gid, mode, dir_mode, listing, cache_ttl, stale_if_error, version, encoding', collect, [])
     .addOption(formatOption())
-    .action(async (name: string, opts: { path: string; recursive?: boolean; opt: string[]; format: string }) => {
+    .action(async (name: string, opts: { path: string; opt: string[]; format: string }) => {
       const fsOptions = parseVolumeOpts(opts.opt);
       const { config, vault } = await openVault(ctx);
-      const info = await createSecretVolume({ vault, docker: docker(), driverName: config.driverName }, { name, path: opts.path, fsOptions, recursive: opts.recursive }).catch((err) => {
+      const info = await createSecretVolume({ vault, docker: docker(), driverName: config.driverName }, { name, path: opts.path, fsOptions }).catch((err) => {
         throw explainDriverError(err, config.driverName);
       });
       if (opts.format === 'json') ctx.out.json({ name: info.name, driver: info.driver, path: info.labels[LABEL_PATH] });
