@@ -172,23 +172,40 @@ function checkCas(d: V2, key: KvV2Key | undefined, cas: number | undefined): voi
   if (cas !== current) throw badRequest('check-and-set parameter did not match the current version');
 }
 
-function validateCustomMetadata(v: unknown): Record<string, string> | null {
-  if (v === undefined || v === null) return null;
-  if (!isObject(v)) throw badRequest('custom_metadata must be a map of strings');
-  const entries = Object.entries(v);
-  const problems: string[] = [];
-  if (entries.length > 64) problems.push('payload must contain at most 64 keys');
-  const out: Record<string, string> = {};
-  for (const [k, val] of entries) {
-    if (typeof val !== 'string') {
-      problems.push(`custom_metadata value for key "${k}" must be a string`);
+const CM_PREFIX = 'custom_metadata validation failed';
+
+/** Formats errors as Go's multierror does ("1 error occurred:\n\t* ...\n\n"). */
+function multiError(errors: string[]): string {
+  return `${errors.length} ${errors.length === 1 ? 'error' : 'errors'} occurred:\n${errors.map((e) => `\t* ${e}`).join('\n')}\n\n`;
+}
+
+/**
+ * The plugin's parseCustomMetadata + validateCustomMetadata: values are weakly converted to strings
+ * (a null is "" on write and means "remove" on patch); at most 64 keys; 0 < key length <= 128;
+ * 0 < value length <= 512; printable characters only.
+ */
+function parseCustomMetadata(raw: unknown, patch: boolean): Record<string, string | null> {
+  if (!isObject(raw)) throw badRequest(`error converting input for field "custom_metadata": expected a map`);
+  const out: Record<string, string | null> = Object.create(null);
+  for (const [k, v] of Object.entries(raw)) {
+    if (v === null) {
+      out[k] = patch ? null : '';
       continue;
     }
-    if (k.length > 128) problems.push(`length of key "${k}" is ${k.length} but exceeds maximum of 128`);
-    if (val.length > 512) problems.push(`length of value for key "${k}" is ${val.length} but exceeds maximum of 512`);
-    Object.defineProperty(out, k, { value: val, enumerable: true, writable: true, configurable: true });
+    if (typeof v === 'object') throw badRequest(`${CM_PREFIX}: '' expected type 'string', got unconvertible type '${Array.isArray(v) ? '[]interface {}' : 'map[string]interface {}'}'`);
+    out[k] = typeof v === 'boolean' ? (v ? '1' : '0') : String(v);
   }
-  if (problems.length > 0) throw badRequest(problems.join('; '));
+  const entries = Object.entries(out).filter((e): e is [string, string] => e[1] !== null);
+  if (entries.length > 64) throw badRequest(multiError([`${CM_PREFIX}: payload must contain at most 64 keys, provided ${entries.length}`]));
+  const errors: string[] = [];
+  const printable = (x: string) => !/[\u0000-\u001f\u007f]/.test(x);
+  for (const [k, v] of entries) {
+    if (k.length === 0 || k.length > 128) errors.push(`${CM_PREFIX}: length of key ${JSON.stringify(k)} is ${k.length} but must be 0 < len(key) <= 128`);
+    if (v.length === 0 || v.length > 512) errors.push(`${CM_PREFIX}: length of value for key ${JSON.stringify(k)} is ${v.length} but must be 0 < len(value) <= 512`);
+    if (!printable(k)) errors.push(`${CM_PREFIX}: key ${JSON.stringify(k)} (${k}) contains unprintable characters`);
+    if (!printable(v)) errors.push(`${CM_PREFIX}: value for key ${JSON.stringify(k)} contains unprintable characters`);
+  }
+  if (errors.length > 0) throw badRequest(multiError(errors));
   return out;
 }
 
@@ -296,7 +313,8 @@ function kvV2(core: Core, req: VaultRequest, d: V2, rest: string): Reply {
 
 function kvData(core: Core, req: VaultRequest, d: V2, name: string): Reply {
   if (req.op === 'list') throw unsupportedOperation();
-  if (name === '') throw unsupportedPath();
+  // The plugin's pattern is data/(?P<path>.*?[^/]$): no empty key, no trailing slash.
+  if (name === '' || name.endsWith('/')) throw unsupportedPath();
   const key = d.keys.get(name);
   switch (req.op) {
     case 'read': {
@@ -330,12 +348,16 @@ function kvData(core: Core, req: VaultRequest, d: V2, name: string): Reply {
       return { data: versionMetadata(k, n, v) };
     }
     case 'patch': {
-      if (!key) throw notFound();
-      const current = key.versions.get(key.current_version);
-      if (!current || current.destroyed || isDeleted(current)) throw notFound();
+      // The plugin's order: data present, key exists, check-and-set, then the current version is live.
       if (!('data' in req.body) || req.body.data === null) throw badRequest('no data provided');
       if (!isObject(req.body.data)) throw badRequest('error converting input for field "data": expected a map');
+      if (!key) throw notFound();
       checkCas(d, key, readCas(req.body));
+      const current = key.versions.get(key.current_version);
+      if (!current) throw notFound();
+      if (current.destroyed || isDeleted(current)) {
+        throw new VaultHttpError(404, [], { status: 404, data: versionMetadata(key, key.current_version, current) });
+      }
       const merged = mergePatch(current.data ?? {}, req.body.data) as Record<string, unknown>;
       const n = addVersion(d, key, merged);
       core.changed();
@@ -371,14 +393,21 @@ function metadataData(key: KvV2Key): Record<string, unknown> {
   };
 }
 
-function applyMetadataFields(key: KvV2Key, body: Record<string, unknown>, merge: boolean): void {
+const METADATA_FIELDS = ['max_versions', 'cas_required', 'delete_version_after', 'custom_metadata'];
+
+/** Applies metadata fields to a key (write replaces custom_metadata; patch merges it). Returns warnings. */
+function applyMetadataFields(d: V2, key: KvV2Key, body: Record<string, unknown>, patch: boolean): string[] {
+  const warnings: string[] = [];
   const max = int(body, 'max_versions');
   if (max !== undefined) {
     if (max < 0) throw badRequest('max_versions must be greater than or equal to 0');
     key.max_versions = max;
   }
   const cas = bool(body, 'cas_required');
-  if (cas !== undefined) key.cas_required = cas;
+  if (cas !== undefined) {
+    if (d.config.cas_required && !cas) warnings.push('"cas_required" set to false, but is mandated by backend config. This value will be ignored.');
+    key.cas_required = cas;
+  }
   if (body.delete_version_after !== undefined && body.delete_version_after !== null) {
     let dva: number;
     try {
@@ -389,12 +418,16 @@ function applyMetadataFields(key: KvV2Key, body: Record<string, unknown>, merge:
     key.delete_version_after = Math.max(0, dva);
   }
   if (body.custom_metadata !== undefined && body.custom_metadata !== null) {
-    const cm = validateCustomMetadata(body.custom_metadata);
-    if (merge && cm) {
-      const merged = mergePatch(key.custom_metadata ?? {}, body.custom_metadata) as Record<string, string>;
-      key.custom_metadata = Object.keys(merged).length > 0 ? merged : null;
-    } else key.custom_metadata = cm;
+    const parsed = parseCustomMetadata(body.custom_metadata, patch);
+    const next: Record<string, string> = Object.create(null);
+    if (patch && key.custom_metadata) for (const [k, v] of Object.entries(key.custom_metadata)) next[k] = v;
+    for (const [k, v] of Object.entries(parsed)) {
+      if (v === null) delete next[k];
+      else next[k] = v;
+    }
+    key.custom_metadata = Object.keys(next).length > 0 || !patch ? { ...next } : null;
   }
+  return warnings;
 }
 
 function kvMetadata(core: Core, req: VaultRequest, d: V2, name: string): Reply {
@@ -407,19 +440,21 @@ function kvMetadata(core: Core, req: VaultRequest, d: V2, name: string): Reply {
       return { data: metadataData(key) };
     case 'write': {
       if (name === '' || name.endsWith('/')) throw unsupportedPath();
+      // As the plugin: a write without any metadata field changes (and creates) nothing.
+      if (!METADATA_FIELDS.some((f) => req.body[f] !== undefined && req.body[f] !== null)) return {};
       const k = key ?? newKey();
-      applyMetadataFields(k, req.body, false);
-      k.updated_time = now();
+      const warnings = applyMetadataFields(d, k, req.body, false);
       if (!key) d.keys.set(name, k);
       core.changed();
-      return {};
+      return warnings.length > 0 ? { warnings } : {};
     }
-    case 'patch':
+    case 'patch': {
+      if (req.body.custom_metadata !== undefined && req.body.custom_metadata !== null) parseCustomMetadata(req.body.custom_metadata, true);
       if (!key) throw notFound();
-      applyMetadataFields(key, req.body, true);
-      key.updated_time = now();
+      const warnings = applyMetadataFields(d, key, req.body, true);
       core.changed();
-      return {};
+      return warnings.length > 0 ? { warnings } : {};
+    }
     case 'delete':
       if (d.keys.delete(name)) core.changed();
       return {};

@@ -201,6 +201,24 @@ test('kv: a second v2 mount and upgrade of a v1 mount via tune', async () => {
   assert.is((await vault.read('sys/mounts/legacy')).data.options.version, '2');
 });
 
+test('kv v2: metadata validation and edge cases as the plugin has them', async () => {
+  const long = await vaultError(vault.write('secret/metadata/cm', { custom_metadata: { k: 'x'.repeat(513) } }));
+  assert.is(long.status, 400);
+  assert.is(long.message, '1 error occurred:\n\t* custom_metadata validation failed: length of value for key "k" is 513 but must be 0 < len(value) <= 512\n\n');
+  assert.is(await vault.write('secret/metadata/nothing', {}), '');
+  assert.is((await vaultError(vault.read('secret/metadata/nothing'))).status, 404, 'an empty metadata write creates nothing');
+  await vault.write('secret/metadata/cm', { custom_metadata: { n: 1 } });
+  assert.equal((await vault.read('secret/metadata/cm')).data.custom_metadata, { n: '1' });
+  await vault.write('secret/data/pd', { data: { a: '1' } });
+  await vault.delete('secret/data/pd');
+  const patched = await vaultError(vault.update('secret/data/pd', { data: { a: '2' } }));
+  assert.is(patched.status, 404);
+  assert.is(patched.body.data.version, 1);
+  assert.ok(patched.body.data.deletion_time !== '');
+  const trailing = await vaultError(vault.read('secret/data/dir/'));
+  assert.is(trailing.status, 404);
+});
+
 test('cubbyhole: private per token, gone with the token', async () => {
   const a = (await vault.write('auth/token/create', { policies: ['default'] })).auth.client_token;
   const b = (await vault.write('auth/token/create', { policies: ['default'] })).auth.client_token;
