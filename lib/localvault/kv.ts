@@ -147,11 +147,12 @@ function effectiveMaxVersions(d: V2, key: KvV2Key): number {
   return key.max_versions || d.config.max_versions || DEFAULT_MAX_VERSIONS;
 }
 
-function parseVersions(body: Record<string, unknown>): number[] {
+/** The versions list (TypeCommaIntSlice); the plugin's message differs by path (capital N on delete/undelete). */
+function parseVersions(body: Record<string, unknown>, emptyMessage: string): number[] {
   const raw = body.versions;
   const list = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : typeof raw === 'number' ? [raw] : [];
   const out = list.map((x) => Number(typeof x === 'string' ? x.trim() : x)).filter((n) => Number.isInteger(n) && n > 0);
-  if (out.length === 0) throw badRequest('no version number provided');
+  if (out.length === 0) throw badRequest(emptyMessage);
   return out;
 }
 
@@ -291,15 +292,17 @@ function kvV2(core: Core, req: VaultRequest, d: V2, rest: string): Reply {
     }
     default: {
       if (req.op !== 'write') throw unsupportedOperation();
-      const versions = parseVersions(req.body);
+      const versions = parseVersions(req.body, area === 'destroy' ? 'no version number provided' : 'No version number provided');
       const key = d.keys.get(name);
       if (!key) return {};
       const at = Date.now();
+      const dva = key.delete_version_after || d.config.delete_version_after;
       for (const n of versions) {
         const v = key.versions.get(n);
         if (!v) continue;
         if (area === 'delete' && !v.destroyed && !isDeleted(v, at)) v.deletion_time = new Date(at).toISOString();
-        if (area === 'undelete' && !v.destroyed) v.deletion_time = '';
+        // Undelete restarts the delete_version_after clock, as the plugin does.
+        if (area === 'undelete' && !v.destroyed) v.deletion_time = dva > 0 ? new Date(at + dva * 1000).toISOString() : '';
         if (area === 'destroy') {
           v.destroyed = true;
           delete v.data;

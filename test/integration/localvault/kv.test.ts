@@ -64,7 +64,8 @@ test('kv v2: soft delete gives 404 with a normal body; undelete brings it back; 
   assert.ok(meta.data.versions['1'].deletion_time !== '');
   const noVersions = await vaultError(vault.write('secret/delete/del', {}));
   assert.is(noVersions.status, 400);
-  assert.is(noVersions.message, 'no version number provided');
+  assert.is(noVersions.message, 'No version number provided');
+  assert.is((await vaultError(vault.write('secret/destroy/del', {}))).message, 'no version number provided');
 });
 
 test('node-vault destroySecretVersions helper', async () => {
