@@ -96,9 +96,10 @@ function kvV1(core: Core, req: VaultRequest, data: Extract<KvMountData, { versio
       const value = data.entries.get(key);
       if (!value) throw notFound();
       let lease = SYSTEM_DEFAULT_TTL;
-      if (value.ttl !== undefined) {
+      const advisory = value.ttl !== undefined ? value.ttl : value.lease;
+      if (advisory !== undefined) {
         try {
-          lease = parseDurationSeconds(value.ttl);
+          lease = parseDurationSeconds(advisory);
         } catch {
           /* an unparsable advisory ttl is ignored */
         }
@@ -106,7 +107,7 @@ function kvV1(core: Core, req: VaultRequest, data: Extract<KvMountData, { versio
       return { data: { ...value }, leaseDuration: lease };
     }
     case 'write': {
-      if (key === '' || key.endsWith('/')) throw unsupportedPath();
+      if (key === '') throw badRequest('missing path');
       if (Object.keys(req.body).length === 0) throw badRequest('missing data fields');
       data.entries.set(key, structuredClone(req.body));
       core.changed();
