@@ -68,15 +68,29 @@ export function calculateTtl(opts: { increment: number; backendTtl: number; peri
 function createToken(core: Core, req: VaultRequest, orphan: boolean, role: TokenRole | undefined): Reply {
   const parent = req.te!;
   const body = req.body;
+  if (parent.type === 'batch') throw badRequest('batch tokens cannot create more tokens');
   if (parent.numUses > 0 || (req.revokeAfter === parent)) throw badRequest('restricted use token cannot generate child tokens');
   const sudo = isSudo(req);
   const warnings: string[] = [];
 
-  const typeStr = role && role.token_type !== 'default-service' && role.token_type !== 'default' ? role.token_type : str(body, 'type');
-  if (typeStr === 'batch') throw badRequest('batch tokens are not supported by this store; use service tokens');
-  if (typeStr !== '' && typeStr !== 'service') throw badRequest(`invalid 'token_type' value`);
-
+  let typeStr = str(body, 'type');
+  if (role) {
+    if (role.token_type === 'service' || role.token_type === 'batch') typeStr = role.token_type;
+    else if (role.token_type === 'default-batch' && typeStr === '') typeStr = 'batch';
+  }
   let renewable = bool(body, 'renewable') ?? true;
+  let tokenType: 'service' | 'batch' = 'service';
+  if (typeStr === 'batch') {
+    let bad = '';
+    if (duration(body, 'explicit_max_ttl') !== 0) bad = 'explicit_max_ttl';
+    else if ((int(body, 'num_uses') ?? 0) !== 0) bad = 'num_uses';
+    else if (duration(body, 'period') !== 0) bad = 'period';
+    if (bad) throw badRequest(`batch tokens cannot have ${JSON.stringify(bad)} set`);
+    tokenType = 'batch';
+    renewable = false;
+  } else if (typeStr !== '' && typeStr !== 'service') {
+    throw badRequest(`invalid 'token_type' value`);
+  }
   const numUsesIn = int(body, 'num_uses') ?? 0;
   if (numUsesIn < 0) throw badRequest('number of uses cannot be negative');
   if (str(body, 'entity_alias')) {
@@ -140,6 +154,7 @@ function createToken(core: Core, req: VaultRequest, orphan: boolean, role: Token
   if (noDefault || (role?.token_no_default_policy ?? false)) policies = policies.filter((p) => p !== 'default');
   for (const p of policies) if (NON_ASSIGNABLE_POLICIES.includes(p)) throw badRequest(`cannot assign policy ${JSON.stringify(p)}`);
   if (policies.includes('root') && !parent.policies.includes('root')) throw badRequest('root tokens may not be created without parent token being root');
+  if (policies.includes('root') && tokenType === 'batch') throw badRequest('batch tokens cannot be root tokens');
 
   let parentAccessor = parent.accessor;
   if (role) {
@@ -195,7 +210,7 @@ function createToken(core: Core, req: VaultRequest, orphan: boolean, role: Token
     for (const [k, v] of Object.entries(metaRaw)) Object.defineProperty(meta, k, { value: String(v), enumerable: true, writable: true, configurable: true });
   }
 
-  const gen = core.tokens.generate();
+  const gen = core.tokens.generate(tokenType);
   const token = id || gen.token;
   const hash = core.tokens.hash(token);
   if (core.state.tokens.has(hash)) throw badRequest('cannot create a token with a duplicate ID');
@@ -218,13 +233,14 @@ function createToken(core: Core, req: VaultRequest, orphan: boolean, role: Token
     renewable,
     path,
     role: role?.name ?? '',
+    ...(tokenType === 'batch' ? { type: 'batch' as const } : {}),
   };
   core.tokens.insert(te);
   core.changed();
   for (const p of policies) {
     if (p !== 'root' && p !== 'default' && !core.state.policies.has(p)) warnings.push(`Policy ${JSON.stringify(p)} does not exist`);
   }
-  return { auth: core.tokens.authBlock(te, token, ttl), warnings, wrappedAccessor: te.accessor };
+  return { auth: core.tokens.authBlock(te, token, ttl), warnings, wrappedAccessor: tokenType === 'batch' ? undefined : te.accessor };
 }
 
 function goList(items: string[]): string {
@@ -237,6 +253,7 @@ function lookupReply(core: Core, te: TokenEntry | undefined, id: string): Reply 
 }
 
 function renewReply(core: Core, te: TokenEntry, token: string, body: Record<string, unknown>): Reply {
+  if (te.type === 'batch') throw badRequest('batch tokens cannot be renewed');
   const increment = duration(body, 'increment');
   if (!te.renewable || !te.expireAt) throw badRequest('lease is not renewable');
   const r = calculateTtl({ increment, backendTtl: te.ttl, period: te.period, explicitMaxTtl: te.explicitMaxTtl, start: te.creationTime });
@@ -306,8 +323,13 @@ function readRole(body: Record<string, unknown>, existing: TokenRole | undefined
   if (body.token_type !== undefined) {
     const t = str(body, 'token_type');
     if (!['service', 'batch', 'default-service', 'default-batch', 'default'].includes(t)) throw badRequest(`invalid 'token_type' value ${JSON.stringify(t)}`);
-    if (t === 'batch' || t === 'default-batch') throw badRequest('batch tokens are not supported by this store; use service tokens');
     role.token_type = t === 'default' ? 'default-service' : t;
+  }
+  if (role.token_type === 'batch') {
+    if (!role.orphan) throw badRequest(`'token_type' cannot be 'batch' when role is set to generate non-orphan tokens`);
+    if (role.token_period) throw badRequest(`'token_type' cannot be 'batch' when role is set to generate periodic tokens`);
+    if (role.renewable) throw badRequest(`'token_type' cannot be 'batch' when role is set to generate renewable tokens`);
+    if (role.token_explicit_max_ttl) throw badRequest(`'token_type' cannot be 'batch' when role is set to generate tokens with an explicit max TTL`);
   }
   if (role.token_explicit_max_ttl > SYSTEM_MAX_TTL) {
     warnings.push(
@@ -372,7 +394,7 @@ export function handleTokenPath(core: Core, req: VaultRequest, rest: string): Re
       const accessor = str(body, 'accessor');
       if (!accessor) throw badRequest('missing accessor');
       const target = core.tokens.lookupAccessor(accessor);
-      if (!target) throw badRequest('invalid accessor');
+      if (!target || target.type === 'batch') throw badRequest('invalid accessor');
       return lookupReply(core, target, '');
     }
     case 'renew-self':
@@ -396,6 +418,7 @@ export function handleTokenPath(core: Core, req: VaultRequest, rest: string): Re
     }
     case 'revoke-self':
       onlyWrite();
+      if (te.type === 'batch') throw badRequest('batch tokens cannot be revoked');
       core.tokens.revokeTree(te);
       core.changed();
       return {};
@@ -405,6 +428,7 @@ export function handleTokenPath(core: Core, req: VaultRequest, rest: string): Re
       if (!token) throw badRequest('missing token ID');
       const target = core.tokens.lookup(token);
       if (target) {
+        if (target.type === 'batch') throw badRequest('batch tokens cannot be revoked');
         core.tokens.revokeTree(target);
         core.changed();
       }
@@ -427,6 +451,7 @@ export function handleTokenPath(core: Core, req: VaultRequest, rest: string): Re
       if (!isSudo(req)) throw badRequest('root or sudo privileges required to revoke and orphan');
       const target = core.tokens.lookup(token);
       if (!target) throw badRequest('token to revoke not found');
+      if (target.type === 'batch') throw badRequest('batch tokens cannot be revoked');
       core.tokens.revokeOrphan(target);
       core.changed();
       return {};

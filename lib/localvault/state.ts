@@ -49,6 +49,8 @@ export interface TokenEntry {
   role: string;
   /** Set on response-wrapping tokens. */
   wrapping?: boolean;
+  /** "batch" for batch tokens (no accessor shown, not renewable, not revocable, no children); default service. */
+  type?: 'service' | 'batch';
 }
 
 /** A token role (auth/token/roles/:name). */

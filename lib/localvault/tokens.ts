@@ -62,9 +62,9 @@ export class TokenStore {
     return h;
   }
 
-  /** A new random token and accessor, as Vault formats service tokens. */
-  generate(): { token: string; accessor: string } {
-    return { token: `hvs.${randomBase62(24)}`, accessor: randomBase62(24) };
+  /** A new random token and accessor, with Vault's prefixes (hvs. service, hvb. batch). */
+  generate(type: 'service' | 'batch' = 'service'): { token: string; accessor: string } {
+    return { token: `${type === 'batch' ? 'hvb' : 'hvs'}.${randomBase62(24)}`, accessor: randomBase62(24) };
   }
 
   /** Stores a new entry. */
@@ -157,9 +157,9 @@ export class TokenStore {
     return count;
   }
 
-  /** All accessors (auth/token/accessors). */
+  /** All accessors (auth/token/accessors); batch tokens have none. */
   accessors(): string[] {
-    return [...this.byAccessor.keys()];
+    return [...this.byAccessor.values()].filter((te) => te.type !== 'batch').map((te) => te.accessor);
   }
 
   /** Remaining TTL in whole seconds (0 for a non-expiring token). */
@@ -172,14 +172,14 @@ export class TokenStore {
   authBlock(te: TokenEntry, token: string, leaseDuration = this.remaining(te)): AuthBlock {
     return {
       client_token: token,
-      accessor: te.accessor,
+      accessor: te.type === 'batch' ? '' : te.accessor,
       policies: te.policies,
       token_policies: te.policies,
       metadata: te.meta,
       lease_duration: leaseDuration,
       renewable: te.renewable && te.expireAt !== 0,
       entity_id: '',
-      token_type: 'service',
+      token_type: te.type ?? 'service',
       orphan: te.parent === '',
       mfa_requirement: null,
       num_uses: te.numUses,
@@ -189,7 +189,7 @@ export class TokenStore {
   /** The `data` of a token lookup. `id` is the token, or "" for lookup-accessor. */
   lookupData(te: TokenEntry, id: string, now = Date.now()): Record<string, unknown> {
     const data: Record<string, unknown> = {
-      accessor: te.accessor,
+      accessor: te.type === 'batch' ? '' : te.accessor,
       creation_time: te.creationTime,
       creation_ttl: te.ttl,
       display_name: te.displayName,
@@ -205,7 +205,7 @@ export class TokenStore {
       policies: te.policies,
       renewable: te.renewable && te.expireAt !== 0,
       ttl: this.remaining(te, now),
-      type: 'service',
+      type: te.type ?? 'service',
     };
     if (te.role) data.role = te.role;
     if (te.period) data.period = te.period;

@@ -242,6 +242,23 @@ test('roles: CRUD and create/<role> grants allowed policies without holding them
   assert.is((await vaultError(vault.read('auth/token/roles/vol'))).status, 404);
 });
 
+test('batch tokens: hvb. prefix, no accessor, not renewable or revocable, cannot mint, die with their parent', async () => {
+  const parent = await mint({ policies: ['minter', 'app'] });
+  const b = (await vaultClient(store.addr, parent.client_token).write('auth/token/create', { type: 'batch', policies: ['app'], ttl: '1h' })).auth;
+  assert.match(b.client_token, /^hvb\./);
+  assert.is(b.accessor, '');
+  assert.is(b.token_type, 'batch');
+  assert.is(b.renewable, false);
+  const c = vaultClient(store.addr, b.client_token);
+  assert.is((await c.read('secret/data/app/db')).data.data.password, 's3cret');
+  assert.is((await c.tokenLookupSelf()).data.type, 'batch');
+  assert.is((await vaultError(c.write('auth/token/renew-self', {}))).message, 'batch tokens cannot be renewed');
+  assert.is((await vaultError(c.write('auth/token/revoke-self', {}))).message, 'batch tokens cannot be revoked');
+  assert.is((await vaultError(vault.write('auth/token/create', { type: 'batch', num_uses: 2 }))).message, 'batch tokens cannot have "num_uses" set');
+  await vault.write('auth/token/revoke', { token: parent.client_token });
+  assert.is((await vaultError(c.read('secret/data/app/db'))).status, 403);
+});
+
 test('node-vault token helpers (tokenCreate replaces the client token)', async () => {
   const c = vaultClient(store.addr, store.rootToken);
   const r = await c.tokenCreate({ policies: ['app'], ttl: '1h' });
