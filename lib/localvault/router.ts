@@ -3,6 +3,7 @@ import { handleTokenPath, roleExists } from './auth-token.js';
 import type { Capability } from './acl.js';
 import type { Core } from './core.js';
 import {
+  badRequest,
   envelope,
   noHandler,
   permissionDenied,
@@ -59,6 +60,18 @@ const ROUTES: Route[] = [
   { re: /^sys\/wrapping\/unwrap$/, auth: 'none', ops: ['write'], handle: (c, r) => unwrap(c, r) },
   { re: /^sys\/wrapping\/lookup$/, auth: 'none', ops: ['write', 'read'], handle: (c, r) => wrapLookup(c, r) },
   { re: /^sys\/wrapping\/rewrap$/, auth: 'acl', ops: ['write'], handle: (c, r) => rewrap(c, r) },
+  // No engine here issues leases (KV leases are advisory, tokens renew under auth/token), so every lease id is unknown.
+  {
+    re: /^sys\/(?:leases\/)?(renew|revoke|lookup)(?:\/(.*))?$/,
+    auth: 'acl',
+    ops: ['write'],
+    handle: (_c, r, m) => {
+      const id = (typeof r.body.lease_id === 'string' && r.body.lease_id) || m[2] || '';
+      if (!id) throw badRequest('lease_id must be specified');
+      if (m[1] === 'revoke') return {};
+      throw badRequest('invalid lease');
+    },
+  },
   {
     re: /^auth\/token\/(.*)$/s,
     auth: 'acl',

@@ -155,6 +155,13 @@ test('sys/capabilities-self with {paths} and {path}; sys/capabilities and -acces
   assert.is((await vaultError(c.write('sys/capabilities-self', {}))).status, 400);
 });
 
+test('sys/leases: no leases exist, so renew and lookup say "invalid lease"', async () => {
+  const e = await vaultError(vault.renew({ lease_id: 'secret/x/abc', increment: 10 }));
+  assert.is(e.status, 400);
+  assert.is(e.message, 'invalid lease');
+  assert.is((await vaultError(vault.write('sys/leases/lookup', {}))).message, 'lease_id must be specified');
+});
+
 test('sys/auth lists the token method', async () => {
   const r = await vault.read('sys/auth');
   assert.is(r.data['token/'].type, 'token');
