@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { UsageError } from '../../lib/errors.js';
-import { parseDuration } from '../../lib/duration.js';
+import { parseDurationSeconds } from '../../lib/duration.js';
 import { createToken, createWrappedToken, lookupAccessor, lookupSelf, lookupToken, revokeAccessor, revokeToken } from '../../lib/vault/tokens.js';
 import { formatOption, renderTable } from '../format-option.js';
 import { readAll } from '../stdin.js';
@@ -19,7 +19,15 @@ interface CreateOptions {
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
-const durationArg = (what: string) => (value: string) => (parseDuration(value, what), value);
+/** Checks a Vault duration flag (30s, 15m, 1h30m) and passes it on as Vault will read it. */
+const durationArg = (what: string) => (value: string) => {
+  try {
+    if (parseDurationSeconds(value) > 0) return value;
+  } catch {
+    // Reported below with the flag's name.
+  }
+  throw new UsageError(`invalid ${what} ${JSON.stringify(value)}: use e.g. 30s, 15m, 1h or 1h30m`);
+};
 
 /** A token piped on stdin (never taken from argv), or undefined when stdin is a TTY or empty. */
 async function tokenFromStdin(ctx: CliContext): Promise<string | undefined> {

@@ -1,7 +1,7 @@
+import { builtCliEntry } from '../version.js';
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync } from 'node:fs';
 import { readFile, unlink } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../errors.js';
 import type { Paths } from '../paths.js';
 import { ensurePrivateDir, readOptionalFile, writePrivateFile } from '../private-files.js';
@@ -31,11 +31,9 @@ export interface BackgroundStartOptions {
   timeoutMs?: number;
 }
 
-/** The built CLI: `dist/cli/main.js` next to this module's build, or under the repository root when run from source. */
+/** `node <root>/dist/cli/main.js driver serve`, the command the background driver runs. */
 export function defaultServeCommand(): string[] {
-  const here = fileURLToPath(new URL('../../', import.meta.url)).replace(/\/+$/, '');
-  const main = here.endsWith('/dist') ? join(here, 'cli', 'main.js') : join(here, 'dist', 'cli', 'main.js');
-  return [process.execPath, main, 'driver', 'serve'];
+  return [process.execPath, builtCliEntry(), 'driver', 'serve'];
 }
 
 /** True when a process with this pid exists. */

@@ -1,5 +1,5 @@
 import { parseHcl, HclSyntaxError, type HclObject, type HclValue } from './hcl.js';
-import { parseDurationSeconds } from './durations.js';
+import { parseDurationSeconds } from '../duration.js';
 
 /**
  * Vault's ACL policy model, pure: parsing policies (HCL or JSON) and deciding which capabilities a set

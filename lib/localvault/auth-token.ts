@@ -1,4 +1,4 @@
-import { parseDurationSeconds, formatDuration } from './durations.js';
+import { parseDurationSeconds, formatDuration } from '../duration.js';
 import { badRequest, bool, int, notFound, str, strList, unsupportedOperation, unsupportedPath, VaultHttpError, type Reply, type VaultRequest } from './envelope.js';
 import type { Core } from './core.js';
 import type { TokenEntry, TokenRole } from './state.js';

@@ -1,4 +1,4 @@
-import { formatDuration, parseDurationSeconds } from './durations.js';
+import { formatDuration, parseDurationSeconds } from '../duration.js';
 import {
   badRequest,
   bool,

@@ -1,8 +1,8 @@
+import { builtCliEntry } from '../version.js';
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { DEFAULT_STORE_ADDR } from '../config.js';
 import { StoreError, UsageError } from '../errors.js';
 import { createLogger } from '../log.js';
@@ -39,14 +39,6 @@ export function parseStoreAddr(addr: string): { host: string; port: number } {
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const port = url.port === '' ? 80 : Number(url.port);
   return { host, port };
-}
-
-/** The built CLI entry (`<root>/dist/cli/main.js`), both from dist/ and when running from source under tsx. */
-export function cliMainPath(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  let root = resolve(here, '..', '..');
-  if (basename(root) === 'dist') root = dirname(root);
-  return join(root, 'dist', 'cli', 'main.js');
 }
 
 /** The arguments `startStoreInBackground` runs the CLI with. */
@@ -213,7 +205,7 @@ export async function startStoreInBackground(paths: Paths, opts: StartOptions = 
   await ensurePrivateDir(paths.runDir);
   await rm(paths.storeAddrFile, { force: true });
   const fd = openSync(paths.storeLogFile, 'a', 0o600);
-  const command = opts.command ?? { file: process.execPath, args: [cliMainPath(), ...storeServeArgs(addr)] };
+  const command = opts.command ?? { file: process.execPath, args: [builtCliEntry(), ...storeServeArgs(addr)] };
   let child;
   try {
     child = spawn(command.file, command.args, {

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
-import { parseDurationSeconds } from './durations.js';
+import { parseDurationSeconds } from '../duration.js';
 import { badRequest, permissionDenied, str, type Reply, type VaultRequest } from './envelope.js';
 import { authenticate } from './auth.js';
 import type { Core } from './core.js';

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resolvePaths, type Paths } from '../../../lib/paths.js';
-import { cliMainPath, parseStoreAddr, renderStoreEnv, startStoreInBackground, stopStore, storeStatus } from '../../../lib/localvault/process.js';
+import { builtCliEntry } from '../../../lib/version.js';
+import { parseStoreAddr, renderStoreEnv, startStoreInBackground, stopStore, storeStatus } from '../../../lib/localvault/process.js';
 import { DATA_FILE } from '../../../lib/localvault/storage.js';
 import { StoreError, UsageError } from '../../../lib/errors.js';
 import { startTestStoreProcess, vaultClient } from '../../helpers/store.js';
@@ -96,7 +97,7 @@ test('address parsing and the CLI entry path', () => {
   assert.equal(parseStoreAddr('http://[::1]:0'), { host: '::1', port: 0 });
   assert.throws(() => parseStoreAddr('https://127.0.0.1:8282'), (e: unknown) => e instanceof UsageError);
   assert.throws(() => parseStoreAddr('nonsense'), (e: unknown) => e instanceof UsageError);
-  assert.is(cliMainPath(), join(ROOT, 'dist', 'cli', 'main.js'));
+  assert.is(builtCliEntry(), join(ROOT, 'dist', 'cli', 'main.js'));
 });
 
 test('a stale pid file naming another live process is ignored, never signalled', async () => {

@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { formatDuration, parseDurationSeconds } from '../../../lib/localvault/durations.js';
+import { formatDuration, parseDurationSeconds } from '../../../lib/duration.js';
 
 const test = suite('localvault durations');
 
