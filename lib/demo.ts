@@ -5,10 +5,8 @@ import { ensureBusyboxImage, hasImage, tryPull } from './docker/local-image.js';
 import { runWithSecrets, type RunContext } from './run-container.js';
 import { createVaultClient } from './vault/client.js';
 import { resolveKvMount, writeSecret } from './vault/kv.js';
+import { DEMO_KEY, DEMO_PATH } from './demo-constants.js';
 
-/** The demo's own path, so it never touches the user's secrets. */
-export const DEMO_PATH = 'secret/secretfs-demo';
-export const DEMO_KEY = 'db-password';
 /** Built from busybox-static when there is no alpine and no registry. */
 export const DEMO_LOCAL_IMAGE = 'secretfs/demo-busybox:latest';
 

@@ -1,8 +1,7 @@
 import { Command } from 'commander';
 import { loadConfig } from '../../lib/config.js';
-import { DEMO_KEY, DEMO_PATH, pickDemoImage, runDemo } from '../../lib/demo.js';
+import { DEMO_KEY, DEMO_PATH } from '../../lib/demo-constants.js';
 import { createDockerClient, dockerHostFrom } from '../../lib/docker/client.js';
-import { defaultInitChoices, initialize } from '../../lib/init.js';
 import type { CliContext } from '../context.js';
 
 /** `demo`: set up with defaults (like `init --yes`), store a demo secret and show a container reading it. */
@@ -10,6 +9,7 @@ export function demoCommand(ctx: CliContext): Command {
   return new Command('demo')
     .description(`set up with defaults (init --yes), store a random value at ${DEMO_PATH} and run a container that prints it from /run/secrets`)
     .action(async () => {
+      const [{ defaultInitChoices, initialize }, { pickDemoImage, runDemo }] = await Promise.all([import('../../lib/init.js'), import('../../lib/demo.js')]);
       const docker = createDockerClient(dockerHostFrom(ctx.dockerGlobalFlags, ctx.env));
       const step = <T>(title: string, work: () => Promise<T>, done?: (r: T) => string) => ctx.out.step(title, work, done);
       await initialize({ paths: ctx.paths, env: ctx.env, docker, step }, await defaultInitChoices(ctx.paths, ctx.env, {}));

@@ -1,8 +1,9 @@
 import { Command } from 'commander';
-import { driverStatus, startDriverInBackground, stopDriver } from '../../lib/driver/process.js';
-import { serveDriver } from '../../lib/driver/serve.js';
 import { formatOption, renderTable } from '../format-option.js';
 import type { CliContext } from '../context.js';
+
+/** The driver's process control, loaded only when a driver command runs. */
+const driverProcess = () => import('../../lib/driver/process.js');
 
 /** `driver start|stop|status|serve`: the Docker volume driver. */
 export function driverCommand(ctx: CliContext): Command {
@@ -11,6 +12,7 @@ export function driverCommand(ctx: CliContext): Command {
     .command('start')
     .description('start the driver in the background')
     .action(async () => {
+      const { startDriverInBackground } = await driverProcess();
       const started = await ctx.out.step('starting the volume driver', () => startDriverInBackground(ctx.paths, ctx.env), (s) =>
         s.alreadyRunning ? `the volume driver is already running (pid ${s.pid})` : `started the volume driver (pid ${s.pid}, log ${s.logFile})`,
       );
@@ -20,6 +22,7 @@ export function driverCommand(ctx: CliContext): Command {
     .command('stop')
     .description('stop the background driver (it unmounts its volumes)')
     .action(async () => {
+      const { stopDriver } = await driverProcess();
       const result = await stopDriver(ctx.paths);
       ctx.out.info(result.stopped ? `stopped the volume driver (pid ${result.pid})${result.killed ? ' with SIGKILL' : ''}` : 'the volume driver is not running');
     });
@@ -28,6 +31,7 @@ export function driverCommand(ctx: CliContext): Command {
     .description('pid, socket and the volumes with their paths, mount state and reference counts')
     .addOption(formatOption())
     .action(async (opts: { format: string }) => {
+      const { driverStatus } = await driverProcess();
       const status = await driverStatus(ctx.paths);
       if (opts.format === 'json') ctx.out.json(status);
       else {
@@ -42,6 +46,7 @@ export function driverCommand(ctx: CliContext): Command {
     .command('serve')
     .description('run the driver in the foreground (SIGTERM or Ctrl-C stops it and unmounts)')
     .action(async () => {
+      const { serveDriver } = await import('../../lib/driver/serve.js');
       await serveDriver(ctx.paths, ctx.env, { onReady: (info) => ctx.out.info(`volume driver listening on ${info.socket} (pid ${info.pid})`) });
     });
   return driver;

@@ -1,7 +1,6 @@
 import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { parseFsOptions } from '../../lib/fs/options.js';
-import { mountSecretFs } from '../../lib/fs/mount.js';
 import { createLogger } from '../../lib/log.js';
 import { parseKeyValues } from '../../lib/key-values.js';
 import type { CliContext } from '../context.js';
@@ -21,6 +20,7 @@ export function mountCommand(ctx: CliContext): Command {
       const options = parseFsOptions(parseKeyValues(opts.opt));
       const { vault } = await openVault(ctx);
       const mountpoint = resolve(dir);
+      const { mountSecretFs } = await import('../../lib/fs/mount.js');
       const mounted = await mountSecretFs({
         vault,
         path,
