@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cachePlan, fuseMountOptions } from '../lib/fs/mount.js';
 import { FS_DEFAULTS } from '../lib/fs/options.js';
-import { readbench, type NativeTools, type ReadbenchResult } from './native.js';
+import type { NativeTools } from './native.js';
 import { Cleanup, cmd, mustCmd, stopChild, tempDir, unmountIfMounted, waitFor } from './util.js';
 
 /** The value memfs serves (fuse-floor/memfs.c); secretfs and tmpfs serve the same bytes so sizes match. */
@@ -46,15 +46,6 @@ export async function tmpfsDir(cleanup: Cleanup): Promise<string> {
   return dir;
 }
 
-/** readbench on the same file (same bytes) on tmpfs. */
-export async function measureTmpfs(cleanup: Cleanup, tools: NativeTools, n: number): Promise<ReadbenchResult> {
-  const dir = await tmpfsDir(cleanup);
-  const file = join(dir, FLOOR_KEY);
-  await writeFile(file, FLOOR_VALUE, { mode: 0o444 });
-  await readbench(tools, file, Math.min(n, 1000));
-  return readbench(tools, file, n);
-}
-
 /** A running memfs (the C libfuse floor) at mountpoint, in the foreground (-f), stopped by PID. */
 export interface Memfs {
   mountpoint: string;
@@ -80,15 +71,4 @@ export async function startMemfs(cleanup: Cleanup, tools: NativeTools, mountpoin
     return mounts.split('\n').some((l) => l.split(' ')[1] === mountpoint);
   });
   return { mountpoint, file, stop };
-}
-
-/** readbench through memfs. */
-export async function measureFuseFloor(cleanup: Cleanup, tools: NativeTools, n: number, dir: string): Promise<ReadbenchResult & { options: string }> {
-  const memfs = await startMemfs(cleanup, tools, join(dir, 'memfs'));
-  try {
-    await readbench(tools, memfs.file, Math.min(n, 1000));
-    return { ...(await readbench(tools, memfs.file, n)), options: floorMountOptions() };
-  } finally {
-    await memfs.stop();
-  }
 }

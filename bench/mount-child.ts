@@ -1,6 +1,6 @@
 /**
  * Secret filesystems in their own process for the bench (forked by bench/mounts.ts), as the
- * driver runs them: the FUSE requests are served on this process's JS thread, never on the
+ * driver runs them (with an audit log of opens, argv[2]): the FUSE requests are served on this process's JS thread, never on the
  * bench's. Commands arrive over IPC; every answer carries the request's id.
  *   mount {addr, token, path, mountpoint, options}   mountSecretFs with the default kernel cache
  *   clear {mountpoint}                               empties the store's cache (the next open reads the store)
@@ -8,6 +8,7 @@
  *   unmount {mountpoint}
  *   rss                                              this process's resident memory
  */
+import { createAuditLog } from '../lib/fs/audit.js';
 import { parseFsOptions } from '../lib/fs/options.js';
 import { mountSecretFs, type SecretFsMount } from '../lib/fs/mount.js';
 import { createVaultClient } from '../lib/vault/client.js';
@@ -23,12 +24,15 @@ interface Msg {
 }
 
 const mounts = new Map<string, SecretFsMount>();
+// One audit log of opens for every mount, as the driver keeps (lib/driver/daemon.ts): its cost is part of a real open.
+const auditFile = process.argv[2];
+const audit = auditFile ? createAuditLog({ file: auditFile }) : undefined;
 
 async function handle(m: Msg): Promise<unknown> {
   switch (m.op) {
     case 'mount': {
       const vault = createVaultClient({ addr: m.addr!, token: m.token! });
-      const mount = await mountSecretFs({ vault, path: m.path!, mountpoint: m.mountpoint!, options: parseFsOptions(m.options ?? {}) });
+      const mount = await mountSecretFs({ vault, path: m.path!, mountpoint: m.mountpoint!, options: parseFsOptions(m.options ?? {}), audit, mountName: m.path });
       mounts.set(mount.mountpoint, mount);
       return { mountpoint: mount.mountpoint };
     }
@@ -61,6 +65,7 @@ async function stop(): Promise<void> {
   if (stopping) return;
   stopping = true;
   await Promise.allSettled([...mounts.values()].map((mount) => mount.unmount()));
+  await audit?.close();
   process.exit(0);
 }
 process.on('SIGTERM', () => void stop());

@@ -18,9 +18,9 @@ export interface MountHost {
 }
 
 /** Forks a mount host that talks to the store at addr with token. */
-export async function startMountHost(cleanup: Cleanup, addr: string, token: string): Promise<MountHost> {
+export async function startMountHost(cleanup: Cleanup, addr: string, token: string, auditFile: string): Promise<MountHost> {
   const script = join(fileURLToPath(new URL('.', import.meta.url)), 'mount-child.js');
-  const child: ChildProcess = fork(script, [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+  const child: ChildProcess = fork(script, [auditFile], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
   const mounted = new Set<string>();

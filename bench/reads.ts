@@ -2,24 +2,85 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { BenchContext } from './context.js';
 import type { MountHost } from './mounts.js';
-import { FLOOR_KEY, FLOOR_VALUE } from './floors.js';
-import { probe, readbench } from './native.js';
+import { writeFile } from 'node:fs/promises';
+import { FLOOR_KEY, FLOOR_VALUE, startMemfs, tmpfsDir } from './floors.js';
+import { probe, readbench, type ReadbenchResult } from './native.js';
 import { keepAliveAgent, storeRequest, type BenchStore } from './store.js';
-import { elapsedUs, quantile, sleep } from './util.js';
+import { elapsedUs, median, quantile, sleep } from './util.js';
 
 /** How long the kernel and the store keep a default volume's entries: cachePlan(2 s) gives 1 s each; we wait a little longer. */
 export const EXPIRY_WAIT_MS = 1100;
 
-/** Warm reads through a secretfs mount: the same bytes as the floors, read with readbench after a first read filled the caches. */
-export async function measureWarm(ctx: BenchContext, host: MountHost, store: BenchStore, n: number): Promise<{ p50_us: number; p99_us: number; file: string; mountpoint: string }> {
+/** Warm read results: medians over rounds of each round's p50/p99. */
+export interface WarmResult {
+  warm_p50_us: number;
+  warm_p99_us: number;
+  floor_p50_us: number;
+  floor_p99_us: number;
+  tmpfs_p50_us: number;
+  rounds: { warm: ReadbenchResult; floor: ReadbenchResult; tmpfs: ReadbenchResult }[];
+  file: string;
+  mountpoint: string;
+}
+
+/**
+ * Warm reads with readbench on the same 30-byte file three ways: through a secretfs volume
+ * (default options, served by the mount host), through memfs mounted with the same -o options,
+ * and on tmpfs. Rounds alternate the three, so a busy moment of the machine hits all of them
+ * alike; each figure is the median over rounds of that round's p50 (or p99).
+ */
+export async function measureWarm(ctx: BenchContext, host: MountHost, store: BenchStore, n: number, rounds: number): Promise<WarmResult> {
   const { tools, dir } = ctx;
   await store.put('bench/warm', { [FLOOR_KEY]: FLOOR_VALUE });
   const mountpoint = join(dir, 'warm');
   await host.mount('secret/bench/warm', mountpoint);
   const file = join(mountpoint, FLOOR_KEY);
-  await readbench(tools, file, Math.min(n, 1000));
-  const r = await readbench(tools, file, n);
-  return { p50_us: r.p50_us, p99_us: r.p99_us, file, mountpoint };
+  const memfs = await startMemfs(ctx.cleanup, tools, join(dir, 'memfs'));
+  const tmpfsFile = join(await tmpfsDir(ctx.cleanup), FLOOR_KEY);
+  await writeFile(tmpfsFile, FLOOR_VALUE, { mode: 0o444 });
+  const all: WarmResult['rounds'] = [];
+  try {
+    for (const f of [file, memfs.file, tmpfsFile]) await readbench(tools, f, 1000);
+    for (let r = 0; r < rounds; r++) {
+      ctx.progress.step(`reads: warm round ${r + 1}/${rounds}`);
+      const order = r % 2 === 0 ? ['warm', 'floor', 'tmpfs'] : ['floor', 'warm', 'tmpfs'];
+      const round: Partial<WarmResult['rounds'][number]> = {};
+      for (const which of order) {
+        const f = which === 'warm' ? file : which === 'floor' ? memfs.file : tmpfsFile;
+        round[which as 'warm'] = await readbench(tools, f, n);
+      }
+      all.push(round as WarmResult['rounds'][number]);
+    }
+  } finally {
+    await memfs.stop();
+  }
+  const med = (pick: (x: WarmResult['rounds'][number]) => number) => median(all.map(pick));
+  return {
+    warm_p50_us: med((x) => x.warm.p50_us),
+    warm_p99_us: med((x) => x.warm.p99_us),
+    floor_p50_us: med((x) => x.floor.p50_us),
+    floor_p99_us: med((x) => x.floor.p99_us),
+    tmpfs_p50_us: med((x) => x.tmpfs.p50_us),
+    rounds: all,
+    file,
+    mountpoint,
+  };
+}
+
+/**
+ * The FUSE floor of a first read: memfs freshly mounted `count` times, one read of each, back to
+ * back, timed in one probe process. A detail for the cold read (the issue's cold floor uses the
+ * warm memfs p50).
+ */
+export async function measureFloorFirstRead(ctx: BenchContext, count: number): Promise<{ p50_us: number; p99_us: number }> {
+  const mounts = [];
+  try {
+    for (let i = 0; i < count; i++) mounts.push(await startMemfs(ctx.cleanup, ctx.tools, join(ctx.dir, `memfs-first-${i}`)));
+    const r = await probe<{ p50_us: number; p99_us: number }>(ctx.tools, ['each', ...mounts.map((m) => m.file)]);
+    return { p50_us: r.p50_us, p99_us: r.p99_us };
+  } finally {
+    for (const m of mounts) await m.stop();
+  }
 }
 
 /** p50 of a direct GET of the same secret from the same store, one keep-alive connection, from this process. */

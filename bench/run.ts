@@ -3,24 +3,24 @@
  * `npm run bench [-- --json] [-- --quick] [-- --only GROUP,...]`: measures docker secretfs
  * against its floors in one run on this machine, prints a table (or one JSON object with
  * --json; progress goes to stderr) and writes docs/benchmarks.md from the same run.
- * Groups: cli, floors, reads, coalesce, growth, store, docker, scale. --only skips the others
+ * Groups: cli, reads (with the floors), coalesce, growth, store, docker, scale. --only skips the others
  * and does not write docs/benchmarks.md (a partial run is no report).
  */
 import { existsSync } from 'node:fs';
 import type { BenchContext } from './context.js';
 import { measureCliStart, type CliStartResult } from './cli-start.js';
 import { measureDockerRun, type DockerRunResult } from './docker-run.js';
-import { floorMountOptions, measureFuseFloor, measureTmpfs } from './floors.js';
+import { floorMountOptions } from './floors.js';
 import { measureGrowth, measureStoreThroughput } from './growth.js';
 import { startMountHost, type MountHost } from './mounts.js';
 import { buildNativeTools } from './native.js';
-import { measureCoalescing, measureCold, measureColdAfterIdle, measureVaultGet, measureWarm } from './reads.js';
+import { measureCoalescing, measureCold, measureColdAfterIdle, measureFloorFirstRead, measureVaultGet, measureWarm } from './reads.js';
 import { checkTargets, gitCommit, machineInfo, renderText, writeBenchmarksDoc, type BenchResult } from './report.js';
 import { measureScale, type ScaleResult } from './scale.js';
 import { startBenchStore, type BenchStore } from './store.js';
 import { Cleanup, createProgress, round, tempDir } from './util.js';
 
-const GROUPS = ['cli', 'floors', 'reads', 'coalesce', 'growth', 'store', 'docker', 'scale'] as const;
+const GROUPS = ['cli', 'reads', 'coalesce', 'growth', 'store', 'docker', 'scale'] as const;
 type Group = (typeof GROUPS)[number];
 
 interface Args {
@@ -44,7 +44,7 @@ function parseArgs(argv: string[]): Args {
       args.only = new Set(groups as Group[]);
       args.writeDocs = false;
     } else if (a === '-h' || a === '--help') {
-      process.stdout.write('usage: npm run bench [-- --json] [--quick] [--only cli,floors,reads,coalesce,growth,store,docker,scale] [--no-docs]\n');
+      process.stdout.write('usage: npm run bench [-- --json] [--quick] [--only cli,reads,coalesce,growth,store,docker,scale] [--no-docs]\n');
       process.exit(0);
     } else throw new Error(`unknown argument ${a} (see --help)`);
   }
@@ -53,8 +53,8 @@ function parseArgs(argv: string[]): Args {
 
 /** How each number is taken; written under the tables of docs/benchmarks.md. */
 const NOTES = [
-  'Warm read: /work/shared/tools/fuse-floor/readbench (open, read 4 KiB, close in a loop; p50/p99 of 20000, after 1000 to fill the caches) on a 30-byte secret file of a secretfs mount with default volume options, served by its own process (bench/mount-child.ts, as the driver serves volumes); the same bytes on tmpfs; and through fuse-floor/memfs (libfuse 2 in C) mounted with the same -o options secretfs uses, taken from lib/fs/mount.ts (fuseMountOptions of cachePlan(default cache_ttl)), minus fsname/subtype.',
-  'Cold read: the first open after every cache expired: each cycle empties the stores of 10 volumes, waits 1.1 s so the kernel name/attribute caches (1 s with the default cache_ttl=2s) expire too, then runs readbench once (n=1, timed inside readbench) on each volume; every such open fetches the value from the store. Floor: a direct HTTP GET of the same secret from the same store over one keep-alive connection (node:http, p50 of 2000) plus the memfs p50.',
+  'Warm read: /work/shared/tools/fuse-floor/readbench (open, read 4 KiB, close in a loop) on a 30-byte secret file of a secretfs volume with default options, served by its own process with an audit log of opens (bench/mount-child.ts, as the driver serves volumes); the same bytes through fuse-floor/memfs (libfuse 2 in C) mounted with the -o options secretfs uses, taken from lib/fs/mount.ts (fuseMountOptions of cachePlan(default cache_ttl)) minus fsname/subtype; and on tmpfs. 7 rounds (3 with --quick) alternate the three, 10000 reads each after 1000 to fill the caches; each figure is the median over rounds of the round\'s p50 (p99).',
+  'Cold read: the first open of a file on 60 fresh volumes (20 with --quick), so the kernel and store caches are empty and each open fetches the value from the store (checked: one store read per open); one bench/probe.c process opens, reads and closes each once, back to back, timing each. Floor (the issue\'s): a direct HTTP GET of the same secret from the same store over one keep-alive connection (node:http, p50 of 2000) plus the warm memfs p50. details.reads also has the first read on a fresh memfs, and a cold read after 1.1 s idle (cache_ttl expired) next to a GET after the same idle time.',
   'Coalescing: 100 threads (bench/probe.c burst) released together by a barrier open a secret never read before, on a fresh mount; counted in the store\'s audit log (GETs of that secret). Reported: the larger of "all 100 open the same file" and "each opens a different key of the secret".',
   'The embedded store (lib/localvault createStoreServer) runs in its own process on 127.0.0.1 with its audit log on; every client uses keep-alive.',
   'docker run: `docker run --rm -v VOL:/s IMAGE cat /s/db-password` with a secretfs volume of a bench-only driver (SECRETFS_DRIVER_NAME=sfsbench...) against a local volume holding the same file, interleaved, medians; the image is the local busybox image of test/helpers/docker-image.ts (no registry pulls).',
@@ -130,7 +130,7 @@ async function main(): Promise<number> {
     progress.step('building the C floor (memfs, readbench) and bench/probe.c');
     const tools = await buildNativeTools();
     const ctx: BenchContext = { cleanup, tools, dir, progress, quick: args.quick };
-    const warmN = args.quick ? 5000 : 20000;
+    const warmN = args.quick ? 5000 : 10000;
 
     // CLI start first, while nothing else runs on the machine.
     await group('cli', async () => {
@@ -142,17 +142,6 @@ async function main(): Promise<number> {
       details.cli = c;
     });
 
-    await group('floors', async () => {
-      progress.step('floors: tmpfs');
-      const t = await measureTmpfs(cleanup, tools, warmN);
-      r.tmpfs_p50_us = t.p50_us;
-      progress.step('floors: memfs');
-      const f = await measureFuseFloor(cleanup, tools, warmN, dir);
-      r.fuse_floor_p50_us = f.p50_us;
-      r.fuse_floor_p99_us = f.p99_us;
-      details.floors = { tmpfs: t, memfs: f, memfs_options: floorMountOptions() };
-    });
-
     let store: BenchStore | undefined;
     let host: MountHost | undefined;
     let warmFile: string | undefined;
@@ -160,15 +149,20 @@ async function main(): Promise<number> {
     if (needsStore) {
       progress.step('starting the embedded store and the mount host');
       store = await startBenchStore(cleanup, `${dir}/store`);
-      host = await startMountHost(cleanup, store.address, store.token);
+      host = await startMountHost(cleanup, store.address, store.token, `${dir}/fs-audit.log`);
     }
 
     await group('reads', async () => {
       progress.step('reads: warm');
-      const w = await measureWarm(ctx, host!, store!, warmN);
+      const w = await measureWarm(ctx, host!, store!, warmN, args.quick ? 3 : 7);
       warmFile = w.file;
-      r.warm_p50_us = w.p50_us;
-      r.warm_p99_us = w.p99_us;
+      r.warm_p50_us = w.warm_p50_us;
+      r.warm_p99_us = w.warm_p99_us;
+      r.fuse_floor_p50_us = w.floor_p50_us;
+      r.fuse_floor_p99_us = w.floor_p99_us;
+      r.tmpfs_p50_us = w.tmpfs_p50_us;
+      progress.step('reads: first read on a fresh memfs');
+      const firstFloor = await measureFloorFirstRead(ctx, args.quick ? 10 : 20);
       progress.step('reads: direct GET from the store');
       const g = await measureVaultGet(store!, 'bench/warm', args.quick ? 500 : 2000);
       r.vault_get_p50_us = round(g.p50_us, 1);
@@ -178,7 +172,16 @@ async function main(): Promise<number> {
       r.cold_p99_us = c.p99_us;
       progress.step('reads: cold after idle');
       const idle = await measureColdAfterIdle(ctx, host!, store!, 3, args.quick ? 3 : 6);
-      details.reads = { warm: w, vault_get: g, cold: c, cold_after_idle: idle };
+      details.reads = {
+        memfs_options: floorMountOptions(),
+        warm: w,
+        vault_get: g,
+        cold: c,
+        memfs_first_read: firstFloor,
+        // The cold read against a floor that is cold too (a first read on a fresh memfs): context, not the target.
+        cold_vs_cold_floor: round(c.p50_us / (g.p50_us + firstFloor.p50_us), 2),
+        cold_after_idle: idle,
+      };
     });
 
     await group('coalesce', async () => {
@@ -191,7 +194,7 @@ async function main(): Promise<number> {
 
     await group('growth', async () => {
       if (!warmFile) {
-        const w = await measureWarm(ctx, host!, store!, 1000);
+        const w = await measureWarm(ctx, host!, store!, 1000, 1);
         warmFile = w.file;
       }
       Object.assign(r.growth, await measureGrowth(ctx, host!, store!, warmFile));
