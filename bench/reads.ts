@@ -2,14 +2,41 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { BenchContext } from './context.js';
 import type { MountHost } from './mounts.js';
+import { fork } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { FLOOR_KEY, FLOOR_VALUE, startMemfs, tmpfsDir } from './floors.js';
 import { probe, readbench, type ReadbenchResult } from './native.js';
+import { createVaultClient } from '../lib/vault/client.js';
 import { keepAliveAgent, storeRequest, type BenchStore } from './store.js';
-import { elapsedUs, median, quantile, sleep } from './util.js';
+import { elapsedUs, median, quantile, sleep, stopChild, unmountIfMounted } from './util.js';
 
 /** How long the kernel and the store keep a default volume's entries: cachePlan(2 s) gives 1 s each; we wait a little longer. */
 export const EXPIRY_WAIT_MS = 1100;
+
+/** A running Node FUSE floor (bench/node-floor-child.ts). */
+async function startNodeFloor(ctx: BenchContext, mountpoint: string, shape: 'open-release' | 'path-only'): Promise<{ file: string; stop(): Promise<void> }> {
+  const script = join(fileURLToPath(new URL('.', import.meta.url)), 'node-floor-child.js');
+  const child = fork(script, [mountpoint, shape], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  const stop = ctx.cleanup.add(`stop the node floor (pid ${child.pid})`, async () => {
+    await stopChild(child);
+    await unmountIfMounted(mountpoint);
+  });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the node floor did not mount within 15 s: ${stderr}`)), 15_000);
+    child.once('message', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the node floor exited ${code}: ${stderr.trim()}`));
+    });
+  });
+  return { file: join(mountpoint, FLOOR_KEY), stop };
+}
 
 /** Warm read results: medians over rounds of each round's p50/p99. */
 export interface WarmResult {
@@ -18,7 +45,11 @@ export interface WarmResult {
   floor_p50_us: number;
   floor_p99_us: number;
   tmpfs_p50_us: number;
-  rounds: { warm: ReadbenchResult; floor: ReadbenchResult; tmpfs: ReadbenchResult }[];
+  /** fuse-native with synchronous in-memory handlers, open and release in JS (as secretfs). */
+  node_floor_p50_us: number;
+  /** The same without open/release handlers (libfuse answers them in C). */
+  node_floor_path_only_p50_us: number;
+  rounds: Record<'warm' | 'floor' | 'tmpfs' | 'node' | 'nodePathOnly', ReadbenchResult>[];
   file: string;
   mountpoint: string;
 }
@@ -36,23 +67,25 @@ export async function measureWarm(ctx: BenchContext, host: MountHost, store: Ben
   await host.mount('secret/bench/warm', mountpoint);
   const file = join(mountpoint, FLOOR_KEY);
   const memfs = await startMemfs(ctx.cleanup, tools, join(dir, 'memfs'));
+  const node = await startNodeFloor(ctx, join(dir, 'node-floor'), 'open-release');
+  const nodePathOnly = await startNodeFloor(ctx, join(dir, 'node-floor-path-only'), 'path-only');
   const tmpfsFile = join(await tmpfsDir(ctx.cleanup), FLOOR_KEY);
   await writeFile(tmpfsFile, FLOOR_VALUE, { mode: 0o444 });
+  const files = { warm: file, floor: memfs.file, tmpfs: tmpfsFile, node: node.file, nodePathOnly: nodePathOnly.file };
   const all: WarmResult['rounds'] = [];
   try {
-    for (const f of [file, memfs.file, tmpfsFile]) await readbench(tools, f, 1000);
+    for (const f of Object.values(files)) await readbench(tools, f, 1000);
     for (let r = 0; r < rounds; r++) {
       ctx.progress.step(`reads: warm round ${r + 1}/${rounds}`);
-      const order = r % 2 === 0 ? ['warm', 'floor', 'tmpfs'] : ['floor', 'warm', 'tmpfs'];
+      const order = (r % 2 === 0 ? ['warm', 'floor', 'node', 'nodePathOnly', 'tmpfs'] : ['floor', 'warm', 'nodePathOnly', 'node', 'tmpfs']) as (keyof typeof files)[];
       const round: Partial<WarmResult['rounds'][number]> = {};
-      for (const which of order) {
-        const f = which === 'warm' ? file : which === 'floor' ? memfs.file : tmpfsFile;
-        round[which as 'warm'] = await readbench(tools, f, n);
-      }
+      for (const which of order) round[which] = await readbench(tools, files[which], n);
       all.push(round as WarmResult['rounds'][number]);
     }
   } finally {
     await memfs.stop();
+    await node.stop();
+    await nodePathOnly.stop();
   }
   const med = (pick: (x: WarmResult['rounds'][number]) => number) => median(all.map(pick));
   return {
@@ -61,6 +94,8 @@ export async function measureWarm(ctx: BenchContext, host: MountHost, store: Ben
     floor_p50_us: med((x) => x.floor.p50_us),
     floor_p99_us: med((x) => x.floor.p99_us),
     tmpfs_p50_us: med((x) => x.tmpfs.p50_us),
+    node_floor_p50_us: med((x) => x.node.p50_us),
+    node_floor_path_only_p50_us: med((x) => x.nodePathOnly.p50_us),
     rounds: all,
     file,
     mountpoint,
@@ -83,19 +118,32 @@ export async function measureFloorFirstRead(ctx: BenchContext, count: number): P
   }
 }
 
-/** p50 of a direct GET of the same secret from the same store, one keep-alive connection, from this process. */
-export async function measureVaultGet(store: BenchStore, name: string, n: number): Promise<{ p50_us: number; p99_us: number }> {
+/**
+ * p50 of a direct GET of the same secret from the same store, one keep-alive connection, from
+ * this process (the issue's Vault floor); interleaved with the same GET through lib/vault's client
+ * (node-vault, which every filesystem read goes through), to show what the client costs.
+ */
+export async function measureVaultGet(store: BenchStore, name: string, n: number): Promise<{ p50_us: number; p99_us: number; lib_vault_p50_us: number }> {
   const agent = keepAliveAgent(1);
+  const vault = createVaultClient({ addr: store.address, token: store.token });
   try {
     const times: number[] = [];
+    const lib: number[] = [];
     for (let i = 0; i < n + 50; i++) {
-      const start = process.hrtime.bigint();
+      let start = process.hrtime.bigint();
       const r = await storeRequest(agent, store.address, store.token, 'GET', `secret/data/${name}`);
       const us = elapsedUs(start);
       if (r.status !== 200) throw new Error(`GET secret/${name}: ${r.status}`);
-      if (i >= 50) times.push(us); // the first requests open the connection and warm the JIT
+      start = process.hrtime.bigint();
+      await vault.request('GET', `secret/data/${name}`);
+      const libUs = elapsedUs(start);
+      // The first requests open the connections and warm the JIT.
+      if (i >= 50) {
+        times.push(us);
+        lib.push(libUs);
+      }
     }
-    return { p50_us: quantile(times, 0.5), p99_us: quantile(times, 0.99) };
+    return { p50_us: quantile(times, 0.5), p99_us: quantile(times, 0.99), lib_vault_p50_us: quantile(lib, 0.5) };
   } finally {
     agent.destroy();
   }

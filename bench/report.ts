@@ -172,6 +172,42 @@ function growthTables(r: BenchResult): { title: string; rows: string[][] }[] {
   return out;
 }
 
+/** Reads a number out of details by path, or undefined. */
+function at(details: Record<string, unknown>, ...path: string[]): number | undefined {
+  let v: unknown = details;
+  for (const k of path) v = v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined;
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
+const r1 = (x: number) => Math.round(x * 10) / 10;
+
+/** What the numbers of this run say about the targets that do not hold: computed, not written by hand. */
+export function analysis(r: BenchResult): string[] {
+  const d = r.details;
+  const out: string[] = [];
+  const node = at(d, 'reads', 'warm', 'node_floor_p50_us');
+  const pathOnly = at(d, 'reads', 'warm', 'node_floor_path_only_p50_us');
+  const floor = r.fuse_floor_p50_us;
+  if (r.warm_p50_us !== null && floor && node !== undefined && pathOnly !== undefined) {
+    out.push(
+      `Warm read: secretfs ${r.warm_p50_us} us, memfs ${floor} us (${r.warm_vs_floor}x). A Node filesystem on fuse-native with nothing but synchronous in-memory handlers, mounted with the same options, takes ${node} us (${r1(node / floor)}x memfs) when open and release are answered in JavaScript, and ${pathOnly} us (${r1(pathOnly / floor)}x) when they are not (libfuse answers them in C and the page cache serves the read). ` +
+        `So ${r1(node - pathOnly)} us of every warm open+close is fuse-native's hand-off of FUSE_OPEN and FUSE_RELEASE to the JS thread, and ${r1(r.warm_p50_us - node)} us is secretfs's own work on that thread (path resolution from the cache, the per-open snapshot, the audit line). ` +
+        `With open/release in JS the floor of any design on fuse-native is ${r1(node / floor)}x memfs on this machine; ${r1(node / floor) <= 2 ? 'that leaves room for the target' : 'the target of 2x needs the opens off the JS thread'}: no open/release handlers (reads served by path from the store's cache, the audit of opens moved or dropped), or a C/libfuse3 front end.`,
+    );
+  }
+  const lib = at(d, 'reads', 'vault_get', 'lib_vault_p50_us');
+  const first = at(d, 'reads', 'memfs_first_read', 'p50_us');
+  if (r.cold_p50_us !== null && r.vault_get_p50_us !== null && floor && lib !== undefined && first !== undefined) {
+    out.push(
+      `Cold read: secretfs ${r.cold_p50_us} us against GET ${r.vault_get_p50_us} us + memfs ${floor} us (${r.cold_vs_floor}x). ` +
+        `The same GET through lib/vault's client (node-vault), which every filesystem read uses, takes ${r1(lib)} us (+${r1(lib - r.vault_get_p50_us)} us), and a first read on a freshly mounted memfs takes ${first} us, not ${floor} (the kernel looks the name up and fetches attributes first). ` +
+        `Against those (lib/vault GET + first-read memfs = ${r1(lib + first)} us) the cold read is ${r1(r.cold_p50_us / (lib + first))}x; the rest is the FUSE requests of a first open (lookup, getattr, open, release) each crossing to the JS thread, and the store process waking up. ` +
+        `Reaching 1.5x of the issue's floor needs a leaner GET in lib/vault for the filesystem (node:http with the keep-alive agent, no node-vault), and fewer JS round trips on a first open.`,
+    );
+  }
+  return out;
+}
+
 function textTable(rows: string[][]): string {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
   return rows.map((r, i) => {
@@ -194,6 +230,8 @@ export function renderText(r: BenchResult): string {
     textTable(mainRows(r)),
   ];
   for (const t of growthTables(r)) parts.push('', t.title, textTable(t.rows));
+  const why = analysis(r);
+  if (why.length) parts.push('', 'Analysis (computed from this run):', ...why.map((w) => `- ${w}`));
   const errors = Object.entries(r.errors);
   if (errors.length) parts.push('', 'Errors:', ...errors.map(([k, v]) => `  ${k}: ${v}`));
   return parts.join('\n') + '\n';
@@ -222,6 +260,8 @@ export function renderMarkdown(r: BenchResult, notes: string[]): string {
     mdTable(mainRows(r)),
     '',
   ];
+  const why = analysis(r);
+  if (why.length) parts.push('## Analysis (computed from this run)', '', ...why.map((w) => `- ${w}`), '');
   for (const t of growthTables(r)) parts.push(`## ${t.title}`, '', mdTable(t.rows), '');
   if (notes.length) parts.push('## How it is measured', '', ...notes.map((n) => `- ${n}`), '');
   const errors = Object.entries(r.errors);
