@@ -3,6 +3,7 @@
  * same as fuse-floor/memfs but with every handler in JavaScript, answered synchronously, with the
  * -o options secretfs uses. argv: MOUNTPOINT SHAPE, where SHAPE is
  *   open-release  open and release handlers (what per-open snapshots and an audit of opens need)
+ *   open-only     an open handler (an audit of opens) but no release: no per-open state to free
  *   path-only     no open/release handlers: libfuse answers them in C, reads are served by path
  * It shows what fuse-native's hand-off to the JS thread costs, apart from anything secretfs does.
  * The bench's only direct use of fuse-native (lib/fs owns it in the product).
@@ -39,6 +40,8 @@ if (shape === 'open-release') {
     open.delete(fd);
     cb(0);
   };
+} else if (shape === 'open-only') {
+  ops.open = (_path, _flags, cb) => cb(0, 0);
 }
 const fuse = new Fuse(mountpoint, ops, { force: false, mkdir: true });
 const options = '-o' + floorMountOptions();

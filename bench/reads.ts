@@ -15,7 +15,7 @@ import { elapsedUs, median, quantile, sleep, stopChild, unmountIfMounted } from 
 export const EXPIRY_WAIT_MS = 1100;
 
 /** A running Node FUSE floor (bench/node-floor-child.ts). */
-async function startNodeFloor(ctx: BenchContext, mountpoint: string, shape: 'open-release' | 'path-only'): Promise<{ file: string; stop(): Promise<void> }> {
+async function startNodeFloor(ctx: BenchContext, mountpoint: string, shape: 'open-release' | 'open-only' | 'path-only'): Promise<{ file: string; stop(): Promise<void> }> {
   const script = join(fileURLToPath(new URL('.', import.meta.url)), 'node-floor-child.js');
   const child = fork(script, [mountpoint, shape], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
   let stderr = '';
@@ -47,9 +47,11 @@ export interface WarmResult {
   tmpfs_p50_us: number;
   /** fuse-native with synchronous in-memory handlers, open and release in JS (as secretfs). */
   node_floor_p50_us: number;
+  /** The same with an open handler but no release handler. */
+  node_floor_open_only_p50_us: number;
   /** The same without open/release handlers (libfuse answers them in C). */
   node_floor_path_only_p50_us: number;
-  rounds: Record<'warm' | 'floor' | 'tmpfs' | 'node' | 'nodePathOnly', ReadbenchResult>[];
+  rounds: Record<'warm' | 'floor' | 'tmpfs' | 'node' | 'nodeOpenOnly' | 'nodePathOnly', ReadbenchResult>[];
   file: string;
   mountpoint: string;
 }
@@ -68,16 +70,17 @@ export async function measureWarm(ctx: BenchContext, host: MountHost, store: Ben
   const file = join(mountpoint, FLOOR_KEY);
   const memfs = await startMemfs(ctx.cleanup, tools, join(dir, 'memfs'));
   const node = await startNodeFloor(ctx, join(dir, 'node-floor'), 'open-release');
+  const nodeOpenOnly = await startNodeFloor(ctx, join(dir, 'node-floor-open-only'), 'open-only');
   const nodePathOnly = await startNodeFloor(ctx, join(dir, 'node-floor-path-only'), 'path-only');
   const tmpfsFile = join(await tmpfsDir(ctx.cleanup), FLOOR_KEY);
   await writeFile(tmpfsFile, FLOOR_VALUE, { mode: 0o444 });
-  const files = { warm: file, floor: memfs.file, tmpfs: tmpfsFile, node: node.file, nodePathOnly: nodePathOnly.file };
+  const files = { warm: file, floor: memfs.file, tmpfs: tmpfsFile, node: node.file, nodeOpenOnly: nodeOpenOnly.file, nodePathOnly: nodePathOnly.file };
   const all: WarmResult['rounds'] = [];
   try {
     for (const f of Object.values(files)) await readbench(tools, f, 1000);
     for (let r = 0; r < rounds; r++) {
       ctx.progress.step(`reads: warm round ${r + 1}/${rounds}`);
-      const order = (r % 2 === 0 ? ['warm', 'floor', 'node', 'nodePathOnly', 'tmpfs'] : ['floor', 'warm', 'nodePathOnly', 'node', 'tmpfs']) as (keyof typeof files)[];
+      const order = (r % 2 === 0 ? ['warm', 'floor', 'node', 'nodeOpenOnly', 'nodePathOnly', 'tmpfs'] : ['floor', 'warm', 'nodePathOnly', 'nodeOpenOnly', 'node', 'tmpfs']) as (keyof typeof files)[];
       const round: Partial<WarmResult['rounds'][number]> = {};
       for (const which of order) round[which] = await readbench(tools, files[which], n);
       all.push(round as WarmResult['rounds'][number]);
@@ -85,6 +88,7 @@ export async function measureWarm(ctx: BenchContext, host: MountHost, store: Ben
   } finally {
     await memfs.stop();
     await node.stop();
+    await nodeOpenOnly.stop();
     await nodePathOnly.stop();
   }
   const med = (pick: (x: WarmResult['rounds'][number]) => number) => median(all.map(pick));
@@ -95,6 +99,7 @@ export async function measureWarm(ctx: BenchContext, host: MountHost, store: Ben
     floor_p99_us: med((x) => x.floor.p99_us),
     tmpfs_p50_us: med((x) => x.tmpfs.p50_us),
     node_floor_p50_us: med((x) => x.node.p50_us),
+    node_floor_open_only_p50_us: med((x) => x.nodeOpenOnly.p50_us),
     node_floor_path_only_p50_us: med((x) => x.nodePathOnly.p50_us),
     rounds: all,
     file,

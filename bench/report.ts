@@ -186,13 +186,17 @@ export function analysis(r: BenchResult): string[] {
   const d = r.details;
   const out: string[] = [];
   const node = at(d, 'reads', 'warm', 'node_floor_p50_us');
+  const openOnly = at(d, 'reads', 'warm', 'node_floor_open_only_p50_us');
   const pathOnly = at(d, 'reads', 'warm', 'node_floor_path_only_p50_us');
   const floor = r.fuse_floor_p50_us;
-  if (r.warm_p50_us !== null && floor && node !== undefined && pathOnly !== undefined) {
+  if (r.warm_p50_us !== null && floor && node !== undefined && pathOnly !== undefined && openOnly !== undefined) {
+    const x = (v: number) => `${r1(v / floor)}x`;
     out.push(
-      `Warm read: secretfs ${r.warm_p50_us} us, memfs ${floor} us (${r.warm_vs_floor}x). A Node filesystem on fuse-native with nothing but synchronous in-memory handlers, mounted with the same options, takes ${node} us (${r1(node / floor)}x memfs) when open and release are answered in JavaScript, and ${pathOnly} us (${r1(pathOnly / floor)}x) when they are not (libfuse answers them in C and the page cache serves the read). ` +
-        `So ${r1(node - pathOnly)} us of every warm open+close is fuse-native's hand-off of FUSE_OPEN and FUSE_RELEASE to the JS thread, and ${r1(r.warm_p50_us - node)} us is secretfs's own work on that thread (path resolution from the cache, the per-open snapshot, the audit line). ` +
-        `With open/release in JS the floor of any design on fuse-native is ${r1(node / floor)}x memfs on this machine; ${r1(node / floor) <= 2 ? 'that leaves room for the target' : 'the target of 2x needs the opens off the JS thread'}: no open/release handlers (reads served by path from the store's cache, the audit of opens moved or dropped), or a C/libfuse3 front end.`,
+      `Warm read: secretfs ${r.warm_p50_us} us, memfs ${floor} us (${r.warm_vs_floor}x). A Node filesystem on fuse-native with nothing but synchronous in-memory handlers, mounted with the same options, takes ${node} us (${x(node)} memfs) with open and release answered in JavaScript (as secretfs does: per-open snapshots, an audit line per open), ${openOnly} us (${x(openOnly)}) with open but no release, and ${pathOnly} us (${x(pathOnly)}) with neither (libfuse answers them in C; the page cache serves the read). ` +
+        `So ${r1(node - pathOnly)} us of a warm open+close is fuse-native handing FUSE_OPEN and FUSE_RELEASE to the JS thread and back, and ${r1(r.warm_p50_us - node)} us is secretfs's own work there. ` +
+        (node / floor <= 2
+          ? 'On this machine the hand-off leaves room for the target.'
+          : `With an open handler in JS no filesystem on fuse-native reaches 2x here: dropping only the release handler gives ${x(openOnly)}; only a design whose opens never reach the JS thread does (${x(pathOnly)}: no open/release handlers, reads served by path from the store's cache, so no per-open snapshot and no audit line per open), or a C front end (libfuse3 with FUSE_NO_OPEN_SUPPORT would let the kernel skip FUSE_OPEN).`),
     );
   }
   const lib = at(d, 'reads', 'vault_get', 'lib_vault_p50_us');
