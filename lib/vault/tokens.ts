@@ -1,5 +1,5 @@
 import { VaultError } from '../errors.js';
-import type { VaultClient, WrapInfo } from './client.js';
+import type { VaultAuth, VaultClient, WrapInfo } from './client.js';
 
 /** What a new token should be. Durations are Vault duration strings ("1h", "30m") or seconds. */
 export interface TokenRequest {
@@ -62,8 +62,12 @@ function createBody(req: TokenRequest): Record<string, unknown> {
 export async function createToken(vault: VaultClient, req: TokenRequest): Promise<MintedToken> {
   // A plain write, not node-vault's tokenCreate: that one replaces the client's token (protocols.md §6.3).
   const res = await vault.request('POST', createPath(req), { body: createBody(req) });
-  const auth = res.auth;
-  if (!auth?.client_token) throw new VaultError('Vault returned no token', 'server');
+  return toMintedToken(res.auth, new VaultError('Vault returned no token', 'server'));
+}
+
+/** The token in an `auth` block, or `missing` thrown when there is none. */
+function toMintedToken(auth: VaultAuth | null | undefined, missing: VaultError): MintedToken {
+  if (!auth?.client_token) throw missing;
   return {
     token: auth.client_token,
     accessor: auth.accessor,
@@ -84,15 +88,7 @@ export async function createWrappedToken(vault: VaultClient, req: TokenRequest, 
 export async function unwrapToken(vault: VaultClient, wrappingToken: string): Promise<MintedToken> {
   // The wrapping token goes as X-Vault-Token with no body: sending both burns it (protocols.md §5.8).
   const res = await vault.request('POST', 'sys/wrapping/unwrap', { token: wrappingToken });
-  const auth = res.auth;
-  if (!auth?.client_token) throw new VaultError('the wrapped response holds no token', 'bad_request', 400);
-  return {
-    token: auth.client_token,
-    accessor: auth.accessor,
-    policies: auth.policies ?? [],
-    ttlSeconds: auth.lease_duration,
-    renewable: auth.renewable,
-  };
+  return toMintedToken(res.auth, new VaultError('the wrapped response holds no token', 'bad_request', 400));
 }
 
 /** Looks up a wrapping token without using it (unauthenticated). */
