@@ -154,14 +154,20 @@ export async function stopChild(child: ChildProcess, ms = 5000): Promise<void> {
   } catch {
     return;
   }
-  const timer = sleep(ms).then(() => 'timeout' as const);
-  if ((await Promise.race([exited.then(() => 'exited' as const), timer])) === 'timeout') {
+  // A timer that is cleared once the child exits: a pending one would keep the bench alive after its output.
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ms)));
+  const outcome = await Promise.race([exited.then(() => 'exited' as const), timeout]);
+  clearTimeout(timer);
+  if (outcome === 'timeout') {
     try {
       process.kill(child.pid, 'SIGKILL');
     } catch {
       /* already gone */
     }
-    await Promise.race([exited, sleep(2000)]);
+    let grace: NodeJS.Timeout | undefined;
+    await Promise.race([exited, new Promise((resolve) => (grace = setTimeout(resolve, 2000)))]);
+    clearTimeout(grace);
   }
 }
 
