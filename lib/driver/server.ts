@@ -1,3 +1,4 @@
+import { readLimitedBody } from '../http-body.js';
 import http from 'node:http';
 import net from 'node:net';
 import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
@@ -31,31 +32,6 @@ class HttpError extends Error {
   ) {
     super(message);
   }
-}
-
-function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > limit) {
-      reject(new HttpError(413, `request body too large: ${declared} bytes, the limit is ${limit}`));
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let failed = false;
-    req.on('data', (chunk: Buffer) => {
-      if (failed) return;
-      size += chunk.length;
-      if (size > limit) {
-        failed = true;
-        reject(new HttpError(413, `request body too large: more than ${limit} bytes`));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => failed || resolve(Buffer.concat(chunks)));
-    req.on('error', (err) => failed || reject(err));
-  });
 }
 
 /**
@@ -131,7 +107,9 @@ export function createDriverServer(driver: VolumeDriver, options: DriverServerOp
       if (req.method !== 'POST') throw new HttpError(405, `method ${req.method} not allowed: the plugin API uses POST`);
       const handler = Object.prototype.hasOwnProperty.call(ROUTES, route) ? ROUTES[route] : undefined;
       if (!handler) throw new HttpError(404, `unknown route ${JSON.stringify(route.slice(0, 200))}`);
-      const body = parseRequestBody(await readBody(req, limit));
+      const tooLarge = (declared?: number) =>
+        new HttpError(413, declared === undefined ? `request body too large: more than ${limit} bytes` : `request body too large: ${declared} bytes, the limit is ${limit}`);
+      const body = parseRequestBody(await readLimitedBody(req, limit, tooLarge));
       volume = requestVolumeName(body);
       payload = await handler(driver, body);
     } catch (err) {

@@ -1,3 +1,4 @@
+import { readLimitedBody } from '../http-body.js';
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
@@ -65,35 +66,6 @@ function send(res: http.ServerResponse, status: number, body: unknown, head = fa
   res.end(head ? undefined : text);
 }
 
-function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > limit) {
-      reject(new VaultHttpError(413, ['http: request body too large']));
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let failed = false;
-    req.on('data', (chunk: Buffer) => {
-      if (failed) return;
-      size += chunk.length;
-      if (size > limit) {
-        failed = true;
-        reject(new VaultHttpError(413, ['http: request body too large']));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (!failed) resolve(Buffer.concat(chunks));
-    });
-    req.on('error', (err) => {
-      if (!failed) reject(err);
-    });
-  });
-}
-
 function parseBody(buf: Buffer): Record<string, unknown> {
   const text = buf.toString('utf8');
   if (text.trim() === '') return {};
@@ -152,7 +124,7 @@ async function parseRequest(req: http.IncomingMessage, limit: number): Promise<V
   if (method === 'HEAD' && path !== 'sys/health') throw new VaultHttpError(405, ['1 error occurred:\n\t* unsupported operation\n\n']);
   if (op === 'list' && !path.endsWith('/')) path += '/';
   const contentType = String(req.headers['content-type'] ?? '');
-  const buf = await readBody(req, limit);
+  const buf = await readLimitedBody(req, limit, () => new VaultHttpError(413, ['http: request body too large']));
   if (method === 'PATCH') {
     const mediaType = contentType.split(';')[0].trim().toLowerCase();
     if (mediaType !== 'application/merge-patch+json') {
