@@ -1,8 +1,9 @@
-import { access, readFile } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import type { Config } from './config.js';
 import type { DockerClient } from './docker/client.js';
 import { socketAnswers } from './driver/server.js';
+import { findDeadMounts } from './fs/mount.js';
 import type { Paths } from './paths.js';
 import { createVaultClient } from './vault/client.js';
 import { kvApiPath } from './vault/kv-path.js';
@@ -38,25 +39,6 @@ async function check(name: string, run: () => Promise<Omit<CheckResult, 'name'>>
     const e = err as { message?: string; hint?: string };
     return { name, ok: false, detail: e.message ?? String(err), hint: e.hint };
   }
-}
-
-/** FUSE mounts under the driver's mount root whose filesystem no longer answers. */
-export async function findStaleMounts(mountRoot: string): Promise<string[]> {
-  const table = await readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
-  const ours = table
-    .split('\n')
-    .map((line) => line.split(' '))
-    .filter((f) => f.length > 4 && f.slice(f.indexOf('-') + 1)[0]?.startsWith('fuse') && f[4].startsWith(mountRoot + '/'))
-    .map((f) => f[4].replace(/\\040/g, ' '));
-  const stale: string[] = [];
-  for (const dir of ours) {
-    try {
-      await access(dir);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOTCONN') stale.push(dir);
-    }
-  }
-  return stale;
 }
 
 /** Runs every check; none throws. Exit 0 from `doctor` only when all pass. */
@@ -118,7 +100,7 @@ export async function runDoctor(deps: DoctorDeps): Promise<CheckResult[]> {
   results.push(kv);
   results.push(
     await check('stale mounts', async () => {
-      const stale = await findStaleMounts(paths.mountRoot);
+      const stale = await findDeadMounts(paths.mountRoot);
       return stale.length === 0
         ? { ok: true, detail: `none under ${paths.mountRoot}` }
         : { ok: false, detail: `${stale.length} dead FUSE mount(s): ${stale.join(', ')}`, hint: 'docker secretfs driver stop && docker secretfs driver start (cleans them), or fusermount -u -z DIR' };

@@ -171,12 +171,24 @@ export async function cleanStaleMount(dir: string, log: Logger = silentLogger): 
   await forceUnmount(dir);
 }
 
+/** The FUSE mounts at or below root whose server no longer answers (what cleanStaleMount would unmount). */
+export async function findDeadMounts(root: string): Promise<string[]> {
+  const dead: string[] = [];
+  for (const mountpoint of await fuseMountsUnder(root)) if (!(await isAlive(mountpoint))) dead.push(mountpoint);
+  return dead;
+}
+
+/** The FUSE mountpoints at or below root. */
+async function fuseMountsUnder(root: string): Promise<string[]> {
+  const abs = resolvePath(root);
+  return (await listMounts())
+    .filter((m) => (m.type === 'fuse' || m.type.startsWith('fuse.')) && (m.mountpoint === abs || m.mountpoint.startsWith(abs + '/')))
+    .map((m) => m.mountpoint);
+}
+
 /** Unmounts every FUSE mount at or below root (the driver does this at start, after a crash). Returns what it unmounted. */
 export async function cleanStaleMounts(root: string, log: Logger = silentLogger): Promise<string[]> {
-  const abs = resolvePath(root);
-  const found = (await listMounts())
-    .filter((m) => (m.type === 'fuse' || m.type.startsWith('fuse.')) && (m.mountpoint === abs || m.mountpoint.startsWith(abs + '/')))
-    .map((m) => m.mountpoint)
+  const found = (await fuseMountsUnder(root))
     // Deepest first, so a mount inside another goes before its parent.
     .sort((a, b) => b.length - a.length);
   for (const mp of found) {
