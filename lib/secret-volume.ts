@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { DockerError, UsageError } from './errors.js';
 import { parseKeyValues } from './key-values.js';
 import type { DockerClient, VolumeInfo } from './docker/client.js';
-import { parseFsOptions, FS_OPTION_NAMES } from './fs/options.js';
+import { parseFsOptions } from './fs/options.js';
 import type { VaultClient } from './vault/client.js';
 import { resolveKvMount } from './vault/kv.js';
 import { normalizeSecretPath } from './vault/kv-path.js';
@@ -110,13 +110,14 @@ export async function listSecretVolumes(deps: Pick<SecretVolumeDeps, 'docker' | 
   return deps.docker.listVolumes({ driver: deps.driverName });
 }
 
-/** Parses repeated `-o key=value` volume options, refusing unknown names and the ones secretfs sets itself. */
+/**
+ * Parses repeated `-o key=value` volume options: `token` and `path` are set by secretfs itself;
+ * the rest must be valid filesystem options (names and values checked by parseFsOptions).
+ */
 export function parseVolumeOpts(values: string[]): Record<string, string> {
   const out = parseKeyValues(values);
-  for (const key of Object.keys(out)) {
-    if (key === 'token' || key === 'path') throw new UsageError(`-o ${key} is set by secretfs itself`);
-    if (!(FS_OPTION_NAMES as readonly string[]).includes(key)) throw new UsageError(`unknown option ${key}: valid options are ${FS_OPTION_NAMES.join(', ')}`);
-  }
+  for (const key of ['token', 'path']) if (key in out) throw new UsageError(`-o ${key} is set by secretfs itself`);
+  parseFsOptions(out);
   return out;
 }
 
