@@ -16,7 +16,6 @@ export const ErrorCode = {
   DOCKER: 'DOCKER',
   MOUNT: 'MOUNT',
   STORE: 'STORE',
-  CANCELLED: 'CANCELLED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -106,13 +105,6 @@ export class MountError extends SecretfsError {
 export class StoreError extends SecretfsError {
   constructor(message: string, details?: ErrorDetails) {
     super(message, ErrorCode.STORE, 1, details);
-  }
-}
-
-/** The user cancelled at a prompt or with Ctrl-C: exit 130. */
-export class CancelledError extends SecretfsError {
-  constructor(message = 'Cancelled.') {
-    super(message, ErrorCode.CANCELLED, 130);
   }
 }
 

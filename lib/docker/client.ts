@@ -22,7 +22,6 @@ export interface DockerClient {
   inspectVolume(name: string): Promise<VolumeInfo | undefined>;
   removeVolume(name: string, force?: boolean): Promise<void>;
   listVolumes(filter?: { driver?: string; label?: string }): Promise<VolumeInfo[]>;
-  imageExists(ref: string): Promise<boolean>;
 }
 
 /** Where the engine is: `-H/--host` from docker's global flags, else DOCKER_HOST, else the default socket. */
@@ -108,15 +107,6 @@ export function createDockerClient(host?: string): DockerClient {
         return (res.Volumes ?? []).map(toVolumeInfo);
       } catch (err) {
         throw wrap(err, 'listing volumes');
-      }
-    },
-    async imageExists(ref) {
-      try {
-        await docker.getImage(ref).inspect();
-        return true;
-      } catch (err) {
-        if ((err as { statusCode?: number }).statusCode === 404) return false;
-        throw wrap(err, `inspecting image ${ref}`);
       }
     },
   };

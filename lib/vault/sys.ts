@@ -1,4 +1,3 @@
-import { isVaultFailure } from '../errors.js';
 import type { VaultClient } from './client.js';
 
 /** What sys/health says. */
@@ -43,15 +42,4 @@ export async function capabilitiesSelf(vault: VaultClient, paths: string[]): Pro
   const out: Record<string, string[]> = {};
   for (const p of paths) out[p] = (res.data?.[p] ?? (res as any)[p] ?? res.data?.capabilities ?? []) as string[];
   return out;
-}
-
-/** True when the Vault answers at all (any status). */
-export async function isReachable(vault: VaultClient): Promise<boolean> {
-  try {
-    await readHealth(vault);
-    return true;
-  } catch (err) {
-    if (isVaultFailure(err, 'unreachable', 'timeout')) return false;
-    return true;
-  }
 }
