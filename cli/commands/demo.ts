@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { loadConfig } from '../../lib/config.js';
-import { DEMO_KEY, DEMO_PATH } from '../../lib/demo-constants.js';
+import { DEMO_KEY, DEMO_PATH } from '../../lib/app/demo-constants.js';
 import { createDockerClient, dockerHostFrom } from '../../lib/docker/client.js';
 import type { CliContext } from '../context.js';
 
@@ -9,7 +9,7 @@ export function demoCommand(ctx: CliContext): Command {
   return new Command('demo')
     .description(`set up with defaults (init --yes), store a random value at ${DEMO_PATH} and run a container that prints it from /run/secrets`)
     .action(async () => {
-      const [{ defaultInitChoices, initialize }, { pickDemoImage, runDemo }] = await Promise.all([import('../../lib/init.js'), import('../../lib/demo.js')]);
+      const [{ defaultInitChoices, initialize }, { pickDemoImage, runDemo }] = await Promise.all([import('../../lib/app/init.js'), import('../../lib/app/demo.js')]);
       const docker = createDockerClient(dockerHostFrom(ctx.dockerGlobalFlags, ctx.env));
       const step = <T>(title: string, work: () => Promise<T>, done?: (r: T) => string) => ctx.out.step(title, work, done);
       await initialize({ paths: ctx.paths, env: ctx.env, docker, step }, await defaultInitChoices(ctx.paths, ctx.env, {}));

@@ -12,7 +12,7 @@ export function doctorCommand(ctx: CliContext): Command {
     .action(async (opts: { format: string }) => {
       const hasConfig = Boolean(await readConfigFile(ctx.paths)) || Boolean(ctx.env.VAULT_ADDR);
       const config = hasConfig ? await loadConfig(ctx.paths, ctx.env) : undefined;
-      const { runDoctor } = await import('../../lib/doctor.js');
+      const { runDoctor } = await import('../../lib/app/doctor.js');
       const results = await runDoctor({ paths: ctx.paths, config, docker: createDockerClient(dockerHostFrom(ctx.dockerGlobalFlags, ctx.env)) });
       const ok = results.every((r) => r.ok);
       if (opts.format === 'json') ctx.out.json({ ok, checks: results });

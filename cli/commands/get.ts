@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { NotFoundError, UsageError } from '../../lib/errors.js';
 import { renderEnvView, renderJsonView, valueBytes } from '../../lib/fs/content.js';
-import { renderYaml } from '../../lib/secret-formats.js';
+import { renderYaml } from '../../lib/render/secret.js';
 import { readSecret, resolveKvMount } from '../../lib/vault/kv.js';
 import { normalizeSecretPath } from '../../lib/vault/kv-path.js';
 import { renderTable } from '../format-option.js';

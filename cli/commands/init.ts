@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { DEFAULT_STORE_ADDR, DEFAULTS } from '../../lib/config.js';
 import { createDockerClient, dockerHostFrom } from '../../lib/docker/client.js';
-import type { InitFlags } from '../../lib/init.js';
+import type { InitFlags } from '../../lib/app/init.js';
 import { normalizeSecretPath } from '../../lib/vault/kv-path.js';
 import { askInitAnswers } from '../prompts.js';
 import type { CliContext } from '../context.js';
@@ -25,7 +25,7 @@ export function initCommand(ctx: CliContext): Command {
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
     .action(async (opts: InitOptions) => {
       // Loaded here, not at start-up: set-up pulls in the store, the driver and their dependencies.
-      const { defaultInitChoices, initialize } = await import('../../lib/init.js');
+      const { defaultInitChoices, initialize } = await import('../../lib/app/init.js');
       let choices = await defaultInitChoices(ctx.paths, ctx.env, opts);
       if (ctx.isInteractive && !opts.yes && opts.format !== 'json') {
         const answers = await askInitAnswers(ctx, { ...choices, tokenTyped: false }, (p) => {

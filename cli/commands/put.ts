@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { readAll } from '../stdin.js';
-import { parseValueSources, readValues } from '../../lib/secret-input.js';
+import { parseValueSources, readValues } from '../../lib/app/secret-input.js';
 import { resolveKvMount, updateSecret, writeSecret } from '../../lib/vault/kv.js';
 import { normalizeSecretPath } from '../../lib/vault/kv-path.js';
 import { askSecretValue } from '../prompts.js';

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { createDockerClient, dockerHostFrom } from '../../lib/docker/client.js';
-import { runWithSecrets } from '../../lib/run-container.js';
-import { parseVolumeOpts } from '../../lib/secret-volume.js';
+import { runWithSecrets } from '../../lib/app/run-container.js';
+import { parseVolumeOpts } from '../../lib/app/secret-volume.js';
 import type { CliContext } from '../context.js';
 import { openVault } from '../vault-session.js';
 

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { NotFoundError } from '../../lib/errors.js';
 import { createDockerClient, dockerHostFrom } from '../../lib/docker/client.js';
-import { createSecretVolume, explainDriverError, LABEL_PATH, listSecretVolumes, parseVolumeOpts, removeSecretVolume } from '../../lib/secret-volume.js';
+import { createSecretVolume, explainDriverError, LABEL_PATH, listSecretVolumes, parseVolumeOpts, removeSecretVolume } from '../../lib/app/secret-volume.js';
 import { formatOption, renderTable } from '../format-option.js';
 import type { CliContext } from '../context.js';
 import { openVault } from '../vault-session.js';

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import type { Config } from './config.js';
-import type { DockerClient } from './docker/client.js';
-import { ensureBusyboxImage, hasImage, tryPull } from './docker/local-image.js';
+import type { Config } from '../config.js';
+import type { DockerClient } from '../docker/client.js';
+import { ensureBusyboxImage, hasImage, tryPull } from '../docker/local-image.js';
 import { runWithSecrets, type RunContext } from './run-container.js';
-import { createVaultClient } from './vault/client.js';
-import { resolveKvMount, writeSecret } from './vault/kv.js';
+import { createVaultClient } from '../vault/client.js';
+import { resolveKvMount, writeSecret } from '../vault/kv.js';
 import { DEMO_KEY, DEMO_PATH } from './demo-constants.js';
 
 /** Built from busybox-static when there is no alpine and no registry. */

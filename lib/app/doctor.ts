@@ -1,15 +1,15 @@
 import { access } from 'node:fs/promises';
 import { constants } from 'node:fs';
-import type { Config } from './config.js';
-import type { DockerClient } from './docker/client.js';
-import { socketAnswers } from './driver/server.js';
-import { findDeadMounts } from './fs/mount.js';
-import type { Paths } from './paths.js';
-import { createVaultClient } from './vault/client.js';
-import { kvApiPath } from './vault/kv-path.js';
-import { resolveKvMount } from './vault/kv.js';
-import { capabilitiesSelf, readHealth } from './vault/sys.js';
-import { lookupSelf } from './vault/tokens.js';
+import type { Config } from '../config.js';
+import type { DockerClient } from '../docker/client.js';
+import { socketAnswers } from '../driver/server.js';
+import { findDeadMounts } from '../fs/mount.js';
+import type { Paths } from '../paths.js';
+import { createVaultClient } from '../vault/client.js';
+import { kvApiPath } from '../vault/kv-path.js';
+import { resolveKvMount } from '../vault/kv.js';
+import { capabilitiesSelf, readHealth } from '../vault/sys.js';
+import { lookupSelf } from '../vault/tokens.js';
 
 /** One check's outcome, with the one next step when it failed. */
 export interface CheckResult {

@@ -1,17 +1,17 @@
 import { isDeepStrictEqual } from 'node:util';
-import { DEFAULT_STORE_ADDR, readConfigFile, writeConfigFile, type Backend, type ConfigFile } from './config.js';
-import type { DockerClient } from './docker/client.js';
-import { readDriverCredential } from './driver/credential.js';
-import { provisionDriverCredential } from './driver/driver-policy.js';
-import { startDriverInBackground, stopDriver } from './driver/process.js';
-import { ConfigError, isVaultFailure } from './errors.js';
-import { startStoreInBackground, storeRootTokenFile } from './localvault/process.js';
-import type { Paths } from './paths.js';
-import { readOptionalFile, writePrivateFile } from './private-files.js';
-import { createVaultClient, type VaultClient } from './vault/client.js';
-import { normalizeSecretPath } from './vault/kv-path.js';
-import { ensureKvV2Mount, readHealth } from './vault/sys.js';
-import { lookupSelf, revokeSelf } from './vault/tokens.js';
+import { DEFAULT_STORE_ADDR, readConfigFile, writeConfigFile, type Backend, type ConfigFile } from '../config.js';
+import type { DockerClient } from '../docker/client.js';
+import { readDriverCredential } from '../driver/credential.js';
+import { provisionDriverCredential } from '../driver/driver-policy.js';
+import { startDriverInBackground, stopDriver } from '../driver/process.js';
+import { ConfigError, isVaultFailure } from '../errors.js';
+import { startStoreInBackground, storeRootTokenFile } from '../localvault/process.js';
+import type { Paths } from '../paths.js';
+import { readOptionalFile, writePrivateFile } from '../private-files.js';
+import { createVaultClient, type VaultClient } from '../vault/client.js';
+import { normalizeSecretPath } from '../vault/kv-path.js';
+import { ensureKvV2Mount, readHealth } from '../vault/sys.js';
+import { lookupSelf, revokeSelf } from '../vault/tokens.js';
 
 /** What `init` sets up. */
 export interface InitChoices {

@@ -1,8 +1,8 @@
-import type { DockerClient } from './docker/client.js';
-import { runDockerCli } from './docker/run-cli.js';
+import type { DockerClient } from '../docker/client.js';
+import { runDockerCli } from '../docker/run-cli.js';
 import { dockerRunArgs, planMounts } from './run-plan.js';
 import { createSecretVolume, ephemeralVolumeName, explainDriverError, removeSecretVolume } from './secret-volume.js';
-import type { VaultClient } from './vault/client.js';
+import type { VaultClient } from '../vault/client.js';
 
 export interface RunRequest {
   paths: string[];

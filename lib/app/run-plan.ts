@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
-import { UsageError } from './errors.js';
-import { normalizeSecretPath } from './vault/kv-path.js';
+import { UsageError } from '../errors.js';
+import { normalizeSecretPath } from '../vault/kv-path.js';
 
 /** One secret path mounted into the container. */
 export interface PlannedMount {

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { UsageError } from './errors.js';
-import { validateKeyName } from './vault/kv-path.js';
+import { UsageError } from '../errors.js';
+import { validateKeyName } from '../vault/kv-path.js';
 
 /** Where the value of one key comes from. Never from argv: argv is visible in `ps` and shell history. */
 export type ValueSource = { key: string; from: 'prompt-or-stdin' } | { key: string; from: 'stdin' } | { key: string; from: 'file'; file: string };

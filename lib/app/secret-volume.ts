@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { DockerError, UsageError } from './errors.js';
-import { parseKeyValues } from './key-values.js';
-import type { DockerClient, VolumeInfo } from './docker/client.js';
-import { parseFsOptions } from './fs/options.js';
-import type { VaultClient } from './vault/client.js';
-import { resolveKvMount } from './vault/kv.js';
-import { normalizeSecretPath } from './vault/kv-path.js';
-import { deletePolicy, renderPolicy, writePolicy } from './vault/policy.js';
-import { createWrappedToken, revokeAccessor } from './vault/tokens.js';
+import { DockerError, UsageError } from '../errors.js';
+import { parseKeyValues } from '../key-values.js';
+import type { DockerClient, VolumeInfo } from '../docker/client.js';
+import { parseFsOptions } from '../fs/options.js';
+import type { VaultClient } from '../vault/client.js';
+import { resolveKvMount } from '../vault/kv.js';
+import { normalizeSecretPath } from '../vault/kv-path.js';
+import { deletePolicy, renderPolicy, writePolicy } from '../vault/policy.js';
+import { createWrappedToken, revokeAccessor } from '../vault/tokens.js';
 
 /** Labels on our Docker volumes. Paths and policy names are not secret; tokens never go here. */
 export const LABEL_PATH = 'io.secretfs.path';

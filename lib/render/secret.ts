@@ -1,4 +1,4 @@
-import { valueBytes } from './fs/content.js';
+import { valueBytes } from '../fs/content.js';
 
 /**
  * The whole secret as YAML for `get --format yaml`: every key and value a double-quoted JSON

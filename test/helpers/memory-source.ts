@@ -1,5 +1,5 @@
-import { VaultError } from '../errors.js';
-import type { SecretData, SecretSource } from './source.js';
+import { VaultError } from '../../lib/errors.js';
+import type { SecretData, SecretSource } from '../../lib/fs/source.js';
 
 /**
  * An in-memory SecretSource for unit tests and benchmarks of the layers above it: secrets by

@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { asksForDetach, dockerRunArgs, planMounts } from '../../../lib/run-plan.js';
+import { asksForDetach, dockerRunArgs, planMounts } from '../../../lib/app/run-plan.js';
 import { UsageError } from '../../../lib/errors.js';
 
 const test = suite('lib/run-plan');

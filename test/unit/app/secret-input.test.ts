@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../../../lib/errors.js';
-import { parseValueSources, readValues } from '../../../lib/secret-input.js';
+import { parseValueSources, readValues } from '../../../lib/app/secret-input.js';
 
 const test = suite('lib/secret-input');
 const stdin = (text: string | Buffer) => ({ readStdin: async () => Buffer.from(text) });

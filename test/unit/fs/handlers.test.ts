@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import type { FuseStat } from 'fuse-native';
 import type { AuditEntry } from '../../../lib/fs/audit.js';
 import { createHandlers, type SecretFsHandlers } from '../../../lib/fs/handlers.js';
-import { MemorySource } from '../../../lib/fs/memory-source.js';
+import { MemorySource } from '../../helpers/memory-source.js';
 import { parseFsOptions } from '../../../lib/fs/options.js';
 import { createSecretStore } from '../../../lib/fs/store.js';
 

@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { VaultError } from '../../../lib/errors.js';
-import { MemorySource } from '../../../lib/fs/memory-source.js';
+import { MemorySource } from '../../helpers/memory-source.js';
 import { createSecretStore } from '../../../lib/fs/store.js';
 
 const test = suite('fs/store');

@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { renderYaml } from '../../../lib/secret-formats.js';
+import { renderYaml } from '../../../lib/render/secret.js';
 
 const test = suite('lib/secret-formats');
 
