@@ -3,7 +3,7 @@ import { constants } from 'node:fs';
 import type { Config } from '../config.js';
 import type { DockerClient } from '../docker/client.js';
 import { socketAnswers } from '../driver/server.js';
-import { findDeadMounts } from '../fs/mount.js';
+import { findDeadMounts } from '../fs/mount-table.js';
 import type { Paths } from '../paths.js';
 import { createVaultClient } from '../vault/client.js';
 import { kvApiPath } from '../vault/kv-path.js';

@@ -1,6 +1,6 @@
 import { unlink } from 'node:fs/promises';
 import { createAuditLog } from '../fs/audit.js';
-import { cleanStaleMounts } from '../fs/mount.js';
+import { cleanStaleMounts } from '../fs/mount-table.js';
 import type { Logger } from '../log.js';
 import type { Paths } from '../paths.js';
 import { ensurePrivateDir } from '../private-files.js';
