@@ -1,9 +1,11 @@
 import { UsageError, VaultError, isVaultFailure } from '../errors.js';
 import type { Logger } from '../log.js';
-import { createVaultClient, type RequestOptions, type VaultClient } from '../vault/client.js';
+import type { VaultClient } from '../vault/client.js';
+import { findKvMount } from '../vault/kv.js';
 import type { KvMount } from '../vault/kv-path.js';
 import { deletePolicy, renderPolicy, writePolicy } from '../vault/policy.js';
 import { listMounts } from '../vault/sys.js';
+import { createSwitchableVaultClient, type SwitchableVaultClient } from '../vault/switchable-client.js';
 import {
   createToken,
   lookupSelf,
@@ -18,45 +20,6 @@ import { VOLUME_TOKEN_ROLE } from './driver-policy.js';
 import type { TokenSource, VolumeDefinition } from './state.js';
 import type { VolumeCredential, VolumeTokens } from './volume-driver.js';
 import { volumePolicyName } from './volume-name.js';
-
-/** A client whose token can be replaced while a mounted filesystem keeps using it. */
-export interface SwitchableVaultClient {
-  readonly client: VaultClient;
-  setToken(token: string): void;
-}
-
-/** Creates a client that always sends the latest token given to `setToken`. */
-export function createSwitchableVaultClient(addr: string, token: string, timeoutMs?: number): SwitchableVaultClient {
-  let current = createVaultClient({ addr, token, timeoutMs });
-  const client: VaultClient = {
-    get addr() {
-      return current.addr;
-    },
-    get token() {
-      return current.token;
-    },
-    request<T = any>(method: string, path: string, options?: RequestOptions) {
-      return current.request<T>(method, path, options);
-    },
-    withToken(t: string) {
-      return current.withToken(t);
-    },
-  };
-  return { client, setToken: (t) => (current = createVaultClient({ addr, token: t, timeoutMs })) };
-}
-
-/** The KV mount that holds `path` (longest prefix), from sys/mounts. */
-export function findKvMount(mounts: Record<string, { type: string; options?: { version?: string } | null }>, path: string): KvMount {
-  let best: string | undefined;
-  for (const key of Object.keys(mounts)) {
-    const prefix = key.replace(/\/+$/, '');
-    if ((path === prefix || path.startsWith(prefix + '/')) && (!best || key.length > best.length)) best = key;
-  }
-  if (!best) throw new VaultError(`no secrets engine is mounted at ${path}`, 'not_found', 404);
-  const m = mounts[best];
-  if (m.type !== 'kv' && m.type !== 'generic') throw new VaultError(`${best} is a ${m.type} engine, not KV`, 'bad_request', 400);
-  return { mount: best.endsWith('/') ? best : `${best}/`, version: m.options?.version === '2' ? 2 : 1 };
-}
 
 /** The least-privilege policy of one volume: read (and list) its path and below, and keep its own token alive. */
 export function renderVolumePolicy(name: string, path: string, mount: KvMount): string {

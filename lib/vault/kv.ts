@@ -43,6 +43,19 @@ export async function resolveKvMount(vault: VaultClient, path: string): Promise<
   }
 }
 
+/** The KV mount that holds `path` (longest prefix), from sys/mounts. */
+export function findKvMount(mounts: Record<string, { type: string; options?: { version?: string } | null }>, path: string): KvMount {
+  let best: string | undefined;
+  for (const key of Object.keys(mounts)) {
+    const prefix = key.replace(/\/+$/, '');
+    if ((path === prefix || path.startsWith(prefix + '/')) && (!best || key.length > best.length)) best = key;
+  }
+  if (!best) throw new VaultError(`no secrets engine is mounted at ${path}`, 'not_found', 404);
+  const m = mounts[best];
+  if (m.type !== 'kv' && m.type !== 'generic') throw new VaultError(`${best} is a ${m.type} engine, not KV`, 'bad_request', 400);
+  return { mount: best.endsWith('/') ? best : `${best}/`, version: m.options?.version === '2' ? 2 : 1 };
+}
+
 /** Reads a secret (the latest version, or `version` on KV v2). A deleted or destroyed version is not_found. */
 export async function readSecret(vault: VaultClient, mount: KvMount, path: string, version?: number): Promise<SecretVersion> {
   const query = mount.version === 2 && version ? `?version=${version}` : '';
