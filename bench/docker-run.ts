@@ -1,10 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { ensureTestImage } from '../test/helpers/docker-image.js';
+import { ensureBusyboxImage } from '../lib/docker/local-image.js';
 import type { BenchContext } from './context.js';
 import { startBenchDriver } from './driver.js';
 import { FLOOR_KEY, FLOOR_VALUE } from './floors.js';
 import type { BenchStore } from './store.js';
 import { cmd, median, mustCmd, round } from './util.js';
+
+/** The e2e tests' local image (test/helpers/docker-image.ts), built once by whichever runs first. */
+const BENCH_IMAGE = 'secretfs-test/busybox:latest';
 
 /** docker run with a secretfs volume against a local volume holding the same file, medians in ms. */
 export interface DockerRunResult {
@@ -35,7 +38,7 @@ async function timedRun(args: string[], expect: string): Promise<number> {
 export async function measureDockerRun(ctx: BenchContext, store: BenchStore): Promise<DockerRunResult> {
   const runs = ctx.quick ? 5 : 15;
   ctx.progress.step('docker run: local image');
-  const image = await ensureTestImage();
+  const image = await ensureBusyboxImage(BENCH_IMAGE);
   await store.put('bench/docker', { [FLOOR_KEY]: FLOOR_VALUE });
   ctx.progress.step('docker run: starting the driver');
   const driver = await startBenchDriver(ctx, store, 'docker');

@@ -16,7 +16,6 @@ export interface VolumeInfo {
 
 /** The narrow part of the Docker engine API that secretfs uses. The only importer of dockerode. */
 export interface DockerClient {
-  ping(): Promise<void>;
   serverVersion(): Promise<string>;
   createVolume(spec: { name: string; driver: string; options: Record<string, string>; labels?: Record<string, string> }): Promise<VolumeInfo>;
   inspectVolume(name: string): Promise<VolumeInfo | undefined>;
@@ -66,9 +65,6 @@ export function createDockerClient(host?: string): DockerClient {
   const DockerodeClass = require('dockerode') as typeof Dockerode;
   const docker = new DockerodeClass(dockerodeOptions(host));
   return {
-    async ping() {
-      await docker.ping().catch((err) => { throw wrap(err, 'ping'); });
-    },
     async serverVersion() {
       const v = await docker.version().catch((err) => { throw wrap(err, 'version'); });
       return v.Version;

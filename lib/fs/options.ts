@@ -155,18 +155,3 @@ export function parseFsOptions(opts: Record<string, string | undefined> = {}, de
   }
   return out;
 }
-
-/** Renders options back to their string form (for `docker volume inspect` and logs). */
-export function formatFsOptions(o: FsOptions): Record<FsOptionName, string | undefined> {
-  return {
-    uid: String(o.uid),
-    gid: String(o.gid),
-    mode: '0' + o.mode.toString(8),
-    dir_mode: '0' + o.dirMode.toString(8),
-    listing: o.listing,
-    cache_ttl: `${o.cacheTtlMs}ms`,
-    stale_if_error: o.staleIfErrorMs === undefined ? undefined : `${o.staleIfErrorMs}ms`,
-    version: o.version === undefined ? undefined : String(o.version),
-    encoding: o.encoding,
-  };
-}

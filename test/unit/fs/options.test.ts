@@ -1,9 +1,24 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { UsageError } from '../../../lib/errors.js';
-import { FS_DEFAULTS, FS_OPTION_NAMES, formatFsOptions, parseDurationMs, parseFsOptions } from '../../../lib/fs/options.js';
+import { FS_DEFAULTS, FS_OPTION_NAMES, parseDurationMs, parseFsOptions, type FsOptionName, type FsOptions } from '../../../lib/fs/options.js';
 
 const test = suite('fs/options');
+
+/** Options back in their string form: every accepted name has a field in FsOptions. */
+function formatFsOptions(o: FsOptions): Record<FsOptionName, string | undefined> {
+  return {
+    uid: String(o.uid),
+    gid: String(o.gid),
+    mode: '0' + o.mode.toString(8),
+    dir_mode: '0' + o.dirMode.toString(8),
+    listing: o.listing,
+    cache_ttl: `${o.cacheTtlMs}ms`,
+    stale_if_error: o.staleIfErrorMs === undefined ? undefined : `${o.staleIfErrorMs}ms`,
+    version: o.version === undefined ? undefined : String(o.version),
+    encoding: o.encoding,
+  };
+}
 
 test('defaults: files 0444, directories 0555, root-owned, visible, cache_ttl 2s, utf8', () => {
   const o = parseFsOptions({});
