@@ -4,6 +4,7 @@ import { ConfigError } from './errors.js';
 import { readOptionalFile, writePrivateFile } from './private-files.js';
 import type { Paths } from './paths.js';
 import { DEFAULT_DRIVER_NAME } from './paths.js';
+import { DEFAULT_STORE_ADDR } from './localvault/address.js';
 
 /** Where the Vault that secretfs talks to comes from. */
 export type Backend = 'embedded' | 'vault';
@@ -29,8 +30,8 @@ export interface Config {
 /** The part of Config kept in the config file. */
 export type ConfigFile = Partial<Omit<Config, 'vaultToken'>>;
 
-/** The embedded store listens here unless told otherwise (not 8200, where a real Vault may be). */
-export const DEFAULT_STORE_ADDR = 'http://127.0.0.1:8282';
+// The store's default address belongs to the store; the config defaults to it.
+export { DEFAULT_STORE_ADDR };
 
 export const DEFAULTS: Config = {
   backend: 'embedded',

@@ -64,33 +64,29 @@ export function calculateTtl(opts: { increment: number; backendTtl: number; peri
   return { ttl, warnings };
 }
 
-/** auth/token/create, create-orphan and create/<role>. */
-function createToken(core: Core, req: VaultRequest, orphan: boolean, role: TokenRole | undefined): Reply {
-  const parent = req.te!;
-  const body = req.body;
-  if (parent.type === 'batch') throw badRequest('batch tokens cannot create more tokens');
-  if (parent.numUses > 0 || (req.revokeAfter === parent)) throw badRequest('restricted use token cannot generate child tokens');
-  const sudo = isSudo(req);
-  const warnings: string[] = [];
-
+/** The token type and renewability asked for (body `type`, overridden by a role's token_type). */
+function resolveTokenType(body: Record<string, unknown>, role: TokenRole | undefined): { tokenType: 'service' | 'batch'; renewable: boolean } {
   let typeStr = str(body, 'type');
   if (role) {
     if (role.token_type === 'service' || role.token_type === 'batch') typeStr = role.token_type;
     else if (role.token_type === 'default-batch' && typeStr === '') typeStr = 'batch';
   }
-  let renewable = bool(body, 'renewable') ?? true;
-  let tokenType: 'service' | 'batch' = 'service';
+  const renewable = bool(body, 'renewable') ?? true;
   if (typeStr === 'batch') {
     let bad = '';
     if (duration(body, 'explicit_max_ttl') !== 0) bad = 'explicit_max_ttl';
     else if ((int(body, 'num_uses') ?? 0) !== 0) bad = 'num_uses';
     else if (duration(body, 'period') !== 0) bad = 'period';
     if (bad) throw badRequest(`batch tokens cannot have ${JSON.stringify(bad)} set`);
-    tokenType = 'batch';
-    renewable = false;
-  } else if (typeStr !== '' && typeStr !== 'service') {
-    throw badRequest(`invalid 'token_type' value`);
+    return { tokenType: 'batch', renewable: false };
   }
+  if (typeStr !== '' && typeStr !== 'service') throw badRequest(`invalid 'token_type' value`);
+  return { tokenType: 'service', renewable };
+}
+
+/** num_uses, renewability and the creation path, as the role bounds them. */
+function applyRoleLimits(req: VaultRequest, role: TokenRole | undefined, renewableIn: boolean): { numUses: number; renewable: boolean; path: string } {
+  const body = req.body;
   const numUsesIn = int(body, 'num_uses') ?? 0;
   if (numUsesIn < 0) throw badRequest('number of uses cannot be negative');
   if (str(body, 'entity_alias')) {
@@ -98,48 +94,63 @@ function createToken(core: Core, req: VaultRequest, orphan: boolean, role: Token
     throw badRequest(`invalid 'entity_alias' value`);
   }
   let numUses = numUsesIn;
+  let renewable = renewableIn;
   let path = `auth/token/${req.path.slice('auth/token/'.length)}`;
   if (role) {
     if (renewable && !role.renewable) renewable = false;
     if (role.token_num_uses > 0 && (numUses === 0 || role.token_num_uses < numUses)) numUses = role.token_num_uses;
     if (role.path_suffix) path = `${path}/${role.path_suffix}`;
   }
+  return { numUses, renewable, path };
+}
 
-  let displayName = 'token';
+function displayNameOf(body: Record<string, unknown>): string {
   const dn = str(body, 'display_name');
-  if (dn) displayName = ('token-' + dn).replace(displayNameSanitize, '-').replace(/-$/, '');
+  return dn ? ('token-' + dn).replace(displayNameSanitize, '-').replace(/-$/, '') : 'token';
+}
 
+/** A caller-chosen token id (sudo only, no period), or '' for a generated one. */
+function customId(body: Record<string, unknown>, sudo: boolean): string {
   const id = str(body, 'id');
   if (id) {
     if (!sudo) throw badRequest('root or sudo privileges required to specify token id');
     if (id.includes('.')) throw badRequest('token IDs can not contain a period');
   }
+  return id;
+}
 
+/** The policies a role allows, checked against what was asked for (Vault's role policy rules). */
+function rolePolicies(role: TokenRole, requested: string[], parent: TokenEntry, noDefault: boolean): string[] {
+  const localAddDefault = !noDefault && !role.token_no_default_policy && !role.disallowed_policies.includes('default') && !globMatch(role.disallowed_policies_glob, 'default');
+  let final = requested.length > 0 ? sanitizePolicies(requested, localAddDefault) : [];
+  if (role.allowed_policies.length > 0 || role.allowed_policies_glob.length > 0) {
+    const allowed = sanitizePolicies(role.allowed_policies, localAddDefault);
+    if (final.length === 0) final = allowed;
+    else {
+      const globs = sanitizePolicies(role.allowed_policies_glob, false);
+      for (const p of final) {
+        if (!allowed.includes(p) && !globMatch(globs, p)) {
+          throw badRequest(`token policies (${goList(final)}) must be subset of the role's allowed policies (${goList(allowed)}) or glob policies (${goList(globs)})`);
+        }
+      }
+    }
+  } else if (final.length === 0) {
+    final = sanitizePolicies(parent.policies, localAddDefault);
+  }
+  for (const p of final) {
+    if (role.disallowed_policies.includes(p) || globMatch(role.disallowed_policies_glob, p)) throw badRequest(`token policy ${JSON.stringify(p)} is disallowed by this role`);
+  }
+  return final;
+}
+
+/** The new token's policies: from the body, the role or the parent, bounded by the parent unless sudo. */
+function resolvePolicies(body: Record<string, unknown>, parent: TokenEntry, role: TokenRole | undefined, sudo: boolean, tokenType: 'service' | 'batch'): string[] {
   const noDefault = bool(body, 'no_default_policy') ?? false;
   let requested = strList(body, 'policies') ?? [];
   let addDefault = false;
   const roleRestricts = role && (role.allowed_policies.length > 0 || role.disallowed_policies.length > 0 || role.allowed_policies_glob.length > 0 || role.disallowed_policies_glob.length > 0);
   if (role && roleRestricts) {
-    const localAddDefault = !noDefault && !role.token_no_default_policy && !role.disallowed_policies.includes('default') && !globMatch(role.disallowed_policies_glob, 'default');
-    let final = requested.length > 0 ? sanitizePolicies(requested, localAddDefault) : [];
-    if (role.allowed_policies.length > 0 || role.allowed_policies_glob.length > 0) {
-      const allowed = sanitizePolicies(role.allowed_policies, localAddDefault);
-      if (final.length === 0) final = allowed;
-      else {
-        const globs = sanitizePolicies(role.allowed_policies_glob, false);
-        for (const p of final) {
-          if (!allowed.includes(p) && !globMatch(globs, p)) {
-            throw badRequest(`token policies (${goList(final)}) must be subset of the role's allowed policies (${goList(allowed)}) or glob policies (${goList(globs)})`);
-          }
-        }
-      }
-    } else if (final.length === 0) {
-      final = sanitizePolicies(parent.policies, localAddDefault);
-    }
-    for (const p of final) {
-      if (role.disallowed_policies.includes(p) || globMatch(role.disallowed_policies_glob, p)) throw badRequest(`token policy ${JSON.stringify(p)} is disallowed by this role`);
-    }
-    requested = final;
+    requested = rolePolicies(role, requested, parent, noDefault);
   } else if (requested.length === 0) {
     requested = sanitizePolicies(parent.policies, false);
   } else if (!sudo) {
@@ -155,17 +166,29 @@ function createToken(core: Core, req: VaultRequest, orphan: boolean, role: Token
   for (const p of policies) if (NON_ASSIGNABLE_POLICIES.includes(p)) throw badRequest(`cannot assign policy ${JSON.stringify(p)}`);
   if (policies.includes('root') && !parent.policies.includes('root')) throw badRequest('root tokens may not be created without parent token being root');
   if (policies.includes('root') && tokenType === 'batch') throw badRequest('batch tokens cannot be root tokens');
+  return policies;
+}
 
-  let parentAccessor = parent.accessor;
-  if (role) {
-    if (role.orphan) parentAccessor = '';
-  } else if (bool(body, 'no_parent')) {
+/** The parent's accessor, or '' for an orphan (create-orphan, no_parent with sudo, an orphan role). */
+function resolveParent(body: Record<string, unknown>, parent: TokenEntry, role: TokenRole | undefined, orphan: boolean, sudo: boolean): string {
+  if (role) return role.orphan ? '' : parent.accessor;
+  if (bool(body, 'no_parent')) {
     if (!sudo) throw badRequest('root or sudo privileges required to create orphan token');
-    parentAccessor = '';
-  } else if (orphan) {
-    parentAccessor = '';
+    return '';
   }
+  return orphan ? '' : parent.accessor;
+}
 
+interface TokenLifetime {
+  ttl: number;
+  /** As stored in the entry: the body's explicit max TTL, else the role's. */
+  explicitMaxTtl: number;
+  period: number;
+  renewable: boolean;
+}
+
+/** TTL, explicit max TTL and period from the body and the role, capped as Vault caps them. */
+function resolveLifetime(body: Record<string, unknown>, parent: TokenEntry, role: TokenRole | undefined, policies: string[], sudo: boolean, renewableIn: boolean, creationTime: number, warnings: string[]): TokenLifetime {
   let explicitMaxTtl = duration(body, 'explicit_max_ttl');
   if (explicitMaxTtl < 0) throw badRequest('explicit_max_ttl must be positive');
   let period = duration(body, 'period');
@@ -173,7 +196,7 @@ function createToken(core: Core, req: VaultRequest, orphan: boolean, role: Token
   if (period > 0 && !sudo) throw badRequest('root or sudo privileges required to create periodic token');
   let ttl = duration(body, 'ttl') || duration(body, 'lease');
   if (ttl < 0) throw badRequest('ttl must be positive');
-  const storedExplicitMax = explicitMaxTtl;
+  const bodyExplicitMax = explicitMaxTtl;
   if (role) {
     if (role.token_explicit_max_ttl) {
       if (explicitMaxTtl === 0) explicitMaxTtl = role.token_explicit_max_ttl;
@@ -190,57 +213,78 @@ function createToken(core: Core, req: VaultRequest, orphan: boolean, role: Token
       }
     }
   }
-  const creationTime = Math.floor(Date.now() / 1000);
   if (period > 0 || ttl > 0 || !policies.includes('root')) {
     const r = calculateTtl({ increment: 0, backendTtl: ttl, period, explicitMaxTtl, start: creationTime });
     warnings.push(...r.warnings);
     ttl = r.ttl;
   }
   if (ttl === 0 && explicitMaxTtl > 0) ttl = explicitMaxTtl;
+  let renewable = renewableIn;
   if (ttl === 0) {
     if (parent.ttl !== 0) throw badRequest('expiring root tokens cannot create non-expiring root tokens');
     renewable = false;
   }
+  return { ttl, explicitMaxTtl: bodyExplicitMax || explicitMaxTtl, period, renewable };
+}
 
+/** The token's metadata (`meta`, or its alias `metadata`): a map of strings, or null. */
+function readMeta(body: Record<string, unknown>): Record<string, string> | null {
   const metaRaw = body.meta ?? body.metadata;
-  let meta: Record<string, string> | null = null;
-  if (metaRaw !== undefined && metaRaw !== null) {
-    if (typeof metaRaw !== 'object' || Array.isArray(metaRaw)) throw badRequest(`Error decoding request: 'meta' expected a map, got '${Array.isArray(metaRaw) ? 'slice' : typeof metaRaw}'`);
-    meta = {};
-    for (const [k, v] of Object.entries(metaRaw)) Object.defineProperty(meta, k, { value: String(v), enumerable: true, writable: true, configurable: true });
-  }
+  if (metaRaw === undefined || metaRaw === null) return null;
+  if (typeof metaRaw !== 'object' || Array.isArray(metaRaw)) throw badRequest(`Error decoding request: 'meta' expected a map, got '${Array.isArray(metaRaw) ? 'slice' : typeof metaRaw}'`);
+  const meta: Record<string, string> = {};
+  for (const [k, v] of Object.entries(metaRaw)) Object.defineProperty(meta, k, { value: String(v), enumerable: true, writable: true, configurable: true });
+  return meta;
+}
+
+/** auth/token/create, create-orphan and create/<role>: checks every field, then stores the new token. */
+function createToken(core: Core, req: VaultRequest, orphan: boolean, role: TokenRole | undefined): Reply {
+  const parent = req.te!;
+  const body = req.body;
+  if (parent.type === 'batch') throw badRequest('batch tokens cannot create more tokens');
+  if (parent.numUses > 0 || req.revokeAfter === parent) throw badRequest('restricted use token cannot generate child tokens');
+  const sudo = isSudo(req);
+  const warnings: string[] = [];
+  const { tokenType, renewable: asked } = resolveTokenType(body, role);
+  const limits = applyRoleLimits(req, role, asked);
+  const displayName = displayNameOf(body);
+  const id = customId(body, sudo);
+  const policies = resolvePolicies(body, parent, role, sudo, tokenType);
+  const parentAccessor = resolveParent(body, parent, role, orphan, sudo);
+  const creationTime = Math.floor(Date.now() / 1000);
+  const lifetime = resolveLifetime(body, parent, role, policies, sudo, limits.renewable, creationTime, warnings);
+  const meta = readMeta(body);
 
   const gen = core.tokens.generate(tokenType);
   const token = id || gen.token;
   const hash = core.tokens.hash(token);
   if (core.state.tokens.has(hash)) throw badRequest('cannot create a token with a duplicate ID');
   if (id) warnings.push('Supplying a custom ID for the token uses the weaker SHA1 hashing instead of the more secure SHA2-256 HMAC for token obfuscation. SHA1 hashed tokens on the wire leads to less secure lookups.');
-  const nowMs = Date.now();
-  const te: TokenEntry = {
+  const entry: TokenEntry = {
     hash,
     accessor: gen.accessor,
     policies,
     parent: parentAccessor,
     meta,
     displayName,
-    numUses,
+    numUses: limits.numUses,
     creationTime,
-    ttl,
-    explicitMaxTtl: storedExplicitMax || explicitMaxTtl,
-    period,
-    expireAt: ttl > 0 ? nowMs + ttl * 1000 : 0,
+    ttl: lifetime.ttl,
+    explicitMaxTtl: lifetime.explicitMaxTtl,
+    period: lifetime.period,
+    expireAt: lifetime.ttl > 0 ? Date.now() + lifetime.ttl * 1000 : 0,
     lastRenewal: 0,
-    renewable,
-    path,
+    renewable: lifetime.renewable,
+    path: limits.path,
     role: role?.name ?? '',
     ...(tokenType === 'batch' ? { type: 'batch' as const } : {}),
   };
-  core.tokens.insert(te);
+  core.tokens.insert(entry);
   core.changed();
   for (const p of policies) {
     if (p !== 'root' && p !== 'default' && !core.state.policies.has(p)) warnings.push(`Policy ${JSON.stringify(p)} does not exist`);
   }
-  return { auth: core.tokens.authBlock(te, token, ttl), warnings, wrappedAccessor: tokenType === 'batch' ? undefined : te.accessor };
+  return { auth: core.tokens.authBlock(entry, token, lifetime.ttl), warnings, wrappedAccessor: tokenType === 'batch' ? undefined : entry.accessor };
 }
 
 function goList(items: string[]): string {
@@ -293,16 +337,16 @@ function readRole(body: Record<string, unknown>, existing: TokenRole | undefined
     if (suffix && !/\w[\w-.]+\w/.test(suffix)) throw badRequest('given role path suffix contains invalid characters; must match \\w[\\w-.]+\\w');
     role.path_suffix = suffix;
   }
-  const ap = strList(body, 'allowed_policies');
-  if (ap) role.allowed_policies = sanitizePolicies(ap, false);
-  const dp = strList(body, 'disallowed_policies');
-  if (dp) role.disallowed_policies = [...new Set(dp.map((p) => p.toLowerCase()))];
-  const apg = strList(body, 'allowed_policies_glob');
-  if (apg) role.allowed_policies_glob = sanitizePolicies(apg, false);
-  const dpg = strList(body, 'disallowed_policies_glob');
-  if (dpg) role.disallowed_policies_glob = [...new Set(dpg.map((p) => p.toLowerCase()))];
-  const eaa = strList(body, 'allowed_entity_aliases');
-  if (eaa) role.allowed_entity_aliases = [...new Set(eaa.map((p) => p.toLowerCase()))];
+  const allowedPolicies = strList(body, 'allowed_policies');
+  if (allowedPolicies) role.allowed_policies = sanitizePolicies(allowedPolicies, false);
+  const disallowedPolicies = strList(body, 'disallowed_policies');
+  if (disallowedPolicies) role.disallowed_policies = [...new Set(disallowedPolicies.map((p) => p.toLowerCase()))];
+  const allowedGlobs = strList(body, 'allowed_policies_glob');
+  if (allowedGlobs) role.allowed_policies_glob = sanitizePolicies(allowedGlobs, false);
+  const disallowedGlobs = strList(body, 'disallowed_policies_glob');
+  if (disallowedGlobs) role.disallowed_policies_glob = [...new Set(disallowedGlobs.map((p) => p.toLowerCase()))];
+  const entityAliases = strList(body, 'allowed_entity_aliases');
+  if (entityAliases) role.allowed_entity_aliases = [...new Set(entityAliases.map((p) => p.toLowerCase()))];
   const explicitMax = body.token_explicit_max_ttl ?? body.explicit_max_ttl;
   if (body.token_explicit_max_ttl !== undefined && body.explicit_max_ttl !== undefined) {
     warnings.push(`Both 'token_explicit_max_ttl' and deprecated 'explicit_max_ttl' value supplied, ignoring the deprecated value`);
@@ -313,12 +357,12 @@ function readRole(body: Record<string, unknown>, existing: TokenRole | undefined
     warnings.push(`Both 'token_period' and deprecated 'period' value supplied, ignoring the deprecated value`);
   }
   if (period !== undefined) role.token_period = duration({ v: period }, 'v');
-  const ndp = bool(body, 'token_no_default_policy');
-  if (ndp !== undefined) role.token_no_default_policy = ndp;
-  const tnu = int(body, 'token_num_uses');
-  if (tnu !== undefined) {
-    if (tnu < 0) throw badRequest('error parsing role fields: token_num_uses cannot be negative');
-    role.token_num_uses = tnu;
+  const noDefaultPolicy = bool(body, 'token_no_default_policy');
+  if (noDefaultPolicy !== undefined) role.token_no_default_policy = noDefaultPolicy;
+  const numUses = int(body, 'token_num_uses');
+  if (numUses !== undefined) {
+    if (numUses < 0) throw badRequest('error parsing role fields: token_num_uses cannot be negative');
+    role.token_num_uses = numUses;
   }
   if (body.token_type !== undefined) {
     const t = str(body, 'token_type');
@@ -366,137 +410,148 @@ export function roleExists(core: Core, name: string): boolean {
   return core.state.roles.has(name);
 }
 
+type TokenHandler = (core: Core, req: VaultRequest) => Reply;
+
+function writeOnly(handler: TokenHandler): TokenHandler {
+  return (core, req) => {
+    if (req.op !== 'write') throw unsupportedOperation();
+    return handler(core, req);
+  };
+}
+
+function readOrWrite(handler: TokenHandler): TokenHandler {
+  return (core, req) => {
+    if (req.op !== 'read' && req.op !== 'write') throw unsupportedOperation();
+    return handler(core, req);
+  };
+}
+
+/** The token named in the body (`token`), or a 400 "missing token ID". */
+function bodyToken(req: VaultRequest): string {
+  const token = str(req.body, 'token');
+  if (!token) throw badRequest('missing token ID');
+  return token;
+}
+
+/** The accessor named in the body (`accessor`), or a 400 "missing accessor". */
+function bodyAccessor(req: VaultRequest): string {
+  const accessor = str(req.body, 'accessor');
+  if (!accessor) throw badRequest('missing accessor');
+  return accessor;
+}
+
+function revokeTree(core: Core, target: TokenEntry): Reply {
+  core.tokens.revokeTree(target);
+  core.changed();
+  return {};
+}
+
+/** The fixed paths under auth/token/ (create/<role> and roles/<name> are matched after them). */
+const TOKEN_PATHS: Record<string, TokenHandler> = {
+  create: writeOnly((core, req) => createToken(core, req, false, undefined)),
+  'create-orphan': writeOnly((core, req) => createToken(core, req, true, undefined)),
+  'lookup-self': readOrWrite((core, req) => lookupReply(core, req.te, req.token)),
+  lookup: readOrWrite((core, req) => {
+    const token = str(req.body, 'token') || req.token;
+    if (!token) throw badRequest('missing token ID');
+    return lookupReply(core, core.tokens.lookup(token), token);
+  }),
+  'lookup-accessor': writeOnly((core, req) => {
+    const target = core.tokens.lookupAccessor(bodyAccessor(req));
+    if (!target || target.type === 'batch') throw badRequest('invalid accessor');
+    return lookupReply(core, target, '');
+  }),
+  'renew-self': writeOnly((core, req) => renewReply(core, req.te!, req.token, req.body)),
+  renew: writeOnly((core, req) => {
+    const token = bodyToken(req);
+    const target = core.tokens.lookup(token);
+    if (!target) throw badRequest('token not found');
+    return renewReply(core, target, token, req.body);
+  }),
+  'renew-accessor': writeOnly((core, req) => {
+    const target = core.tokens.lookupAccessor(bodyAccessor(req));
+    if (!target) throw badRequest('invalid accessor');
+    return renewReply(core, target, '', req.body);
+  }),
+  'revoke-self': writeOnly((core, req) => {
+    const caller = req.te!;
+    if (caller.type === 'batch') throw badRequest('batch tokens cannot be revoked');
+    return revokeTree(core, caller);
+  }),
+  revoke: writeOnly((core, req) => {
+    const target = core.tokens.lookup(bodyToken(req));
+    if (!target) return {};
+    if (target.type === 'batch') throw badRequest('batch tokens cannot be revoked');
+    return revokeTree(core, target);
+  }),
+  'revoke-accessor': writeOnly((core, req) => {
+    const target = core.tokens.lookupAccessor(bodyAccessor(req));
+    if (!target) return { warnings: ['No token found with this accessor'] };
+    return revokeTree(core, target);
+  }),
+  'revoke-orphan': writeOnly((core, req) => {
+    const token = bodyToken(req);
+    if (!isSudo(req)) throw badRequest('root or sudo privileges required to revoke and orphan');
+    const target = core.tokens.lookup(token);
+    if (!target) throw badRequest('token to revoke not found');
+    if (target.type === 'batch') throw badRequest('batch tokens cannot be revoked');
+    core.tokens.revokeOrphan(target);
+    core.changed();
+    return {};
+  }),
+  'accessors/': (core, req) => {
+    if (req.op !== 'list') throw unsupportedOperation();
+    return { data: { keys: core.tokens.accessors() } };
+  },
+  roles: listRoles,
+  'roles/': listRoles,
+};
+
+function listRoles(core: Core, req: VaultRequest): Reply {
+  if (req.op !== 'list') throw unsupportedOperation();
+  if (core.state.roles.size === 0) throw notFound();
+  return { data: { keys: [...core.state.roles.keys()].sort() } };
+}
+
+/** auth/token/roles/<name>: read, write (create or update), delete. */
+function handleRole(core: Core, req: VaultRequest, name: string): Reply {
+  switch (req.op) {
+    case 'read': {
+      const role = core.state.roles.get(name);
+      if (!role) throw notFound();
+      return { data: roleData(role) };
+    }
+    case 'write': {
+      const warnings: string[] = [];
+      const role = readRole(req.body, core.state.roles.get(name), name, warnings);
+      core.state.roles.set(name, role);
+      core.changed();
+      return warnings.length > 0 ? { warnings } : {};
+    }
+    case 'delete':
+      if (core.state.roles.delete(name)) core.changed();
+      return {};
+    default:
+      throw unsupportedOperation();
+  }
+}
+
 /** Routes auth/token/<rest>. */
 export function handleTokenPath(core: Core, req: VaultRequest, rest: string): Reply {
-  const body = req.body;
-  const te = req.te!;
-  const onlyWrite = () => {
+  if (Object.prototype.hasOwnProperty.call(TOKEN_PATHS, rest)) return TOKEN_PATHS[rest](core, req);
+  const create = /^create\/(.+)$/.exec(rest);
+  if (create) {
     if (req.op !== 'write') throw unsupportedOperation();
-  };
-  switch (rest) {
-    case 'create':
-      onlyWrite();
-      return createToken(core, req, false, undefined);
-    case 'create-orphan':
-      onlyWrite();
-      return createToken(core, req, true, undefined);
-    case 'lookup-self':
-      if (req.op !== 'read' && req.op !== 'write') throw unsupportedOperation();
-      return lookupReply(core, te, req.token);
-    case 'lookup': {
-      if (req.op !== 'read' && req.op !== 'write') throw unsupportedOperation();
-      const token = str(body, 'token') || req.token;
-      if (!token) throw badRequest('missing token ID');
-      return lookupReply(core, core.tokens.lookup(token), token);
-    }
-    case 'lookup-accessor': {
-      onlyWrite();
-      const accessor = str(body, 'accessor');
-      if (!accessor) throw badRequest('missing accessor');
-      const target = core.tokens.lookupAccessor(accessor);
-      if (!target || target.type === 'batch') throw badRequest('invalid accessor');
-      return lookupReply(core, target, '');
-    }
-    case 'renew-self':
-      onlyWrite();
-      return renewReply(core, te, req.token, body);
-    case 'renew': {
-      onlyWrite();
-      const token = str(body, 'token');
-      if (!token) throw badRequest('missing token ID');
-      const target = core.tokens.lookup(token);
-      if (!target) throw badRequest('token not found');
-      return renewReply(core, target, token, body);
-    }
-    case 'renew-accessor': {
-      onlyWrite();
-      const accessor = str(body, 'accessor');
-      if (!accessor) throw badRequest('missing accessor');
-      const target = core.tokens.lookupAccessor(accessor);
-      if (!target) throw badRequest('invalid accessor');
-      return renewReply(core, target, '', body);
-    }
-    case 'revoke-self':
-      onlyWrite();
-      if (te.type === 'batch') throw badRequest('batch tokens cannot be revoked');
-      core.tokens.revokeTree(te);
-      core.changed();
-      return {};
-    case 'revoke': {
-      onlyWrite();
-      const token = str(body, 'token');
-      if (!token) throw badRequest('missing token ID');
-      const target = core.tokens.lookup(token);
-      if (target) {
-        if (target.type === 'batch') throw badRequest('batch tokens cannot be revoked');
-        core.tokens.revokeTree(target);
-        core.changed();
-      }
-      return {};
-    }
-    case 'revoke-accessor': {
-      onlyWrite();
-      const accessor = str(body, 'accessor');
-      if (!accessor) throw badRequest('missing accessor');
-      const target = core.tokens.lookupAccessor(accessor);
-      if (!target) return { warnings: ['No token found with this accessor'] };
-      core.tokens.revokeTree(target);
-      core.changed();
-      return {};
-    }
-    case 'revoke-orphan': {
-      onlyWrite();
-      const token = str(body, 'token');
-      if (!token) throw badRequest('missing token ID');
-      if (!isSudo(req)) throw badRequest('root or sudo privileges required to revoke and orphan');
-      const target = core.tokens.lookup(token);
-      if (!target) throw badRequest('token to revoke not found');
-      if (target.type === 'batch') throw badRequest('batch tokens cannot be revoked');
-      core.tokens.revokeOrphan(target);
-      core.changed();
-      return {};
-    }
-    case 'accessors/':
-      if (req.op !== 'list') throw unsupportedOperation();
-      return { data: { keys: core.tokens.accessors() } };
-    case 'roles':
-    case 'roles/':
-      if (req.op !== 'list') throw unsupportedOperation();
-      if (core.state.roles.size === 0) throw notFound();
-      return { data: { keys: [...core.state.roles.keys()].sort() } };
-  }
-  let m = /^create\/(.+)$/.exec(rest);
-  if (m) {
-    onlyWrite();
-    const name = m[1];
+    const name = create[1];
     if (!ROLE_NAME.test(name)) throw unsupportedPath();
     const role = core.state.roles.get(name);
     if (!role) throw badRequest(`unknown role ${name}`);
     return createToken(core, req, false, role);
   }
-  m = /^roles\/(.+)$/.exec(rest);
-  if (m) {
-    const name = m[1];
-    if (!ROLE_NAME.test(name)) throw unsupportedPath();
-    switch (req.op) {
-      case 'read': {
-        const role = core.state.roles.get(name);
-        if (!role) throw notFound();
-        return { data: roleData(role) };
-      }
-      case 'write': {
-        const warnings: string[] = [];
-        const role = readRole(body, core.state.roles.get(name), name, warnings);
-        core.state.roles.set(name, role);
-        core.changed();
-        return warnings.length > 0 ? { warnings } : {};
-      }
-      case 'delete':
-        if (core.state.roles.delete(name)) core.changed();
-        return {};
-      default:
-        throw unsupportedOperation();
-    }
+  const role = /^roles\/(.+)$/.exec(rest);
+  if (role) {
+    if (!ROLE_NAME.test(role[1])) throw unsupportedPath();
+    return handleRole(core, req, role[1]);
   }
   throw unsupportedPath();
 }

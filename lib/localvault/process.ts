@@ -3,11 +3,11 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DEFAULT_STORE_ADDR } from '../config.js';
 import { StoreError, UsageError } from '../errors.js';
 import { createLogger } from '../log.js';
 import type { Paths } from '../paths.js';
 import { ensurePrivateDir, readOptionalFile, writePrivateFile } from '../private-files.js';
+import { DEFAULT_STORE_ADDR } from './address.js';
 import { ROOT_TOKEN_FILE, type StoreLogger } from './core.js';
 import { createStoreServer } from './server.js';
 

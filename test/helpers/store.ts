@@ -1,3 +1,4 @@
+import type { Test } from 'uvu';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -13,7 +14,7 @@ import { storeAuditLog, storeRootTokenFile } from '../../lib/localvault/process.
  *
  * - `startTestStore()` runs the store in this process (createStoreServer on 127.0.0.1, port 0):
  *   fastest, for tests that talk to it over HTTP.
- * - `startTestStoreProcess()` runs it in a separate Node process (`lib/localvault/serve-entry.ts`
+ * - `startTestStoreProcess()` runs it in a separate Node process (`test/helpers/serve-store.ts`
  *   under tsx), for tests whose own JS thread may block (in-process FUSE mounts) or that need to
  *   kill/restart a real store process.
  *
@@ -100,7 +101,7 @@ async function waitForAddr(paths: Paths, child: ChildProcess, timeoutMs = 20_000
 }
 
 function spawnStore(home: string, addr: string): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'lib/localvault/serve-entry.ts'), addr], {
+  return spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'test/helpers/serve-store.ts'), addr], {
     cwd: REPO_ROOT,
     env: { ...process.env, SECRETFS_HOME: home },
     // The IPC channel lets the store notice when this process dies and stop by itself.
@@ -117,7 +118,7 @@ async function stopChild(child: ChildProcess): Promise<void> {
   await done;
 }
 
-/** Runs the real store in a separate Node process (serve-entry.ts under tsx) on a random port. */
+/** Runs the real store in a separate Node process (serve-store.ts under tsx) on a random port. */
 export async function startTestStoreProcess(opts: TestStoreOptions = {}): Promise<TestStore> {
   const { home, owned } = await newHome(opts);
   const paths = resolvePaths({ SECRETFS_HOME: home });
@@ -160,4 +161,40 @@ export async function vaultError(p: Promise<unknown>): Promise<{ status: number 
     return { status: err?.response?.statusCode, message: String(err?.message), body: err?.response?.body };
   }
   throw new Error('expected the request to fail');
+}
+
+/** An object that stands for the value `get()` returns once a suite's `before` hook has run. */
+function lateBound<T extends object>(get: () => T | undefined, what: string): T {
+  const target = () => {
+    const value = get();
+    if (!value) throw new Error(`${what} is used before the suite's before hook started the store`);
+    return value;
+  };
+  return new Proxy({} as T, {
+    get(_t, prop) {
+      const value = Reflect.get(target(), prop);
+      return typeof value === 'function' ? value.bind(target()) : value;
+    },
+    has: (_t, prop) => Reflect.has(target(), prop),
+  });
+}
+
+/**
+ * The set-up every localvault integration suite shares: an in-process store (startTestStore)
+ * started in `before` with a root node-vault client, an optional `setup` step, and the store
+ * stopped (its home deleted) in `after`. The returned `store` and `vault` can be used in tests as
+ * if they were the started store and client.
+ */
+export function storeSuite(test: Test, setup?: (store: TestStore, vault: any) => Promise<void>): { store: TestStore; vault: any } {
+  let store: TestStore | undefined;
+  let vault: any;
+  test.before(async () => {
+    store = await startTestStore();
+    vault = vaultClient(store.addr, store.rootToken);
+    await setup?.(store, vault);
+  });
+  test.after(async () => {
+    await store?.stop();
+  });
+  return { store: lateBound(() => store, 'store'), vault: lateBound(() => vault, 'vault') };
 }

@@ -1,24 +1,16 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startTestStore, vaultClient, vaultError, type TestStore } from '../../helpers/store.js';
+import { storeSuite, vaultClient, vaultError } from '../../helpers/store.js';
 
 /**
  * ACL enforcement over HTTP: (policy, operation) -> allowed or 403, with real tokens, so the
  * operation-to-capability mapping (create vs update by existence, KV v2 paths) is tested end to end.
  */
 const test = suite('localvault ACL enforcement over HTTP');
-let store: TestStore;
-let root: any;
-
-test.before(async () => {
-  store = await startTestStore();
-  root = vaultClient(store.addr, store.rootToken);
+const { store, vault: root } = storeSuite(test, async (_store, root) => {
   await root.write('secret/data/acl/existing', { data: { v: '1' } });
   await root.mount({ mount_point: 'v1', type: 'kv', options: { version: '1' } });
   await root.write('v1/acl/existing', { v: '1' });
-});
-test.after(async () => {
-  await store.stop();
 });
 
 let n = 0;

@@ -2,19 +2,10 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import http from 'node:http';
 import net from 'node:net';
-import { startTestStore, vaultClient, vaultError, type TestStore } from '../../helpers/store.js';
+import { storeSuite, vaultError } from '../../helpers/store.js';
 
 const test = suite('localvault bad input: Vault status codes, a message, and the server stays up');
-let store: TestStore;
-let vault: any;
-
-test.before(async () => {
-  store = await startTestStore();
-  vault = vaultClient(store.addr, store.rootToken);
-});
-test.after(async () => {
-  await store.stop();
-});
+const { store, vault } = storeSuite(test);
 
 const send = (path: string, init: RequestInit = {}) =>
   fetch(`${store.addr}${path}`, { ...init, headers: { 'X-Vault-Token': store.rootToken, ...(init.headers ?? {}) } });

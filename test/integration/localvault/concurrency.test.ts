@@ -1,18 +1,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startTestStore, vaultClient, vaultError, type TestStore } from '../../helpers/store.js';
+import { storeSuite, vaultClient, vaultError } from '../../helpers/store.js';
 
 const test = suite('localvault concurrency');
-let store: TestStore;
-let vault: any;
-
-test.before(async () => {
-  store = await startTestStore();
-  vault = vaultClient(store.addr, store.rootToken);
-});
-test.after(async () => {
-  await store.stop();
-});
+const { store, vault } = storeSuite(test);
 
 test('parallel CAS writes to one key: exactly one winner per version', async () => {
   await vault.write('secret/data/race', { options: { cas: 0 }, data: { round: '0' } });

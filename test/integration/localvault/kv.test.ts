@@ -1,18 +1,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startTestStore, vaultClient, vaultError, type TestStore } from '../../helpers/store.js';
+import { storeSuite, vaultClient, vaultError } from '../../helpers/store.js';
 
 const test = suite('localvault KV v1 and v2 over HTTP (node-vault)');
-let store: TestStore;
-let vault: any;
-
-test.before(async () => {
-  store = await startTestStore();
-  vault = vaultClient(store.addr, store.rootToken);
-});
-test.after(async () => {
-  await store.stop();
-});
+const { store, vault } = storeSuite(test);
 
 test('kv v2: write, read, versions, ?version', async () => {
   const w1 = await vault.write('secret/data/app-1', { data: { user: 'u', password: 'p1' } });

@@ -4,22 +4,13 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { startTestStore, vaultClient, vaultError, type TestStore } from '../../helpers/store.js';
+import { startTestStore, storeSuite, vaultClient, vaultError } from '../../helpers/store.js';
 import { createStoreServer } from '../../../lib/localvault/server.js';
 import { DATA_FILE } from '../../../lib/localvault/storage.js';
 import { StoreError } from '../../../lib/errors.js';
 
 const test = suite('localvault persistence, encryption at rest and audit');
-let store: TestStore;
-let vault: any;
-
-test.before(async () => {
-  store = await startTestStore();
-  vault = vaultClient(store.addr, store.rootToken);
-});
-test.after(async () => {
-  await store.stop();
-});
+const { store, vault } = storeSuite(test);
 
 async function allFiles(dir: string): Promise<string[]> {
   const out: string[] = [];

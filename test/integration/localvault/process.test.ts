@@ -16,7 +16,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 let home = '';
 let paths: Paths;
 
-const entry = (addr: string) => ({ file: process.execPath, args: ['--import', 'tsx', join(ROOT, 'lib/localvault/serve-entry.ts'), addr], cwd: ROOT });
+const entry = (addr: string) => ({ file: process.execPath, args: ['--import', 'tsx', join(ROOT, 'test/helpers/serve-store.ts'), addr], cwd: ROOT });
 
 test.before.each(async () => {
   home = await mkdtemp(join(tmpdir(), 'lv-proc-'));

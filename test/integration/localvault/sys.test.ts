@@ -1,18 +1,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startTestStore, vaultClient, vaultError, type TestStore } from '../../helpers/store.js';
+import { storeSuite, vaultClient, vaultError } from '../../helpers/store.js';
 
 const test = suite('localvault sys endpoints over HTTP (node-vault)');
-let store: TestStore;
-let vault: any;
-
-test.before(async () => {
-  store = await startTestStore();
-  vault = vaultClient(store.addr, store.rootToken);
-});
-test.after(async () => {
-  await store.stop();
-});
+const { store, vault } = storeSuite(test);
 
 const raw = (path: string, init: RequestInit = {}) => fetch(`${store.addr}/v1/${path}`, init);
 

@@ -1,23 +1,15 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startTestStore, vaultClient, vaultError, type TestStore } from '../../helpers/store.js';
+import { storeSuite, vaultClient, vaultError } from '../../helpers/store.js';
 
 const test = suite('localvault token auth over HTTP (node-vault)');
-let store: TestStore;
-let vault: any;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-test.before(async () => {
-  store = await startTestStore();
-  vault = vaultClient(store.addr, store.rootToken);
+const { store, vault } = storeSuite(test, async (_store, vault) => {
   await vault.write('sys/policies/acl/app', { policy: 'path "secret/data/app/*" { capabilities = ["read"] }' });
   await vault.write('sys/policies/acl/minter', {
     policy: 'path "auth/token/create" { capabilities = ["update"] }\npath "auth/token/create/*" { capabilities = ["update"] }\npath "auth/token/create-orphan" { capabilities = ["update"] }',
   });
   await vault.write('secret/data/app/db', { data: { password: 's3cret' } });
-});
-test.after(async () => {
-  await store.stop();
 });
 
 async function mint(body: Record<string, unknown>, client = vault): Promise<any> {

@@ -1,20 +1,12 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startTestStore, vaultClient, vaultError, type TestStore } from '../../helpers/store.js';
+import { storeSuite, vaultClient, vaultError } from '../../helpers/store.js';
 
 const test = suite('localvault response wrapping over HTTP (node-vault)');
-let store: TestStore;
-let vault: any;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const WRAP = (ttl: string) => ({ headers: { 'X-Vault-Wrap-TTL': ttl } });
-
-test.before(async () => {
-  store = await startTestStore();
-  vault = vaultClient(store.addr, store.rootToken);
+const { store, vault } = storeSuite(test, async (_store, vault) => {
   await vault.write('secret/data/w', { data: { password: 'wrapped-value' } });
-});
-test.after(async () => {
-  await store.stop();
 });
 
 test('X-Vault-Wrap-TTL on a read: wrap_info only; unwrap with the wrapping token returns the response once', async () => {

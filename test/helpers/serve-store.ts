@@ -1,12 +1,13 @@
-import { resolvePaths } from '../paths.js';
-import { serveStore } from './process.js';
+import { resolvePaths } from '../../lib/paths.js';
+import { serveStore } from '../../lib/localvault/process.js';
 
 /**
  * A tiny entry that runs the store in the foreground without the CLI, for tests that need the
- * store in another process: `node --import tsx lib/localvault/serve-entry.ts [addr]`, with
+ * store in another process: `node --import tsx test/helpers/serve-store.ts [addr]`, with
  * SECRETFS_HOME set. It exits by itself once the store stops (SIGTERM/SIGINT, or, when spawned
  * with an IPC channel, when the parent goes away, so a crashed test leaves no store behind).
- * When the store cannot start it says why on stderr and exits 1.
+ * When the store cannot start it says why on stderr and exits 1. (Its file name must contain
+ * "serve": process.ts recognises a store process by that word in its command line.)
  */
 const addr = process.argv[2] ?? 'http://127.0.0.1:0';
 try {
