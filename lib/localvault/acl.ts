@@ -23,6 +23,9 @@ export interface PathRule {
   allowedParameters?: ParameterMap;
   deniedParameters?: ParameterMap;
   requiredParameters?: string[];
+  /** Wrapping TTL bounds in seconds (0 = none): a request must ask for wrapping within them. */
+  minWrappingTtl?: number;
+  maxWrappingTtl?: number;
 }
 
 /** A parsed policy. */
@@ -96,7 +99,7 @@ export function parsePolicy(name: string, text: string): ParsedPolicy {
     const pattern = rawPattern.replace(/^\/+/, '');
     if (pattern.includes('+*')) throw new PolicyParseError(`path "${pattern}": invalid use of wildcards ('+*' is forbidden)`);
     const caps = new Set<Capability>();
-    const params: Pick<PathRule, 'allowedParameters' | 'deniedParameters' | 'requiredParameters'> = {};
+    const params: Pick<PathRule, 'allowedParameters' | 'deniedParameters' | 'requiredParameters' | 'minWrappingTtl' | 'maxWrappingTtl'> = {};
     for (const entry of body.entries) {
       if (!PATH_KEYS.has(entry.key)) throw new PolicyParseError(`path "${pattern}": invalid key "${entry.key}" on line ${entry.line}`);
       if (entry.key === 'capabilities') {
@@ -122,12 +125,18 @@ export function parsePolicy(name: string, text: string): ParsedPolicy {
         }
         params.requiredParameters = (entry.value as string[]).map((v) => v.toLowerCase());
       } else if (entry.key === 'min_wrapping_ttl' || entry.key === 'max_wrapping_ttl') {
+        let seconds: number;
         try {
-          parseDurationSeconds(entry.value as string);
-        } catch {
-          throw new PolicyParseError(`path "${pattern}": error parsing ${entry.key}`);
+          seconds = parseDurationSeconds(entry.value);
+        } catch (err) {
+          throw new PolicyParseError(`error parsing ${entry.key}: ${(err as Error).message}`);
         }
+        if (entry.key === 'min_wrapping_ttl') params.minWrappingTtl = seconds;
+        else params.maxWrappingTtl = seconds;
       }
+    }
+    if (params.minWrappingTtl && params.maxWrappingTtl && params.maxWrappingTtl < params.minWrappingTtl) {
+      throw new PolicyParseError('max_wrapping_ttl cannot be less than min_wrapping_ttl');
     }
     rules.push({ pattern, capabilities: caps.has('deny') ? ['deny'] : [...caps], ...params });
   }
@@ -193,6 +202,15 @@ interface CompiledRule {
   allowedParameters?: ParameterMap;
   deniedParameters?: ParameterMap;
   requiredParameters?: string[];
+  minWrappingTtl?: number;
+  maxWrappingTtl?: number;
+}
+
+/** The smaller of two bounds where 0 means none (Vault merges wrapping TTLs of one path this way). */
+function shortestBound(a: number | undefined, b: number | undefined): number | undefined {
+  if (!a) return b || undefined;
+  if (!b) return a;
+  return Math.min(a, b);
 }
 
 function isSegmentWildcard(pattern: string): boolean {
@@ -255,7 +273,7 @@ export class Acl {
 
   constructor(policies: ParsedPolicy[], root = false) {
     this.root = root;
-    const merged = new Map<string, { caps: Set<Capability>; allowed?: ParameterMap; denied?: ParameterMap; required?: string[] }>();
+    const merged = new Map<string, { caps: Set<Capability>; allowed?: ParameterMap; denied?: ParameterMap; required?: string[]; minWrap?: number; maxWrap?: number }>();
     for (const policy of policies) {
       for (const rule of policy.rules) {
         let m = merged.get(rule.pattern);
@@ -264,6 +282,8 @@ export class Acl {
         m.allowed = mergeParameterMaps(m.allowed, rule.allowedParameters);
         m.denied = mergeParameterMaps(m.denied, rule.deniedParameters);
         if (rule.requiredParameters) m.required = [...new Set([...(m.required ?? []), ...rule.requiredParameters])];
+        m.minWrap = shortestBound(m.minWrap, rule.minWrappingTtl);
+        m.maxWrap = shortestBound(m.maxWrap, rule.maxWrappingTtl);
       }
     }
     for (const [pattern, m] of merged) {
@@ -272,6 +292,8 @@ export class Acl {
       rule.allowedParameters = m.allowed;
       rule.deniedParameters = m.denied;
       rule.requiredParameters = m.required;
+      rule.minWrappingTtl = m.minWrap;
+      rule.maxWrappingTtl = m.maxWrap;
       if (rule.test) this.nonExact.push(rule);
       else this.exact.set(pattern, rule);
     }
@@ -304,13 +326,15 @@ export class Acl {
   /**
    * Whether every capability in `needed` is granted on the path (root: always). With `data` (the
    * request parameters of a read, create, update or patch), the rule's required, denied and
-   * allowed parameters are checked as Vault does.
+   * allowed parameters are checked as Vault does. With `wrapTtl` (the request's wrap TTL in
+   * seconds, 0 = not wrapped), the rule's min/max wrapping TTLs are enforced.
    */
-  allows(path: string, needed: Capability[], list = false, data?: Record<string, unknown>): boolean {
+  allows(path: string, needed: Capability[], list = false, data?: Record<string, unknown>, wrapTtl?: number): boolean {
     if (this.root) return true;
     const rule = this.matchingRule(path, list);
     if (!rule || rule.caps.size === 0 || rule.caps.has('deny')) return false;
     if (!needed.every((c) => rule.caps.has(c))) return false;
+    if (wrapTtl !== undefined && !wrappingAllowed(rule, wrapTtl)) return false;
     return data === undefined || parametersAllowed(rule, data);
   }
 
@@ -345,6 +369,15 @@ export class Acl {
     }
     return false;
   }
+}
+
+/** Vault's wrapping TTL checks (acl.go AllowOperation): a bound requires wrapping within it. */
+function wrappingAllowed(rule: CompiledRule, wrapTtl: number): boolean {
+  const { minWrappingTtl: min, maxWrappingTtl: max } = rule;
+  if (max && (wrapTtl === 0 || wrapTtl > max)) return false;
+  if (min && (wrapTtl === 0 || wrapTtl < min)) return false;
+  // Merging several policies can leave max < min, which nothing satisfies.
+  return !(min && max && max < min);
 }
 
 /** Vault's parameter checks for one rule (acl.go AllowOperation). */

@@ -116,8 +116,16 @@ function tokenize(src: string): Tok[] {
   return out;
 }
 
+/** Nesting beyond this is refused as a syntax error (a policy never needs it; deeper would exhaust the stack). */
+export const MAX_NESTING = 100;
+
 class Parser {
   private pos = 0;
+  private depth = 0;
+
+  private enter(line: number): void {
+    if (++this.depth > MAX_NESTING) throw new HclSyntaxError(`At ${line}: nesting deeper than ${MAX_NESTING} levels`);
+  }
   constructor(private readonly toks: Tok[]) {}
 
   private peek(): Tok {
@@ -162,7 +170,9 @@ class Parser {
       }
       if (this.isPunct('{')) {
         this.next();
+        this.enter(t.line);
         const body = this.parseBody(true);
+        this.depth--;
         this.expectPunct('}');
         entries.push({ key, labels, value: body, line: t.line });
         continue;
@@ -186,10 +196,12 @@ class Parser {
         throw new HclSyntaxError(`At ${t.line}: unknown token: ${t.v}`);
       case 'punct':
         if (t.v === '[') {
+          this.enter(t.line);
           const list: HclValue[] = [];
           for (;;) {
             if (this.isPunct(']')) {
               this.next();
+              this.depth--;
               return list;
             }
             list.push(this.parseValue());
@@ -198,7 +210,9 @@ class Parser {
           }
         }
         if (t.v === '{') {
+          this.enter(t.line);
           const body = this.parseBody(true);
+          this.depth--;
           this.expectPunct('}');
           return body;
         }
@@ -214,12 +228,13 @@ function describe(t: Tok): string {
   return JSON.stringify(String(t.v));
 }
 
-function fromJson(v: unknown): HclValue {
-  if (Array.isArray(v)) return v.map(fromJson);
+function fromJson(v: unknown, depth = 0): HclValue {
+  if ((Array.isArray(v) || (v && typeof v === 'object')) && depth >= MAX_NESTING) throw new HclSyntaxError(`nesting deeper than ${MAX_NESTING} levels`);
+  if (Array.isArray(v)) return v.map((x) => fromJson(x, depth + 1));
   if (v && typeof v === 'object') {
     return {
       kind: 'object',
-      entries: Object.entries(v as Record<string, unknown>).map(([key, value]) => ({ key, labels: [], value: fromJson(value), line: 1 })),
+      entries: Object.entries(v as Record<string, unknown>).map(([key, value]) => ({ key, labels: [], value: fromJson(value, depth + 1), line: 1 })),
     };
   }
   return v as HclValue;

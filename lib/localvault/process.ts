@@ -178,6 +178,20 @@ export async function serveStore(paths: Paths, opts: { addr?: string; log?: Stor
   return { address: server.address, pid: process.pid, stopped, stop };
 }
 
+/**
+ * The store process's environment: the caller's, less the Vault credentials and client settings
+ * that mean nothing to a server (the store never needs a caller's token, and must not keep one).
+ */
+export function storeEnv(env: NodeJS.ProcessEnv, home: string): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(env)) {
+    if (k === 'VAULT_TOKEN' || k === 'SECRETFS_VAULT_TOKEN' || k === 'VAULT_ROLE_ID' || k === 'VAULT_SECRET_ID') continue;
+    out[k] = v;
+  }
+  out.SECRETFS_HOME = home;
+  return out;
+}
+
 /** Options of startStoreInBackground. */
 export interface StartOptions {
   addr?: string;
@@ -212,7 +226,7 @@ export async function startStoreInBackground(paths: Paths, opts: StartOptions = 
       cwd: command.cwd,
       detached: true,
       stdio: ['ignore', fd, fd],
-      env: { ...(opts.env ?? process.env), SECRETFS_HOME: paths.home },
+      env: storeEnv(opts.env ?? process.env, paths.home),
     });
   } finally {
     closeSync(fd);

@@ -48,6 +48,17 @@ const ROUTES: Route[] = [
   { re: /^sys\/mounts\/(.+)\/tune$/, auth: 'acl', ops: ['read', 'write'], handle: (c, r, m) => tuneMount(c, r, m[1]) },
   { re: /^sys\/mounts\/(.+)$/, auth: 'acl', ops: ['read', 'write', 'delete'], handle: (c, r, m) => mountOne(c, r, m[1]) },
   { re: /^sys\/auth\/?$/, auth: 'acl', ops: ['read'], handle: (c) => listAuth(c) },
+  // Disabling an auth method that is not there succeeds, as in Vault.
+  {
+    re: /^sys\/auth\/(.+)$/,
+    auth: 'acl',
+    ops: ['delete'],
+    sudo: () => true,
+    handle: (_c, _r, m) => {
+      if (m[1].replace(/\/+$/, '') === 'token') throw badRequest('token credential backend cannot be disabled');
+      return {};
+    },
+  },
   { re: /^sys\/internal\/ui\/mounts(?:\/(.*))?$/, auth: 'token', ops: ['read'], handle: (c, r, m) => internalUiMount(c, r, m[1] ?? '') },
   { re: /^sys\/policy\/?$/, auth: 'acl', ops: ['read', 'list'], handle: (c, r) => sysPolicy(c, r, undefined) },
   { re: /^sys\/policy\/(.+)$/, auth: 'acl', ops: ['read', 'write', 'delete'], handle: (c, r, m) => sysPolicy(c, r, m[1]) },
@@ -114,7 +125,7 @@ function checkAcl(req: VaultRequest, needed: Capability[]): void {
   const acl = req.acl!;
   // Parameter constraints apply to reads and writes, as in Vault.
   const data = req.op === 'read' || req.op === 'write' || req.op === 'patch' ? req.body : undefined;
-  if (!acl.allows(req.path, needed, req.op === 'list', data)) throw permissionDenied();
+  if (!acl.allows(req.path, needed, req.op === 'list', data, req.wrapTtl)) throw permissionDenied();
 }
 
 function dispatch(core: Core, req: VaultRequest, audit: { operation: string }): Reply {

@@ -66,23 +66,29 @@ function send(res: http.ServerResponse, status: number, body: unknown, head = fa
   res.end(head ? undefined : text);
 }
 
+/** Vault's answer to any body that is not a JSON object (http/logical.go): the cause is not named. */
+export const MSG_BAD_JSON = 'error parsing JSON';
+
 function parseBody(buf: Buffer): Record<string, unknown> {
+  // Go's decoder replaces invalid UTF-8 inside strings with U+FFFD, as Buffer.toString does.
   const text = buf.toString('utf8');
   if (text.trim() === '') return {};
   let value: unknown;
   try {
     value = JSON.parse(text);
-  } catch (err) {
-    // Node's message quotes the input; say where it broke without echoing any of it.
-    const at = /position (\d+)/.exec((err as Error).message);
-    throw new VaultHttpError(400, [`failed to parse JSON input: invalid JSON${at ? ` at offset ${at[1]}` : ' (unexpected end of input)'}`]);
+  } catch {
+    throw new VaultHttpError(400, [MSG_BAD_JSON]);
   }
   if (value === null) return {};
-  if (typeof value !== 'object' || Array.isArray(value)) {
-    const kind = Array.isArray(value) ? 'array' : typeof value;
-    throw new VaultHttpError(400, [`failed to parse JSON input: json: cannot unmarshal ${kind} into Go value of type map[string]interface {}`]);
-  }
+  if (typeof value !== 'object' || Array.isArray(value)) throw new VaultHttpError(400, [MSG_BAD_JSON]);
   return value as Record<string, unknown>;
+}
+
+/** Go's strconv.ParseBool, which Vault uses for `?list=`: undefined when the text is not a boolean. */
+export function goParseBool(text: string): boolean | undefined {
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(text)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(text)) return false;
+  return undefined;
 }
 
 function tokenOf(req: http.IncomingMessage): string {
@@ -117,9 +123,18 @@ async function parseRequest(req: http.IncomingMessage, limit: number): Promise<V
   if (path.split('/').includes('..') || path.includes('..')) throw new VaultHttpError(400, ['path cannot contain parent references']);
   let op = METHODS[method];
   if (!op) throw new VaultHttpError(405, ['1 error occurred:\n\t* unsupported operation\n\n']);
+  let listParam = false;
   if (method === 'GET') {
-    const list = query.get('list');
-    if (list === 'true' || list === '1') op = 'list';
+    const list = query.get('list') ?? '';
+    if (list !== '') {
+      const parsed = goParseBool(list);
+      // Vault answers an unparsable list flag with 400 and no message.
+      if (parsed === undefined) throw new VaultHttpError(400, []);
+      if (parsed) {
+        op = 'list';
+        listParam = true;
+      }
+    }
   }
   if (method === 'HEAD' && path !== 'sys/health') throw new VaultHttpError(405, ['1 error occurred:\n\t* unsupported operation\n\n']);
   if (op === 'list' && !path.endsWith('/')) path += '/';
@@ -128,14 +143,18 @@ async function parseRequest(req: http.IncomingMessage, limit: number): Promise<V
   if (method === 'PATCH') {
     const mediaType = contentType.split(';')[0].trim().toLowerCase();
     if (mediaType !== 'application/merge-patch+json') {
-      throw new VaultHttpError(415, [`PATCH requires Content-Type of application/merge-patch+json, got ${JSON.stringify(mediaType)}`]);
+      throw new VaultHttpError(415, [`PATCH requires Content-Type of application/merge-patch+json, provided ${mediaType}`]);
     }
   }
   let body = parseBody(buf);
-  // As in Vault, a GET (or LIST) carries its parameters in the query string.
-  if ((method === 'GET' || method === 'LIST' || method === 'HEAD') && Object.keys(body).length === 0) {
+  // As in Vault, GET, LIST, HEAD and DELETE carry their parameters in the query string (a true
+  // `list` flag is consumed; a false one stays a parameter).
+  if ((method === 'GET' || method === 'LIST' || method === 'HEAD' || method === 'DELETE') && Object.keys(body).length === 0) {
     body = {};
-    for (const [k, v] of query) if (k !== 'list') Object.defineProperty(body, k, { value: v, enumerable: true, writable: true, configurable: true });
+    for (const [k, v] of query) {
+      if (k === 'list' && listParam) continue;
+      Object.defineProperty(body, k, { value: v, enumerable: true, writable: true, configurable: true });
+    }
   }
   const wrapHeader = req.headers['x-vault-wrap-ttl'];
   return {

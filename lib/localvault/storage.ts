@@ -91,7 +91,11 @@ export class Storage {
 
   /** Opens (creating when needed) the data directory and its key. */
   static async open(dir: string): Promise<Storage> {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
+    try {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      throw new StoreError(`cannot use ${dir} as the store data directory: ${(err as Error).message}`, { cause: err });
+    }
     await chmod(dir, 0o700);
     const keyPath = join(dir, KEY_FILE);
     const dataPath = join(dir, DATA_FILE);
@@ -99,7 +103,9 @@ export class Storage {
     try {
       keyText = await readFile(keyPath, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EISDIR') throw new StoreError(`the store key file ${keyPath} is a directory, not a file; refusing to start`);
+      if (code !== 'ENOENT') throw new StoreError(`cannot read the store key file ${keyPath}: ${(err as Error).message}`, { cause: err });
     }
     if (keyText === undefined) {
       if (await exists(dataPath)) {
@@ -126,8 +132,14 @@ export class Storage {
     try {
       blob = await readFile(this.dataFile);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return undefined;
+      if (code === 'EISDIR') {
+        throw new StoreError(`the store data file ${this.dataFile} is a directory, not a file; refusing to start`, {
+          hint: 'move that directory away (the store writes its data file there)',
+        });
+      }
+      throw new StoreError(`cannot read the store data file ${this.dataFile}: ${(err as Error).message}`, { cause: err });
     }
     const text = openDocument(this.key, blob, this.dataFile);
     try {

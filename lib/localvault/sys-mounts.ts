@@ -1,3 +1,4 @@
+import { parseDurationSeconds } from '../duration.js';
 import { badRequest, str, VaultHttpError, type Reply, type VaultRequest } from './envelope.js';
 import type { Core } from './core.js';
 import { emptyKvData, kvMount, type KvV2Key, type MountEntry } from './state.js';
@@ -104,27 +105,61 @@ export function mountOne(core: Core, req: VaultRequest, rawPath: string): Reply 
   return {};
 }
 
-/** sys/mounts/<path>/tune: read the config, or change description and the KV version (1 → 2 upgrades). */
+/** Vault's system default and maximum lease TTL (32 days), shown where a mount says "system" (0). */
+export const SYSTEM_LEASE_TTL = 2764800;
+
+/** A tune TTL field: "" keeps the current value, "system" means 0, anything else is a Vault duration. */
+function tuneTtl(body: Record<string, unknown>, key: string, current: number): number {
+  const raw = str(body, key);
+  if (raw === '') return current;
+  if (raw === 'system') return 0;
+  try {
+    return parseDurationSeconds(raw);
+  } catch (err) {
+    throw badRequest((err as Error).message);
+  }
+}
+
+/** Reads the tune view of a mount (effective TTLs: the system's where the mount has none). */
+export function tuneView(m: MountEntry): Record<string, unknown> {
+  return {
+    default_lease_ttl: m.config.default_lease_ttl || SYSTEM_LEASE_TTL,
+    max_lease_ttl: m.config.max_lease_ttl || SYSTEM_LEASE_TTL,
+    force_no_cache: m.config.force_no_cache,
+    description: m.description,
+    options: m.options,
+  };
+}
+
+/** Applies description and lease TTLs of a tune request (Vault's checks and texts), for secret and auth mounts. */
+export function tuneCommon(core: Core, req: VaultRequest, m: MountEntry): void {
+  const def = tuneTtl(req.body, 'default_lease_ttl', m.config.default_lease_ttl);
+  const max = tuneTtl(req.body, 'max_lease_ttl', m.config.max_lease_ttl);
+  if (def !== m.config.default_lease_ttl || max !== m.config.max_lease_ttl) {
+    if (def !== 0 && max !== 0 && max < def) throw badRequest(`backend max lease TTL of ${max} would be less than backend default lease TTL of ${def}`);
+    m.config = { ...m.config, default_lease_ttl: def, max_lease_ttl: max };
+  }
+  if (typeof req.body.description === 'string') m.description = req.body.description;
+  core.changed();
+}
+
+/** sys/mounts/<path>/tune: read the config, or change description, lease TTLs and the KV version (1 → 2 upgrades). */
 export function tuneMount(core: Core, req: VaultRequest, rawPath: string): Reply {
   const path = normalizeMountPath(rawPath);
   const m = core.state.mounts.get(path);
   if (!m) throw badRequest(`cannot fetch sysview for path ${JSON.stringify(path)}`);
-  if (req.op === 'read') {
-    return {
-      data: { default_lease_ttl: 2764800, max_lease_ttl: 2764800, force_no_cache: false, description: m.description, options: m.options },
-      topLevel: true,
-    };
-  }
-  if (typeof req.body.description === 'string') m.description = req.body.description;
+  if (req.op === 'read') return { data: tuneView(m), topLevel: true };
   const opts = req.body.options;
+  let upgrade = false;
   if (opts && typeof opts === 'object' && !Array.isArray(opts) && 'version' in opts && m.type === 'kv') {
     const want = String((opts as Record<string, unknown>).version);
     const have = String(kvVersionOf(m));
     if (want === '1' && have === '2') throw badRequest('cannot downgrade mount from KV version 2');
     if (want !== '1' && want !== '2') throw badRequest(`invalid KV version: ${want}`);
-    if (want === '2' && have === '1') upgradeToV2(core, m);
+    upgrade = want === '2' && have === '1';
   }
-  core.changed();
+  tuneCommon(core, req, m);
+  if (upgrade) upgradeToV2(core, m);
   return {};
 }
 

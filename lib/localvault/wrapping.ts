@@ -13,16 +13,20 @@ import type { TokenEntry } from './state.js';
 
 export const INVALID_WRAPPING_TOKEN = 'wrapping token is not valid or does not exist';
 
-/** Parses X-Vault-Wrap-TTL ("300", "15s", "5m"); 0 when absent. */
+/**
+ * Parses X-Vault-Wrap-TTL ("300", "15s", "5m"); 0 when absent. Errors carry Vault's prefix; huge
+ * values behave as in Vault (Go's int64 nanoseconds: a wrapped-around negative is refused).
+ */
 export function parseWrapTtl(header: string | undefined): number {
   if (header === undefined || header === '') return 0;
+  const refuse = (why: string) => badRequest(`error parsing X-Vault-Wrap-TTL header: ${why}`);
   let ttl: number;
   try {
     ttl = parseDurationSeconds(header);
-  } catch {
-    throw badRequest(`error parsing wrap TTL of ${JSON.stringify(header)}`);
+  } catch (err) {
+    throw refuse((err as Error).message);
   }
-  if (ttl < 0) throw badRequest('requested wrap TTL cannot be negative');
+  if (ttl < 0) throw refuse('requested wrap ttl cannot be negative');
   return ttl;
 }
 

@@ -32,7 +32,7 @@ test('malformed JSON is 400 with a message', async () => {
   const res = await send('/v1/secret/data/x', { method: 'POST', body: '{"data": {', headers: { 'Content-Type': 'application/json' } });
   assert.is(res.status, 400);
   const body = (await res.json()) as any;
-  assert.match(body.errors[0], /^failed to parse JSON input: /);
+  assert.equal(body.errors, ['error parsing JSON']);
   const arr = await send('/v1/secret/data/x', { method: 'POST', body: '[1,2]' });
   assert.is(arr.status, 400);
   await stillUp();

@@ -13,6 +13,19 @@ test('rejects garbage', () => {
   for (const bad of ['abc', '1x', 'h', '--1s', {}]) assert.throws(() => parseDurationSeconds(bad));
 });
 
+test('Go edge cases: int64 seconds wrap around in nanoseconds, "d" only after an integer, Go duration errors', () => {
+  assert.is(parseDurationSeconds('99999999999999'), 200376419);
+  assert.is(parseDurationSeconds('9300000000') < 0, true);
+  assert.is(parseDurationSeconds('+30'), 30);
+  assert.is(parseDurationSeconds('.5m'), 30);
+  assert.throws(() => parseDurationSeconds('99999999999999999999'), (e: Error) => e.message === 'time: missing unit in duration "99999999999999999999"');
+  assert.throws(() => parseDurationSeconds('9999999h'), (e: Error) => e.message === 'time: invalid duration "9999999h"');
+  assert.throws(() => parseDurationSeconds('1.5d'), (e: Error) => e.message === 'strconv.ParseInt: parsing "1.5": invalid syntax');
+  assert.throws(() => parseDurationSeconds('5x'), (e: Error) => e.message === 'time: unknown unit "x" in duration "5x"');
+  assert.throws(() => parseDurationSeconds(' 5s'), (e: Error) => e.message === 'time: invalid duration " 5s"');
+  assert.throws(() => parseDurationSeconds(1.5), (e: Error) => e.message === 'time: missing unit in duration "1.5"');
+});
+
 test('formats like Go', () => {
   assert.is(formatDuration(0), '0s');
   assert.is(formatDuration(59), '59s');
