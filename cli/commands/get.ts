@@ -1,7 +1,6 @@
 import { Command, Option } from 'commander';
 import { NotFoundError, UsageError } from '../../lib/errors.js';
-import { renderEnvView, renderJsonView, valueBytes } from '../../lib/fs/content.js';
-import { renderYaml } from '../../lib/render/secret.js';
+import { renderSecret, valueBytes } from '../../lib/render/secret.js';
 import { readSecret, resolveKvMount } from '../../lib/vault/kv.js';
 import { normalizeSecretPath } from '../../lib/vault/kv-path.js';
 import { renderTable } from '../format-option.js';
@@ -37,9 +36,7 @@ export function getCommand(ctx: CliContext): Command {
         ctx.out.data(valueBytes(secret.data[key], 'utf8'));
         return;
       }
-      if (opts.format === 'json') ctx.out.data(renderJsonView(secret.data));
-      else if (opts.format === 'yaml') ctx.out.data(renderYaml(secret.data));
-      else if (opts.format === 'env') ctx.out.data(renderEnvView(secret.data, 'utf8'));
-      else ctx.out.data(renderTable(['KEY', 'VALUE'], Object.keys(secret.data).sort().map((k) => [k, valueBytes(secret.data[k], 'utf8').toString('utf8')])));
+      if (opts.format === 'table') ctx.out.data(renderTable(['KEY', 'VALUE'], Object.keys(secret.data).sort().map((k) => [k, valueBytes(secret.data[k], 'utf8').toString('utf8')])));
+      else ctx.out.data(renderSecret(secret.data, opts.format));
     });
 }

@@ -14,9 +14,17 @@ export const Errno = {
   ENODATA: -61,
 } as const;
 
+const ERRNO_NAMES: Record<number, string> = Object.fromEntries(Object.entries(Errno).map(([name, code]) => [code, name]));
+
+/** The name of a (negative) errno, for audit lines: ENOENT, EACCES, ... */
+export function errnoName(code: number): string {
+  return ERRNO_NAMES[code] ?? `E${-code}`;
+}
+
 /**
  * Maps a failure to the errno a FUSE operation answers: not found → ENOENT, forbidden → EACCES,
- * and everything else (unreachable, timeout, 5xx, a bug) → EIO, so a reader never sees a hang.
+ * and everything else (unreachable, timeout, 5xx, a value that cannot be rendered, a bug) → EIO,
+ * so a reader never sees a hang.
  */
 export function errnoFor(err: unknown): number {
   if (err instanceof FsErrno) return err.errno;

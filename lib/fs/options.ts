@@ -1,7 +1,8 @@
 import { UsageError } from '../errors.js';
+import type { ValueEncoding } from '../render/secret.js';
 
 /** How values are turned into file bytes: as text (UTF-8), or decoded from base64 for binary values. */
-export type FsEncoding = 'utf8' | 'base64';
+export type FsEncoding = ValueEncoding;
 
 /** Whether `ls` shows the keys (visible) or nothing (hidden; files still open by name). */
 export type FsListing = 'visible' | 'hidden';

@@ -2,12 +2,13 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { FuseStat } from 'fuse-native';
 import type { AuditEntry } from '../../../lib/fs/audit.js';
+import { Errno } from '../../../lib/fs/errno.js';
 import { createHandlers, type SecretFsHandlers } from '../../../lib/fs/handlers.js';
 import { MemorySource } from '../../helpers/memory-source.js';
 import { parseFsOptions } from '../../../lib/fs/options.js';
 import { createSecretStore } from '../../../lib/fs/store.js';
 
-const ENOENT = -2, EIO = -5, EACCES = -13, EISDIR = -21, EROFS = -30;
+const { ENOENT, EIO, EACCES, EISDIR, EROFS } = Errno;
 
 function setup(opts: Record<string, string> = {}, secrets: Record<string, Record<string, unknown>> = APP) {
   const source = new MemorySource('secret/app-1', secrets);
@@ -172,6 +173,13 @@ test('encoding=base64 serves binary values; 1 MiB values read in pieces', async 
   const { h } = setup({ encoding: 'base64' }, { '': { bin: big.toString('base64') } });
   assert.is((await getattr(h, '/bin')).stat!.size, big.length);
   assert.ok((await cat(h, '/bin')).equals(big));
+});
+
+test('encoding=base64: a value that is not base64 opens as EIO and is audited so', async () => {
+  const { h, audit } = setup({ encoding: 'base64' }, { '': { bad: 'not base64!' } });
+  assert.is((await getattr(h, '/bad')).code, EIO);
+  assert.is((await open(h, '/bad')).code, EIO);
+  assert.equal(audit.map((e) => e.result), ['EIO']);
 });
 
 test('unicode keys are file names', async () => {
