@@ -7,6 +7,7 @@ import { ensurePrivateDir } from '../private-files.js';
 import { createVaultClient } from '../vault/client.js';
 import { resolveDriverCredential } from './credential.js';
 import { createFsMounter } from './fs-mounter.js';
+import { VaultSecretProvider, type SecretProvider } from './secret-provider.js';
 import { createDriverServer } from './server.js';
 import { DriverStateStore } from './state.js';
 import { SecretVolumeDriver, type VolumeMounter, type VolumeTokens } from './volume-driver.js';
@@ -24,6 +25,8 @@ export interface StartDriverOptions {
   mounter?: VolumeMounter;
   /** Replaces the Vault token lifecycle (tests without a store). */
   tokens?: VolumeTokens;
+  /** Replaces Swarm's secret provider (which otherwise comes with the Vault credential). */
+  secretProvider?: SecretProvider;
 }
 
 /** A running driver. */
@@ -49,11 +52,15 @@ export async function startDriver(paths: Paths, options: StartDriverOptions): Pr
   const cleanups: (() => Promise<void> | void)[] = [];
   try {
     let tokens = options.tokens;
+    let secretProvider = options.secretProvider;
     if (!tokens) {
       const credential = await resolveDriverCredential(paths, options.env ?? {});
       const driverVault = createVaultClient({ addr: credential.addr, token: credential.token, timeoutMs: options.vaultTimeoutMs });
       tokens = await VaultVolumeTokens.start({ driverVault, log: log.child('tokens'), ttl: options.volumeTokenTtl, driverName: paths.driverName, timeoutMs: options.vaultTimeoutMs });
+      secretProvider ??= new VaultSecretProvider({ driverVault, log: log.child('swarm'), driverName: paths.driverName, timeoutMs: options.vaultTimeoutMs });
     }
+    const ownProvider = secretProvider;
+    if (ownProvider) cleanups.push(() => ownProvider.close());
     const ownTokens = tokens;
     cleanups.push(() => ownTokens.close());
     const audit = createAuditLog({ file: paths.fsAuditLog });
@@ -67,7 +74,7 @@ export async function startDriver(paths: Paths, options: StartDriverOptions): Pr
       log: log.child('volumes'),
     });
     cleanups.push(() => driver.close());
-    const server = createDriverServer(driver, { socketPath: paths.driverSocket, log: log.child('http') });
+    const server = createDriverServer(driver, { socketPath: paths.driverSocket, log: log.child('http'), secretProvider });
     await server.listen();
     log.info('driver started', { name: paths.driverName, socket: paths.driverSocket, mountRoot: paths.mountRoot, pid: process.pid });
 
@@ -81,6 +88,7 @@ export async function startDriver(paths: Paths, options: StartDriverOptions): Pr
           // Stop taking requests first so nothing mounts while we unmount.
           await server.close();
           await driver.close();
+          secretProvider?.close();
           await audit.close();
           await unlink(paths.driverSocket).catch(() => {});
           log.info('driver stopped');

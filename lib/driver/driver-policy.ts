@@ -2,6 +2,7 @@ import type { Paths } from '../paths.js';
 import type { VaultClient } from '../vault/client.js';
 import { writePolicy } from '../vault/policy.js';
 import { createToken, writeTokenRole } from '../vault/tokens.js';
+import { SWARM_TOKEN_ROLE, swarmTokenRole } from '../swarm/access.js';
 import { writeDriverCredential, type DriverCredential } from './credential.js';
 
 /** The policy `init` gives the driver's credential. */
@@ -20,7 +21,9 @@ export const VOLUME_POLICY_PREFIX = 'secretfs-vol-';
  * - `auth/token/create/secretfs-volume`: mint volume tokens through the role, which allows only
  *   `secretfs-vol-*` policies, so the driver needs neither those policies itself nor `sudo`;
  * - `auth/token/revoke-accessor`, `lookup-accessor`: revoke at Remove, knowing only accessors;
- * - `auth/token/renew-self`, `lookup-self`: keep its own credential alive.
+ * - `auth/token/renew-self`, `lookup-self`: keep its own credential alive;
+ * - `auth/token/create/secretfs-swarm`: mint per-service tokens for Swarm secrets through the role,
+ *   which allows only the `secretfs-swarm-*` policies an administrator wrote (lib/swarm/access.ts).
  * It grants no read on any secret: volumes read with their own tokens only.
  */
 export function renderDriverPolicy(role = VOLUME_TOKEN_ROLE): string {
@@ -35,6 +38,7 @@ export function renderDriverPolicy(role = VOLUME_TOKEN_ROLE): string {
       stanza('auth/token/lookup-accessor', ['update']),
       stanza('auth/token/renew-self', ['update']),
       stanza('auth/token/lookup-self', ['read']),
+      stanza(`auth/token/create/${SWARM_TOKEN_ROLE}`, ['create', 'update']),
     ].join('\n\n') + '\n'
   );
 }
@@ -59,12 +63,13 @@ export interface ProvisionOptions {
 
 /**
  * Sets up the driver's credential with an admin client (what `init` does): writes the driver
- * policy and the volume token role, mints an orphan token with the driver policy (so revoking the
+ * policy and the volume and Swarm token roles, mints an orphan token with the driver policy (so revoking the
  * admin's token does not take the driver down), and writes the 0600 credential file.
  */
 export async function provisionDriverCredential(admin: VaultClient, paths: Paths, options: ProvisionOptions = {}): Promise<DriverCredential> {
   await writePolicy(admin, DRIVER_POLICY_NAME, DRIVER_POLICY_HCL);
   await writeTokenRole(admin, VOLUME_TOKEN_ROLE, volumeTokenRole());
+  await writeTokenRole(admin, SWARM_TOKEN_ROLE, swarmTokenRole());
   const minted = await createToken(admin, {
     policies: [DRIVER_POLICY_NAME],
     orphan: true,

@@ -5,7 +5,8 @@ import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ConfigError, SecretfsError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { PLUGIN_CONTENT_TYPE, ProtocolError, ROUTES, requestVolumeName, type VolumeDriver } from './protocol.js';
+import { PLUGIN_CONTENT_TYPE, PLUGIN_MANIFEST, ProtocolError, ROUTES, requestVolumeName, type VolumeDriver } from './protocol.js';
+import { SECRET_PROVIDER_CAPABILITY, SECRET_PROVIDER_ROUTE, handleGetSecret, type SecretProvider } from './secret-provider.js';
 
 /** Request bodies are small JSON objects; anything bigger is refused before it is parsed. */
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
@@ -14,6 +15,8 @@ export interface DriverServerOptions {
   socketPath: string;
   log: Logger;
   maxBodyBytes?: number;
+  /** Also serves Swarm's secret-provider protocol (and says so in Plugin.Activate). */
+  secretProvider?: SecretProvider;
 }
 
 /** The plugin's HTTP server on its unix socket. */
@@ -89,6 +92,22 @@ async function removeStaleSocket(socketPath: string): Promise<void> {
   await unlink(socketPath);
 }
 
+type Handler = (driver: VolumeDriver, body: Record<string, unknown>) => Promise<object>;
+
+/** The handler of a route: the volume protocol's table, plus the secret provider's route when there is one. */
+function routeHandler(route: string, provider: SecretProvider | undefined): Handler | undefined {
+  if (provider) {
+    if (route === '/Plugin.Activate') return async () => ({ Implements: [...PLUGIN_MANIFEST.Implements, SECRET_PROVIDER_CAPABILITY] });
+    if (route === SECRET_PROVIDER_ROUTE) return (_driver, body) => handleGetSecret(provider, body);
+  }
+  return Object.prototype.hasOwnProperty.call(ROUTES, route) ? ROUTES[route] : undefined;
+}
+
+/** The Swarm secret a GetSecret body names, for request logs (the name only: labels and values are never logged). */
+function requestSecretName(body: Record<string, unknown>): string | undefined {
+  return typeof body.SecretName === 'string' ? `swarm secret ${body.SecretName}` : undefined;
+}
+
 /** Creates the plugin server for `driver` (protocols.md §2); every failure is answered with {"Err": ...}. */
 export function createDriverServer(driver: VolumeDriver, options: DriverServerOptions): DriverServer {
   const { socketPath, log } = options;
@@ -105,12 +124,12 @@ export function createDriverServer(driver: VolumeDriver, options: DriverServerOp
     let error: string | undefined;
     try {
       if (req.method !== 'POST') throw new HttpError(405, `method ${req.method} not allowed: the plugin API uses POST`);
-      const handler = Object.prototype.hasOwnProperty.call(ROUTES, route) ? ROUTES[route] : undefined;
+      const handler = routeHandler(route, options.secretProvider);
       if (!handler) throw new HttpError(404, `unknown route ${JSON.stringify(route.slice(0, 200))}`);
       const tooLarge = (declared?: number) =>
         new HttpError(413, declared === undefined ? `request body too large: more than ${limit} bytes` : `request body too large: ${declared} bytes, the limit is ${limit}`);
       const body = parseRequestBody(await readLimitedBody(req, limit, tooLarge));
-      volume = requestVolumeName(body);
+      volume = requestVolumeName(body) ?? requestSecretName(body);
       payload = await handler(driver, body);
     } catch (err) {
       const e = errText(err);
