@@ -1,6 +1,5 @@
 import { UsageError } from '../errors.js';
-import { renderEnvView, renderJsonView, valueBytes } from '../fs/content.js';
-import { renderYaml } from '../render/secret.js';
+import { renderSecret, valueBytes } from '../render/secret.js';
 import { normalizeSecretPath, validateKeyName } from '../vault/kv-path.js';
 
 /**
@@ -107,9 +106,7 @@ export function renderSwarmSecret(data: Record<string, unknown>, spec: SwarmSecr
       throw new SecretLabelError(SECRET_LABELS.key, `no key ${JSON.stringify(spec.key)} in ${spec.path} (its keys: ${keys.length ? keys.join(', ') : 'none'})`);
     }
     bytes = valueBytes(data[spec.key], 'utf8');
-  } else if (spec.format === 'env') bytes = renderEnvView(data, 'utf8');
-  else if (spec.format === 'yaml') bytes = Buffer.from(renderYaml(data), 'utf8');
-  else bytes = renderJsonView(data);
+  } else bytes = renderSecret(data, spec.format);
   const label = spec.key !== undefined ? SECRET_LABELS.key : SECRET_LABELS.path;
   if (bytes.length === 0) throw new SecretLabelError(label, `the value at ${spec.path}${spec.key ? ` key ${spec.key}` : ''} is empty, and a Swarm secret must hold at least one byte`);
   if (bytes.length > MAX_SWARM_SECRET_BYTES) {
