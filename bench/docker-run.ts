@@ -20,9 +20,9 @@ export interface DockerRunResult {
   local_all_ms: number[];
 }
 
-async function timedRun(args: string[], expect: string): Promise<number> {
+async function timedRun(env: NodeJS.ProcessEnv, args: string[], expect: string): Promise<number> {
   const start = process.hrtime.bigint();
-  const r = await cmd('docker', args, { timeoutMs: 120_000 });
+  const r = await cmd('docker', args, { timeoutMs: 120_000, env });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   if (r.code !== 0) throw new Error(`docker ${args.join(' ')} exited ${r.code}: ${r.stderr.trim()}`);
   if (r.stdout !== expect) throw new Error(`docker ${args.join(' ')} printed ${JSON.stringify(r.stdout.slice(0, 100))}, expected the secret`);
@@ -33,12 +33,15 @@ async function timedRun(args: string[], expect: string): Promise<number> {
  * `docker run --rm -v VOL:/s IMAGE cat /s/db-password` with a secretfs volume (the real driver
  * over its socket, the volume created with `docker volume create -d`) against a local volume
  * holding the same file; after two warm-up runs each, interleaved, medians. The image is the
- * local busybox image of the e2e tests (docker import, never pulled).
+ * local busybox image of the e2e tests (docker import, never pulled). All of it on the bench's
+ * private dockerd (ctx.dockerd()).
  */
 export async function measureDockerRun(ctx: BenchContext, store: BenchStore): Promise<DockerRunResult> {
   const runs = ctx.quick ? 5 : 15;
   ctx.progress.step('docker run: local image');
-  const image = await ensureBusyboxImage(BENCH_IMAGE);
+  const dockerd = await ctx.dockerd();
+  const env = { ...process.env, ...dockerd.env };
+  const image = await ensureBusyboxImage(BENCH_IMAGE, 'docker', env);
   await store.put('bench/docker', { [FLOOR_KEY]: FLOOR_VALUE });
   ctx.progress.step('docker run: starting the driver');
   const driver = await startBenchDriver(ctx, store, 'docker');
@@ -46,17 +49,17 @@ export async function measureDockerRun(ctx: BenchContext, store: BenchStore): Pr
   const sfsVol = `sfsbench-sfs-${tag}`;
   const localVol = `sfsbench-local-${tag}`;
   const removeVolumes = ctx.cleanup.add(`docker volume rm ${sfsVol} ${localVol}`, async () => {
-    await cmd('docker', ['volume', 'rm', '-f', sfsVol, localVol], { timeoutMs: 60_000 });
+    await cmd('docker', ['volume', 'rm', '-f', sfsVol, localVol], { timeoutMs: 60_000, env });
   });
-  await mustCmd('docker', ['volume', 'create', '-d', driver.name, '-o', 'path=secret/bench/docker', sfsVol], { timeoutMs: 60_000 });
-  await mustCmd('docker', ['volume', 'create', localVol], { timeoutMs: 60_000 });
+  await mustCmd('docker', ['volume', 'create', '-d', driver.name, '-o', 'path=secret/bench/docker', sfsVol], { timeoutMs: 60_000, env });
+  await mustCmd('docker', ['volume', 'create', localVol], { timeoutMs: 60_000, env });
   // The local volume gets the same bytes, written by a container (no host path of Docker's is touched).
-  await mustCmd('docker', ['run', '--rm', '-e', `V=${FLOOR_VALUE}`, '-v', `${localVol}:/s`, image, 'sh', '-c', `printf '%s' "$V" > /s/${FLOOR_KEY}`], { timeoutMs: 60_000 });
+  await mustCmd('docker', ['run', '--rm', '-e', `V=${FLOOR_VALUE}`, '-v', `${localVol}:/s`, image, 'sh', '-c', `printf '%s' "$V" > /s/${FLOOR_KEY}`], { timeoutMs: 60_000, env });
   const sfsArgs = ['run', '--rm', '-v', `${sfsVol}:/s`, image, 'cat', `/s/${FLOOR_KEY}`];
   const localArgs = ['run', '--rm', '-v', `${localVol}:/s`, image, 'cat', `/s/${FLOOR_KEY}`];
   for (let i = 0; i < 2; i++) {
-    await timedRun(sfsArgs, FLOOR_VALUE);
-    await timedRun(localArgs, FLOOR_VALUE);
+    await timedRun(env, sfsArgs, FLOOR_VALUE);
+    await timedRun(env, localArgs, FLOOR_VALUE);
   }
   const sfs: number[] = [];
   const local: number[] = [];
@@ -64,11 +67,11 @@ export async function measureDockerRun(ctx: BenchContext, store: BenchStore): Pr
     ctx.progress.step(`docker run: ${i + 1}/${runs}`);
     // Alternate which goes first, so neither side always runs right after the other.
     if (i % 2 === 0) {
-      sfs.push(await timedRun(sfsArgs, FLOOR_VALUE));
-      local.push(await timedRun(localArgs, FLOOR_VALUE));
+      sfs.push(await timedRun(env, sfsArgs, FLOOR_VALUE));
+      local.push(await timedRun(env, localArgs, FLOOR_VALUE));
     } else {
-      local.push(await timedRun(localArgs, FLOOR_VALUE));
-      sfs.push(await timedRun(sfsArgs, FLOOR_VALUE));
+      local.push(await timedRun(env, localArgs, FLOOR_VALUE));
+      sfs.push(await timedRun(env, sfsArgs, FLOOR_VALUE));
     }
   }
   // Removed while the driver still answers (Remove revokes the volume's token), then the driver stops.

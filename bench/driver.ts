@@ -25,13 +25,22 @@ export interface BenchDriver {
 /**
  * Provisions a driver credential as `init` does (driver policy, volume token role, an orphan
  * driver token in a 0600 file) in a temp SECRETFS_HOME, then starts `node dist/cli/main.js driver
- * serve` in the foreground as our child, named sfsbench<random> so its socket
- * (/run/docker/plugins/sfsbench....sock) never meets a user's driver. Stopped by PID (SIGTERM: it
- * unmounts its volumes and removes its socket).
+ * serve` in the foreground as our child, named sfsbench<random>, with its socket in the plugin dir of
+ * the bench's private dockerd (never /run/docker/plugins of the user's engine). Stopped by PID
+ * (SIGTERM: it unmounts its volumes and removes its socket).
  */
 export async function startBenchDriver(ctx: BenchContext, store: BenchStore, label: string): Promise<BenchDriver> {
   const name = `sfsbench${randomBytes(4).toString('hex')}`;
-  const env: NodeJS.ProcessEnv = { ...process.env, SECRETFS_HOME: join(ctx.dir, `home-${label}`), SECRETFS_DRIVER_NAME: name, NO_COLOR: '1' };
+  const dockerd = await ctx.dockerd();
+  // The home lives under the private dockerd's root so its FUSE mounts reach that dockerd; the socket goes to its plugin dir.
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    SECRETFS_HOME: join(dockerd.homeDir(), label),
+    SECRETFS_DRIVER_NAME: name,
+    SECRETFS_PLUGIN_DIR: dockerd.pluginDir,
+    ...dockerd.env,
+    NO_COLOR: '1',
+  };
   delete env.VAULT_TOKEN;
   delete env.VAULT_ADDR;
   const paths = resolvePaths(env);

@@ -19,6 +19,7 @@ import { checkTargets, gitCommit, machineInfo, renderText, writeBenchmarksDoc, t
 import { measureScale, type ScaleResult } from './scale.js';
 import { startBenchStore, type BenchStore } from './store.js';
 import { Cleanup, createProgress, round, tempDir } from './util.js';
+import { startTestDockerd, type TestDockerd } from '../test/helpers/dockerd.js';
 
 const GROUPS = ['cli', 'reads', 'coalesce', 'growth', 'store', 'docker', 'scale'] as const;
 type Group = (typeof GROUPS)[number];
@@ -130,7 +131,24 @@ async function main(): Promise<number> {
     const dir = await tempDir(cleanup, 'secretfs-bench-');
     progress.step('building the C floor (memfs, readbench) and bench/probe.c');
     const tools = await buildNativeTools();
-    const ctx: BenchContext = { cleanup, tools, dir, progress, quick: args.quick };
+    let dockerd: Promise<TestDockerd> | undefined;
+    const ctx: BenchContext = {
+      cleanup,
+      tools,
+      dir,
+      progress,
+      quick: args.quick,
+      dockerd() {
+        if (!dockerd) {
+          progress.step('starting a private dockerd');
+          dockerd = startTestDockerd();
+          const started = dockerd;
+          // Registered now, so it runs after (and stops the engine under) every driver started later.
+          cleanup.add('stop the private dockerd', async () => (await started.catch(() => undefined))?.stop());
+        }
+        return dockerd;
+      },
+    };
     const warmN = args.quick ? 5000 : 10000;
 
     // CLI start first, while nothing else runs on the machine.

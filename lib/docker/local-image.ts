@@ -11,17 +11,18 @@ const BUSYBOX_CANDIDATES = ['/bin/busybox', '/usr/bin/busybox'];
 const APPLETS = ['sh', 'cat', 'ls', 'stat', 'echo', 'sleep', 'id', 'test', 'wc', 'head', 'true', 'false', 'env', 'printf', 'md5sum'];
 
 /** Whether the engine has the image locally. */
-export async function hasImage(ref: string, dockerCli = 'docker'): Promise<boolean> {
-  return exec(dockerCli, ['image', 'inspect', ref], { timeout: 20_000 }).then(() => true, () => false);
+export async function hasImage(ref: string, dockerCli = 'docker', env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
+  return exec(dockerCli, ['image', 'inspect', ref], { timeout: 20_000, env }).then(() => true, () => false);
 }
 
 /**
  * Builds a tiny local image with `docker import` from a folder holding Debian's static busybox
  * (package busybox-static) and applet links, so a machine without registry access has an image
- * to run. Does nothing when the image exists. Returns the ref.
+ * to run. Does nothing when the image exists. Returns the ref. `env` reaches the docker CLI
+ * (e.g. DOCKER_HOST of a test's private engine).
  */
-export async function ensureBusyboxImage(ref: string, dockerCli = 'docker'): Promise<string> {
-  if (await hasImage(ref, dockerCli)) return ref;
+export async function ensureBusyboxImage(ref: string, dockerCli = 'docker', env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  if (await hasImage(ref, dockerCli, env)) return ref;
   const busybox = BUSYBOX_CANDIDATES.find((p) => existsSync(p));
   if (!busybox) throw new DockerError('busybox is not installed', { hint: 'apt-get install -y busybox-static' });
   const root = await mkdtemp(join(tmpdir(), 'secretfs-image-'));
@@ -32,7 +33,7 @@ export async function ensureBusyboxImage(ref: string, dockerCli = 'docker'): Pro
     for (const applet of APPLETS) await symlink('busybox', join(root, 'bin', applet));
     await new Promise<void>((resolve, reject) => {
       const tar = spawn('tar', ['-C', root, '-c', '.'], { stdio: ['ignore', 'pipe', 'ignore'] });
-      const imp = spawn(dockerCli, ['import', '--change', 'ENV PATH=/bin', '--change', 'CMD ["/bin/sh"]', '-', ref], { stdio: ['pipe', 'ignore', 'pipe'] });
+      const imp = spawn(dockerCli, ['import', '--change', 'ENV PATH=/bin', '--change', 'CMD ["/bin/sh"]', '-', ref], { stdio: ['pipe', 'ignore', 'pipe'], env });
       let stderr = '';
       imp.stderr.on('data', (d) => (stderr += d));
       tar.stdout.pipe(imp.stdin);

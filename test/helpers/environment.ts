@@ -1,16 +1,23 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
+import { testDockerdMissing } from './dockerd.js';
 
 const exec = promisify(execFile);
 
 /** True in CI, where a missing Docker engine or FUSE is a failure, not a skip. */
 export const IN_CI = process.env.CI === 'true' || process.env.CI === '1';
 
-/** Whether a Docker engine answers. */
-export async function dockerAnswers(): Promise<boolean> {
+/**
+ * The line a skipped suite or test prints; scripts/test.mjs counts the cases it covers as
+ * skipped (with the reason), not passed, and under CI=true fails the run.
+ */
+export const SKIP_MARKER = '[secretfs-skip]';
+
+/** Whether the docker CLI reaches an engine (the one `env` points at; default this process's). */
+export async function dockerAnswers(env: NodeJS.ProcessEnv = {}): Promise<boolean> {
   try {
-    await exec('docker', ['info', '--format', '{{.ServerVersion}}'], { timeout: 20_000 });
+    await exec('docker', ['info', '--format', '{{.ServerVersion}}'], { timeout: 20_000, env: { ...process.env, ...env } });
     return true;
   } catch {
     return false;
@@ -24,15 +31,25 @@ export function fuseAvailable(): boolean {
 
 /**
  * Returns a reason to skip when a requirement is missing outside CI; in CI it throws, so the
- * suite fails instead of passing by skipping (architecture.md §5).
+ * suite fails instead of passing by skipping (architecture.md §5). `docker` means a private
+ * dockerd of the harness (test/helpers/dockerd.ts): root, dockerd and unshare.
+ * `scope: 'suite'` (default, for before hooks) skips every case of the suite, 'test' one case.
  */
-export async function missingRequirement(needs: { docker?: boolean; fuse?: boolean }): Promise<string | undefined> {
+export async function missingRequirement(needs: { docker?: boolean; fuse?: boolean }, scope: 'suite' | 'test' = 'suite'): Promise<string | undefined> {
   const missing: string[] = [];
   if (needs.fuse && !fuseAvailable()) missing.push('FUSE (/dev/fuse and fusermount)');
-  if (needs.docker && !(await dockerAnswers())) missing.push('a Docker engine');
+  if (needs.docker) {
+    const dockerd = testDockerdMissing();
+    if (dockerd) missing.push(dockerd);
+  }
   if (missing.length === 0) return undefined;
   const reason = `needs ${missing.join(' and ')}`;
   if (IN_CI) throw new Error(`CI=true but this test ${reason}`);
-  console.log(`  skipped: ${reason}`);
+  return skipped(reason, scope);
+}
+
+/** Reports a skip the runner counts (see SKIP_MARKER) and returns the reason. */
+export function skipped(reason: string, scope: 'suite' | 'test' = 'test'): string {
+  console.log(`\n  ${SKIP_MARKER} ${scope}: ${reason}`);
   return reason;
 }

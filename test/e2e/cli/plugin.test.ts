@@ -4,6 +4,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sharedTestDockerd, type TestDockerd } from '../../helpers/dockerd.js';
 import { missingRequirement } from '../../helpers/environment.js';
 import { runCli, runCommand } from '../../helpers/run-cli.js';
 
@@ -11,9 +12,11 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const test = suite('e2e/cli-plugin');
 let dockerConfig = '';
 let skip: string | undefined;
+let dockerd: TestDockerd | undefined;
 
 test.before(async () => {
   skip = await missingRequirement({ docker: true });
+  if (!skip) dockerd = await sharedTestDockerd();
   dockerConfig = await mkdtemp(join(tmpdir(), 'secretfs-dockercfg-'));
   const res = await runCommand(join(ROOT, 'install.sh'), ['--no-system', '--no-build'], { env: { DOCKER_CONFIG: dockerConfig } });
   assert.is(res.code, 0, res.stderr);
@@ -23,7 +26,7 @@ test.after(async () => {
   await rm(dockerConfig, { recursive: true, force: true });
 });
 
-const docker = (args: string[]) => runCommand('docker', args, { env: { DOCKER_CONFIG: dockerConfig } });
+const docker = (args: string[]) => runCommand('docker', args, { env: { DOCKER_CONFIG: dockerConfig, ...dockerd?.env } });
 
 test('the metadata subcommand prints valid metadata on stdout only and exits 0', async () => {
   const res = await runCli(['docker-cli-plugin-metadata']);
@@ -71,7 +74,7 @@ test('docker info shows the plugin without an error', async () => {
 
 test('global docker flags before secretfs and `docker help secretfs` work', async () => {
   if (skip) return;
-  const withHost = await docker(['-H', 'unix:///var/run/docker.sock', 'secretfs', 'version', '--format', 'json']);
+  const withHost = await docker(['-H', dockerd!.host, 'secretfs', 'version', '--format', 'json']);
   assert.is(withHost.code, 0, withHost.stderr);
   assert.ok(JSON.parse(withHost.stdout).version);
   const help = await docker(['help', 'secretfs']);

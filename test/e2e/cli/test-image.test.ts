@@ -1,17 +1,35 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ensureTestImage } from '../../helpers/docker-image.js';
+import { TEST_IMAGE } from '../../helpers/docker-image.js';
+import { sharedTestDockerd, type TestDockerd } from '../../helpers/dockerd.js';
 import { missingRequirement } from '../../helpers/environment.js';
-import { runCommand } from '../../helpers/run-cli.js';
 
 const test = suite('e2e/test-image');
+let dockerd: TestDockerd;
+let skip: string | undefined;
+
+test.before(async () => {
+  skip = await missingRequirement({ docker: true });
+  if (skip) return;
+  dockerd = await sharedTestDockerd();
+});
 
 test('a busybox image built with docker import runs a container without any registry', async () => {
-  if (await missingRequirement({ docker: true })) return;
-  const image = await ensureTestImage();
-  const res = await runCommand('docker', ['run', '--rm', '--network', 'none', image, 'sh', '-c', 'echo hello-from-$(id -u)']);
+  if (skip) return;
+  const res = await dockerd.docker(['run', '--rm', '--network', 'none', TEST_IMAGE, 'sh', '-c', 'echo hello-from-$(id -u)']);
   assert.is(res.code, 0, res.stderr);
   assert.is(res.stdout.trim(), 'hello-from-0');
+});
+
+test('the private dockerd has the same image as `alpine` (the tutorials name it so) and only loopback', async () => {
+  if (skip) return;
+  const ids = await dockerd.docker(['image', 'inspect', '--format', '{{.Id}}', TEST_IMAGE, 'alpine']);
+  assert.is(ids.code, 0, ids.stderr);
+  const [a, b] = ids.stdout.trim().split('\n');
+  assert.is(a, b);
+  const net = await dockerd.docker(['run', '--rm', 'alpine', 'ls', '/sys/class/net']);
+  assert.is(net.code, 0, net.stderr);
+  assert.is(net.stdout.trim(), 'lo', 'no bridge: containers get loopback only');
 });
 
 test.run();

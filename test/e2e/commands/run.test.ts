@@ -4,21 +4,22 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ensureTestImage } from '../../helpers/docker-image.js';
+import { TEST_IMAGE } from '../../helpers/docker-image.js';
+import { sharedTestDockerd } from '../../helpers/dockerd.js';
 import { missingRequirement } from '../../helpers/environment.js';
-import { CLI_ENTRY, runCommand } from '../../helpers/run-cli.js';
+import { CLI_ENTRY } from '../../helpers/run-cli.js';
 import { createSecretfsEnv, type SecretfsEnv } from '../../helpers/secretfs-env.js';
 
 const test = suite('e2e/run and volume (real dockerd, FUSE, embedded store)');
 const CANARY = `CANARY-${randomBytes(8).toString('hex')}`;
 let sfs: SecretfsEnv;
-let image = '';
+const image = TEST_IMAGE;
 let rootToken = '';
 let skip: string | undefined;
 
 /** Our driver's volumes and the run policies still in Vault: both must be empty after every run. */
 async function leftovers(): Promise<{ volumes: string[]; policies: string[] }> {
-  const volumes = (await runCommand('docker', ['volume', 'ls', '-q', '--filter', `driver=${sfs.driverName}`])).stdout.split('\n').filter(Boolean);
+  const volumes = (await sfs.docker(['volume', 'ls', '-q', '--filter', `driver=${sfs.driverName}`])).stdout.split('\n').filter(Boolean);
   const policies = (JSON.parse((await sfs.cli(['policy', 'ls', '--format', 'json'])).stdout) as string[]).filter((p) => p.startsWith('secretfs-volume-secretfs-run-'));
   return { volumes, policies };
 }
@@ -32,8 +33,7 @@ async function revokedAccessors(): Promise<string[]> {
 test.before(async () => {
   skip = await missingRequirement({ docker: true, fuse: true });
   if (skip) return;
-  image = await ensureTestImage();
-  sfs = await createSecretfsEnv();
+  sfs = await createSecretfsEnv(await sharedTestDockerd());
   await sfs.init();
   rootToken = (await readFile(join(sfs.home, 'store', 'root-token'), 'utf8')).trim();
   const put = await sfs.cli(['put', 'secret/app-1', 'db-password'], { input: CANARY });
@@ -121,20 +121,24 @@ test('volume create: docker run -v reads it; inspect output holds no secret and 
   const created = await sfs.cli(['volume', 'create', 'sfsapp1' + sfs.driverName, '--path', 'secret/app-1', '-o', 'mode=0440']);
   assert.is(created.code, 0, created.stderr);
   const name = created.stdout.trim();
-  const read = await runCommand('docker', ['run', '--rm', '-v', `${name}:/secrets:ro`, image, 'sh', '-c', 'cat /secrets/db-password; stat -c " %a" /secrets/db-password']);
+  const read = await sfs.docker(['run', '--rm', '-v', `${name}:/secrets:ro`, image, 'sh', '-c', 'cat /secrets/db-password; stat -c " %a" /secrets/db-password']);
   assert.is(read.code, 0, read.stderr);
   assert.is(read.stdout.trim(), `${CANARY} 440`);
-  const container = (await runCommand('docker', ['create', '-v', `${name}:/secrets`, image, 'true'])).stdout.trim();
+  const container = (await sfs.docker(['create', '-v', `${name}:/secrets`, image, 'true'])).stdout.trim();
   try {
-    const inspected = (await runCommand('docker', ['volume', 'inspect', name])).stdout + (await runCommand('docker', ['inspect', container])).stdout;
+    const inspected = (await sfs.docker(['volume', 'inspect', name])).stdout + (await sfs.docker(['inspect', container])).stdout;
     assert.not.ok(inspected.includes(CANARY));
     assert.not.ok(inspected.includes(rootToken));
     // Docker keeps the wrapping token it was given; it was spent when the driver unwrapped it.
-    const wrapping = JSON.parse((await runCommand('docker', ['volume', 'inspect', name])).stdout)[0].Options.token as string;
-    const unwrap = await runCommand('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '-X', 'POST', '-H', `X-Vault-Token: ${wrapping}`, `${JSON.parse((await readFile(join(sfs.home, 'config.json'), 'utf8'))).vaultAddr}/v1/sys/wrapping/unwrap`]).catch(() => undefined);
-    if (unwrap && unwrap.stdout) assert.is.not(unwrap.stdout, '200', 'the wrapping token in Docker metadata must be spent');
+    const wrapping = JSON.parse((await sfs.docker(['volume', 'inspect', name])).stdout)[0].Options.token as string;
+    assert.match(wrapping, /^hvs\./, 'Docker holds the wrapping token it was given');
+    const vaultAddr = JSON.parse(await readFile(join(sfs.home, 'config.json'), 'utf8')).vaultAddr as string;
+    const unwrap = await fetch(`${vaultAddr}/v1/sys/wrapping/unwrap`, { method: 'POST', headers: { 'X-Vault-Token': wrapping }, signal: AbortSignal.timeout(10_000) });
+    // Vault's answer for a spent wrapping token: 400, "wrapping token is not valid or does not exist".
+    assert.is(unwrap.status, 400, 'the wrapping token in Docker metadata must be spent');
+    assert.match(JSON.stringify(await unwrap.json()), /wrapping token is not valid or does not exist/);
   } finally {
-    await runCommand('docker', ['rm', '-f', container]);
+    await sfs.docker(['rm', '-f', container]);
   }
   const again = await sfs.cli(['volume', 'create', name, '--path', 'secret/db']);
   assert.is(again.code, 1, 'a second create of the same name must fail');

@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import { randomBytes } from 'node:crypto';
 import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { sharedTestDockerd } from '../../helpers/dockerd.js';
 import { missingRequirement } from '../../helpers/environment.js';
 import { createSecretfsEnv, type SecretfsEnv } from '../../helpers/secretfs-env.js';
 import { runCli } from '../../helpers/run-cli.js';
@@ -15,7 +16,7 @@ let skip: string | undefined;
 test.before(async () => {
   skip = await missingRequirement({ docker: true, fuse: true });
   if (skip) return;
-  sfs = await createSecretfsEnv();
+  sfs = await createSecretfsEnv(await sharedTestDockerd());
   await sfs.init();
 });
 

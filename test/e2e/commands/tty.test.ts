@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { sharedTestDockerd } from '../../helpers/dockerd.js';
 import { missingRequirement } from '../../helpers/environment.js';
 import { runOnPty } from '../../helpers/pty.js';
 import { CLI_ENTRY } from '../../helpers/run-cli.js';
@@ -18,7 +19,7 @@ const cli = (args: string) => `${process.execPath} ${CLI_ENTRY} ${args}`;
 test.before(async () => {
   skip = await missingRequirement({ docker: true, fuse: true });
   if (skip) return;
-  sfs = await createSecretfsEnv();
+  sfs = await createSecretfsEnv(await sharedTestDockerd());
 });
 
 test.after(async () => {

@@ -1,15 +1,15 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { ensureTestImage } from '../../helpers/docker-image.js';
+import { TEST_IMAGE } from '../../helpers/docker-image.js';
+import { sharedTestDockerd, type TestDockerd } from '../../helpers/dockerd.js';
 import { missingRequirement } from '../../helpers/environment.js';
 import { CLI_ENTRY, runCli, runCommand, type CliResult } from '../../helpers/run-cli.js';
 import { startTestStoreProcess, type TestStore } from '../../helpers/store.js';
 import { resolvePaths, type Paths } from '../../../lib/paths.js';
+import { VaultError } from '../../../lib/errors.js';
 import { createVaultClient, type VaultClient } from '../../../lib/vault/client.js';
 import { resolveKvMount, writeSecret } from '../../../lib/vault/kv.js';
 import { writePolicy } from '../../../lib/vault/policy.js';
@@ -19,17 +19,18 @@ import { readDriverCredential } from '../../../lib/driver/credential.js';
 
 /**
  * The driver end to end: the built CLI's `driver start|status|stop`, a real dockerd, real FUSE
- * and the embedded store. Each run uses its own driver name (so its own socket) and SECRETFS_HOME.
+ * (the harness's private one, test/helpers/dockerd.ts) and the embedded store. Each run uses its own
+ * driver name (so its own socket, in the private dockerd's plugin dir) and SECRETFS_HOME.
  */
 const test = suite('driver e2e (dockerd, FUSE, embedded store)');
 
 let skip: string | undefined;
-let store: TestStore;
+let dockerd: TestDockerd;
+let store: TestStore | undefined;
 let root: VaultClient;
-let paths: Paths;
+let paths: Paths | undefined;
 let env: NodeJS.ProcessEnv;
-let image: string;
-let home: string;
+const image = TEST_IMAGE;
 const driverName = `sfs${randomBytes(4).toString('hex').replace(/^[0-9]/, 'a')}`;
 const tag = randomBytes(3).toString('hex');
 const vol = (n: string) => `sfse2e-${tag}-${n}`;
@@ -37,7 +38,7 @@ const containers: string[] = [];
 const volumes: string[] = [];
 
 function docker(args: string[], timeoutMs = 60_000): Promise<CliResult> {
-  return runCommand('docker', args, { timeoutMs });
+  return runCommand('docker', args, { timeoutMs, env: dockerd.env });
 }
 
 async function ok(args: string[]): Promise<string> {
@@ -65,35 +66,39 @@ async function status(): Promise<any> {
 
 async function fuseMountsUnderHome(): Promise<string[]> {
   const text = await readFile('/proc/mounts', 'utf8');
-  return text.split('\n').filter((l) => l.includes(' fuse') && l.split(' ')[1]?.startsWith(store.home));
+  return text.split('\n').filter((l) => l.includes(' fuse') && l.split(' ')[1]?.startsWith(store!.home));
 }
 
 async function accessorOf(name: string): Promise<string> {
-  const state = JSON.parse(await readFile(paths.driverStateFile, 'utf8'));
+  const state = JSON.parse(await readFile(paths!.driverStateFile, 'utf8'));
   return state.volumes[name].accessor;
 }
 
-async function isRevoked(accessor: string): Promise<boolean> {
-  try {
-    await lookupAccessor(root, accessor);
-    return false;
-  } catch {
-    return true;
-  }
+/** The VaultError a call fails with (the test fails when it succeeds or throws anything else). */
+async function vaultFailure(p: Promise<unknown>): Promise<VaultError> {
+  const err = await p.then(() => undefined, (e: unknown) => e);
+  assert.ok(err instanceof VaultError, `expected a VaultError, got ${err === undefined ? 'success' : String(err)}`);
+  return err as VaultError;
+}
+
+/** Revoked means exactly Vault's answer for an accessor it does not know: 400 "invalid accessor". */
+async function assertRevoked(accessor: string): Promise<void> {
+  const err = await vaultFailure(lookupAccessor(root, accessor));
+  assert.is(err.status, 400, err.message);
+  assert.match(err.message, /invalid accessor/);
 }
 
 test.before(async () => {
   skip = await missingRequirement({ docker: true, fuse: true });
   if (skip) return;
   if (!existsSync(CLI_ENTRY)) throw new Error(`${CLI_ENTRY} is missing: run npm run build`);
-  image = await ensureTestImage();
-  home = await mkdtemp(join(tmpdir(), 'sfs-driver-e2e-'));
-  store = await startTestStoreProcess({ home });
+  dockerd = await sharedTestDockerd();
+  store = await startTestStoreProcess({ home: dockerd.homeDir() });
   root = createVaultClient({ addr: store.addr, token: store.rootToken });
   const mount = await resolveKvMount(root, 'secret/app-1');
   await writeSecret(root, mount, 'secret/app-1', { 'db-password': 'pw-one-e2e' });
   await writeSecret(root, mount, 'secret/app-2', { 'db-password': 'pw-two-e2e' });
-  env = { SECRETFS_HOME: store.home, SECRETFS_DRIVER_NAME: driverName, VAULT_ADDR: '', VAULT_TOKEN: '' };
+  env = { SECRETFS_HOME: store.home, SECRETFS_DRIVER_NAME: driverName, SECRETFS_PLUGIN_DIR: dockerd.pluginDir, ...dockerd.env, VAULT_ADDR: '', VAULT_TOKEN: '' };
   paths = resolvePaths(env);
   // What `init` does: the driver policy, the volume token role and a 0600 credential file.
   await provisionDriverCredential(root, paths);
@@ -102,15 +107,18 @@ test.before(async () => {
 });
 
 test.after(async () => {
-  if (skip) return;
+  // Only what before() got to set up: a failed before must not turn into a crash here.
+  if (!store || !paths) {
+    await store?.stop();
+    return;
+  }
   for (const c of containers) await docker(['rm', '-f', c]);
   for (const v of volumes) await docker(['volume', 'rm', '-f', v]);
   const stopped = await runCli(['driver', 'stop'], { env });
   const left = await fuseMountsUnderHome();
   const socketLeft = existsSync(paths.driverSocket);
-  if (socketLeft || left.length > 0 || stopped.code !== 0) console.log(stopped.stderr, (await runCommand('pgrep', ['-af', 'driver serve'])).stdout, (await readFile(paths.driverLogFile, 'utf8')).split('\n').slice(-30).join('\n'));
+  if (socketLeft || left.length > 0 || stopped.code !== 0) console.log(stopped.stderr, (await readFile(paths.driverLogFile, 'utf8').catch(() => '')).split('\n').slice(-30).join('\n'));
   await store.stop();
-  await rm(home, { recursive: true, force: true });
   assert.is(stopped.code, 0);
   assert.not.ok(socketLeft, 'driver stop removed the socket');
   assert.equal(left, [], 'no FUSE mount is left');
@@ -121,7 +129,8 @@ test('driver status: running, its pid, its socket (mode 0600)', async () => {
   const s = await status();
   assert.ok(s.running);
   assert.type(s.pid, 'number');
-  assert.is(s.socket, `/run/docker/plugins/${driverName}.sock`);
+  assert.is(s.socket, `${dockerd.pluginDir}/${driverName}.sock`);
+  assert.not.ok(existsSync(`/run/docker/plugins/${driverName}.sock`), 'the system dockerd never sees a test driver');
   assert.is((await stat(s.socket)).mode & 0o777, 0o600);
 });
 
@@ -155,8 +164,8 @@ test('two containers share a volume; one stops while the other still reads; the 
   let v = (await status()).volumes.find((x: any) => x.name === vol('v1'));
   assert.ok(v.mounted);
   assert.is(v.refCount, 2);
-  assert.ok(v.mountpoint.startsWith(store.home + '/'), 'mountpoints live under the driver root');
-  assert.not.ok(v.mountpoint.startsWith('/var/lib/docker'));
+  assert.ok(v.mountpoint.startsWith(store!.home + '/'), 'mountpoints live under the driver root');
+  assert.not.ok(v.mountpoint.startsWith(dockerd.dataRoot));
   assert.is((await fuseMountsUnderHome()).length, 1, 'one FUSE mount for both');
   await removeContainer(a);
   v = (await status()).volumes.find((x: any) => x.name === vol('v1'));
@@ -176,8 +185,8 @@ test('docker volume inspect and docker inspect show no token', async () => {
   containers.push(c);
   await ok(['run', '-d', '--name', c, '-v', `${vol('v1')}:/secrets`, image, 'sleep', '300']);
   const text = (await ok(['volume', 'inspect', vol('v1')])) + (await ok(['inspect', c]));
-  const credential = await readDriverCredential(paths);
-  for (const secret of [store.rootToken, credential!.token, 'pw-one-e2e']) assert.not.ok(text.includes(secret), 'no token or secret in inspect');
+  const credential = await readDriverCredential(paths!);
+  for (const secret of [store!.rootToken, credential!.token, 'pw-one-e2e']) assert.not.ok(text.includes(secret), 'no token or secret in inspect');
   assert.not.ok(/hvs\.[A-Za-z0-9]{10,}/.test(text), 'no Vault token at all');
   assert.not.ok(/"token"/i.test(text));
   await removeContainer(c);
@@ -189,29 +198,25 @@ test('a wrapped token is spent at Create; a volume whose policy does not cover a
   const wrap = await createWrappedToken(root, { policies: [`sfse2e-${tag}-only-app-1`], ttl: '1h' }, '120s');
   volumes.push(vol('narrow'));
   await ok(['volume', 'create', '-d', driverName, '-o', 'path=secret', '-o', `token=${wrap.token}`, vol('narrow')]);
-  // What Docker keeps in its volume options is a spent wrapping token: it unwraps to nothing.
-  let spent = false;
-  try {
-    await unwrapToken(createVaultClient({ addr: store.addr }), wrap.token);
-  } catch {
-    spent = true;
-  }
-  assert.ok(spent, 'the wrapping token Docker stores is spent');
+  // What Docker keeps in its volume options is a spent wrapping token: Vault's 400 for a token it no longer has.
+  const spent = await vaultFailure(unwrapToken(createVaultClient({ addr: store!.addr }), wrap.token));
+  assert.is(spent.status, 400, spent.message);
+  assert.match(spent.message, /wrapping token is not valid or does not exist/);
   const r = await docker(['run', '--rm', '-v', `${vol('narrow')}:/secrets`, image, 'sh', '-c', 'cat /secrets/app-1/db-password; echo; cat /secrets/app-2/db-password']);
   assert.is(r.code, 1);
   assert.match(r.stdout, /pw-one-e2e/);
   assert.not.match(r.stdout, /pw-two-e2e/);
   assert.match(r.stderr, /Permission denied/);
   await removeVolume(vol('narrow'));
-  assert.ok(await isRevoked(wrap.wrapped_accessor!), 'the unwrapped token is revoked with the volume');
+  await assertRevoked(wrap.wrapped_accessor!);
 });
 
 test('a plain (unwrapped) token, unknown options and bad values are refused and nothing is created', async () => {
   if (skip) return;
-  const plain = await runCommand('docker', ['volume', 'create', '-d', driverName, '-o', 'path=secret/app-1', '-o', `token=${store.rootToken}`, vol('plain')]);
+  const plain = await docker(['volume', 'create', '-d', driverName, '-o', 'path=secret/app-1', '-o', `token=${store!.rootToken}`, vol('plain')]);
   assert.is.not(plain.code, 0);
   assert.match(plain.stderr, /response-wrapped/);
-  assert.not.ok(plain.stderr.includes(store.rootToken), 'the error does not echo the token');
+  assert.not.ok(plain.stderr.includes(store!.rootToken), 'the error does not echo the token');
   const unknown = await docker(['volume', 'create', '-d', driverName, '-o', 'path=secret/app-1', '-o', 'colour=red', vol('bad')]);
   assert.is.not(unknown.code, 0);
   assert.match(unknown.stderr, /valid options are path, token, uid, gid, mode/);
@@ -242,7 +247,7 @@ test('kill -9 of the driver, start again: a new container reads its secrets with
   assert.is.not(after.pid, before.pid);
   assert.ok(after.volumes.some((v: any) => v.name === vol('v2')), 'volumes came back from state');
   assert.is(await ok(['run', '--rm', '-v', `${vol('v2')}:/secrets`, image, 'cat', '/secrets/db-password']), 'pw-two-e2e');
-  assert.ok(await isRevoked(oldAccessor), 'the token nobody holds any more was revoked when re-minting');
+  await assertRevoked(oldAccessor); // the token nobody holds any more was revoked when re-minting
   // The container that outlived the old driver can still be stopped cleanly.
   await removeContainer(c);
 });
@@ -252,12 +257,12 @@ test('docker volume rm revokes the volume token (lookup by accessor fails) and f
   // Mount once so the token has been used, then remove.
   await ok(['run', '--rm', '-v', `${vol('v1')}:/secrets`, image, 'cat', '/secrets/db-password']);
   const accessor = await accessorOf(vol('v1'));
-  assert.not.ok(await isRevoked(accessor));
+  assert.is((await lookupAccessor(root, accessor)).accessor, accessor, 'live before the rm');
   await removeVolume(vol('v1'));
-  assert.ok(await isRevoked(accessor));
+  await assertRevoked(accessor);
   assert.not.ok((await status()).volumes.some((v: any) => v.name === vol('v1')));
-  const state = await readFile(paths.driverStateFile, 'utf8');
-  assert.is((await stat(paths.driverStateFile)).mode & 0o777, 0o600);
+  const state = await readFile(paths!.driverStateFile, 'utf8');
+  assert.is((await stat(paths!.driverStateFile)).mode & 0o777, 0o600);
   assert.not.ok(/hvs\./.test(state), 'the state file holds accessors, never tokens');
 });
 
@@ -265,7 +270,7 @@ test('driver stop unmounts, removes the socket; status then says not running', a
   if (skip) return;
   const stopped = await runCli(['driver', 'stop'], { env });
   assert.is(stopped.code, 0, stopped.stderr);
-  assert.not.ok(existsSync(`/run/docker/plugins/${driverName}.sock`));
+  assert.not.ok(existsSync(`${dockerd.pluginDir}/${driverName}.sock`));
   const s = await status();
   assert.not.ok(s.running);
   assert.ok(s.volumes.some((v: any) => v.name === vol('v2')), 'volumes are listed from state while it is down');
