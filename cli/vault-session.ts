@@ -1,6 +1,6 @@
 import { requireConfig, type Config } from '../lib/config.js';
 import { ConfigError } from '../lib/errors.js';
-import { createVaultClient, type VaultClient } from '../lib/vault/client.js';
+import { vaultClientFromConfig, type VaultClient } from '../lib/vault/client.js';
 import type { CliContext } from './context.js';
 
 /** The config and a Vault client with the CLI's token, or a ConfigError saying how to get one. */
@@ -9,5 +9,5 @@ export async function openVault(ctx: CliContext): Promise<{ config: Config; vaul
   if (!config.vaultToken) {
     throw new ConfigError('no Vault token', { hint: 'run `docker secretfs init`, or set VAULT_TOKEN' });
   }
-  return { config, vault: createVaultClient({ addr: config.vaultAddr, token: config.vaultToken, timeoutMs: config.requestTimeoutMs }) };
+  return { config, vault: vaultClientFromConfig(config) };
 }

@@ -75,15 +75,20 @@ const VAULT_CODES: Record<VaultFailure, ErrorCode> = {
   server: ErrorCode.VAULT_SERVER,
 };
 
-/** A Vault request failed: exit 2. `status` is the HTTP status when there was a response. */
+/**
+ * A Vault request failed: exit 2. `status` is the HTTP status when there was a response, `body`
+ * the response body Vault sent with it (e.g. KV v2's metadata of a deleted version).
+ */
 export class VaultError extends SecretfsError {
+  readonly body?: unknown;
   constructor(
     message: string,
     readonly failure: VaultFailure,
     readonly status?: number,
-    details?: ErrorDetails,
+    details?: ErrorDetails & { body?: unknown },
   ) {
     super(message, VAULT_CODES[failure], 2, details);
+    this.body = details?.body;
   }
 }
 

@@ -3,7 +3,7 @@ import type { Config } from '../config.js';
 import type { DockerClient } from '../docker/client.js';
 import { ensureBusyboxImage, hasImage, tryPull } from '../docker/local-image.js';
 import { runWithSecrets, type RunContext } from './run-container.js';
-import { createVaultClient } from '../vault/client.js';
+import { vaultClientFromConfig } from '../vault/client.js';
 import { resolveKvMount, writeSecret } from '../vault/kv.js';
 import { DEMO_KEY, DEMO_PATH } from './demo-constants.js';
 
@@ -28,7 +28,7 @@ export interface DemoDeps extends Omit<RunContext, 'vault'> {
  * Resolves to the value stored and the container's exit status.
  */
 export async function runDemo(deps: DemoDeps, image: string): Promise<{ value: string; status: number }> {
-  const vault = createVaultClient({ addr: deps.config.vaultAddr, token: deps.config.vaultToken, timeoutMs: deps.config.requestTimeoutMs });
+  const vault = vaultClientFromConfig(deps.config);
   const value = `demo-${randomBytes(6).toString('hex')}`;
   await deps.step(`storing a demo secret at ${DEMO_PATH} (key ${DEMO_KEY})`, async () => {
     const mount = await resolveKvMount(vault, DEMO_PATH);

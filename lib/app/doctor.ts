@@ -5,7 +5,7 @@ import type { DockerClient } from '../docker/client.js';
 import { socketAnswers } from '../driver/server.js';
 import { findDeadMounts } from '../fs/mount-table.js';
 import type { Paths } from '../paths.js';
-import { createVaultClient } from '../vault/client.js';
+import { vaultClientFromConfig } from '../vault/client.js';
 import { kvApiPath } from '../vault/kv-path.js';
 import { resolveKvMount } from '../vault/kv.js';
 import { capabilitiesSelf, readHealth } from '../vault/sys.js';
@@ -68,7 +68,7 @@ export async function runDoctor(deps: DoctorDeps): Promise<CheckResult[]> {
     results.push({ name: 'config', ok: false, detail: `no config at ${paths.configFile}`, hint: 'docker secretfs init' });
     return results;
   }
-  const vault = createVaultClient({ addr: config.vaultAddr, token: config.vaultToken, timeoutMs: config.requestTimeoutMs });
+  const vault = vaultClientFromConfig(config);
   const health = await check('vault', async () => {
     const h = await readHealth(vault);
     const kind = config.backend === 'embedded' ? 'embedded store' : 'Vault';

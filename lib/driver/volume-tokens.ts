@@ -1,10 +1,9 @@
 import { UsageError, VaultError, isVaultFailure } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { VaultClient } from '../vault/client.js';
-import { findKvMount } from '../vault/kv.js';
+import { resolveKvMount } from '../vault/kv.js';
 import type { KvMount } from '../vault/kv-path.js';
 import { deletePolicy, renderPolicy, writePolicy } from '../vault/policy.js';
-import { listMounts } from '../vault/sys.js';
 import { createSwitchableVaultClient, type SwitchableVaultClient } from '../vault/switchable-client.js';
 import {
   createToken,
@@ -133,7 +132,7 @@ export class VaultVolumeTokens implements VolumeTokens {
   private async mint(name: string, path: string): Promise<MintedToken> {
     await this.checkCredential();
     const vault = this.opts.driverVault;
-    const mount = findKvMount(await listMounts(vault), path);
+    const mount = await resolveKvMount(vault, path, { via: 'sys/mounts' });
     const policy = volumePolicyName(name);
     await writePolicy(vault, policy, renderVolumePolicy(name, path, mount));
     return createToken(vault, {

@@ -2,6 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { createRequire } from 'node:module';
 import { VaultError, type VaultFailure } from '../errors.js';
+import type { Config } from '../config.js';
 
 // node-vault is CommonJS with `export =` types; load it through require so ESM interop stays simple.
 const require = createRequire(import.meta.url);
@@ -83,6 +84,14 @@ function nodeVault(): NodeVaultFactory {
   return factory;
 }
 
+/**
+ * The client a config describes: its address, the token it resolved, its request timeout. The one
+ * place a Config becomes a client (the CLI, doctor, demo).
+ */
+export function vaultClientFromConfig(config: Pick<Config, 'vaultAddr' | 'vaultToken' | 'requestTimeoutMs'>): VaultClient {
+  return createVaultClient({ addr: config.vaultAddr, token: config.vaultToken, timeoutMs: config.requestTimeoutMs });
+}
+
 /** Creates a client. The token is only ever sent as a header, never logged. */
 export function createVaultClient(options: VaultClientOptions): VaultClient {
   const addr = options.addr.replace(/\/+$/, '');
@@ -137,9 +146,7 @@ export function toVaultError(err: unknown, method: string, path: string): VaultE
     const detail = body?.errors?.filter(Boolean).join('; ').replace(/\s+/g, ' ').trim();
     const failure = failureForStatus(status);
     const text = detail || (failure === 'not_found' ? 'not found' : `status ${status}`);
-    const error = new VaultError(`Vault ${where}: ${text}`, failure, status, { cause: err });
-    (error as VaultError & { body?: unknown }).body = e.response.body;
-    return error;
+    return new VaultError(`Vault ${where}: ${text}`, failure, status, { cause: err, body: e.response.body });
   }
   const code = e?.code ?? '';
   if (code === 'ECONNABORTED' || code === 'ETIMEDOUT' || /timeout/i.test(e?.message ?? '')) {
@@ -152,9 +159,4 @@ export function toVaultError(err: unknown, method: string, path: string): VaultE
     });
   }
   return new VaultError(`Vault ${where}: ${e?.message ?? String(err)}`, 'server', undefined, { cause: err });
-}
-
-/** The response body of a failed request, when Vault sent one (e.g. KV v2's deleted-version 404). */
-export function errorBody(err: unknown): unknown {
-  return (err as { body?: unknown })?.body;
 }

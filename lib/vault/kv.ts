@@ -1,6 +1,7 @@
 import { VaultError, isVaultFailure } from '../errors.js';
-import { errorBody, type VaultClient } from './client.js';
+import type { VaultClient } from './client.js';
 import { kvApiPath, normalizeSecretPath, encodePath, type KvMount } from './kv-path.js';
+import { listMounts } from './sys.js';
 
 /** One version of a secret as read from KV. */
 export interface SecretVersion {
@@ -18,12 +19,36 @@ export interface VersionInfo {
   destroyed: boolean;
 }
 
+/** One engine as sys/mounts lists it. */
+type MountEntry = { type: string; options?: { version?: string } | null };
+
+/** An engine mounted at `path` as a KvMount, or a VaultError when it is not a KV engine. */
+function kvMountOf(path: string, entry: MountEntry): KvMount {
+  if (entry.type !== 'kv' && entry.type !== 'generic') throw new VaultError(`${path} is a ${entry.type} engine, not KV`, 'bad_request', 400);
+  return { mount: path.endsWith('/') ? path : `${path}/`, version: entry.options?.version === '2' ? 2 : 1 };
+}
+
+/** The KV mount that holds `path` (longest prefix) in a sys/mounts listing. */
+export function findKvMount(mounts: Record<string, MountEntry>, path: string): KvMount {
+  let best: string | undefined;
+  for (const key of Object.keys(mounts)) {
+    const prefix = key.replace(/\/+$/, '');
+    if ((path === prefix || path.startsWith(prefix + '/')) && (!best || key.length > best.length)) best = key;
+  }
+  if (!best) throw new VaultError(`no secrets engine is mounted at ${path}`, 'not_found', 404);
+  return kvMountOf(best, mounts[best]);
+}
+
 /**
- * Finds the KV mount of a path and its version, as the vault CLI does (sys/internal/ui/mounts).
- * Never guessed from the path. Old Vaults answer 404 there: those mounts are KV v1.
+ * Finds the KV mount of a path and its version; never guessed from the path. By default as the
+ * vault CLI does (sys/internal/ui/mounts, which answers a token with some capability below the
+ * path; old Vaults answer 404 there: those mounts are KV v1). With `via: 'sys/mounts'` from the
+ * whole mount table instead: the driver's credential may read it but holds no capability on the
+ * paths it mints volume tokens for.
  */
-export async function resolveKvMount(vault: VaultClient, path: string): Promise<KvMount> {
+export async function resolveKvMount(vault: VaultClient, path: string, options: { via?: 'sys/internal/ui/mounts' | 'sys/mounts' } = {}): Promise<KvMount> {
   const clean = normalizeSecretPath(path);
+  if (options.via === 'sys/mounts') return findKvMount(await listMounts(vault), clean);
   try {
     const res = await vault.request<{ path?: string; type?: string; options?: { version?: string } | null }>(
       'GET',
@@ -31,29 +56,14 @@ export async function resolveKvMount(vault: VaultClient, path: string): Promise<
     );
     const data = res.data ?? {};
     if (!data.path) throw new VaultError(`no secrets engine is mounted at ${clean}`, 'not_found', 404);
-    if (data.type && data.type !== 'kv' && data.type !== 'generic') {
-      throw new VaultError(`${data.path} is a ${data.type} engine, not KV`, 'bad_request', 400);
-    }
-    return { mount: data.path.endsWith('/') ? data.path : `${data.path}/`, version: data.options?.version === '2' ? 2 : 1 };
+    // An old Vault may not name the type: its answer is a KV mount.
+    return kvMountOf(data.path, { type: data.type || 'kv', options: data.options });
   } catch (err) {
     if (isVaultFailure(err, 'not_found') && err.status === 404 && !(err.message.includes('no secrets engine'))) {
       throw new VaultError(`no KV secrets engine is mounted at ${clean}`, 'not_found', 404, { cause: err, hint: 'check the path, or enable one with `vault secrets enable -path=secret kv-v2`' });
     }
     throw err;
   }
-}
-
-/** The KV mount that holds `path` (longest prefix), from sys/mounts. */
-export function findKvMount(mounts: Record<string, { type: string; options?: { version?: string } | null }>, path: string): KvMount {
-  let best: string | undefined;
-  for (const key of Object.keys(mounts)) {
-    const prefix = key.replace(/\/+$/, '');
-    if ((path === prefix || path.startsWith(prefix + '/')) && (!best || key.length > best.length)) best = key;
-  }
-  if (!best) throw new VaultError(`no secrets engine is mounted at ${path}`, 'not_found', 404);
-  const m = mounts[best];
-  if (m.type !== 'kv' && m.type !== 'generic') throw new VaultError(`${best} is a ${m.type} engine, not KV`, 'bad_request', 400);
-  return { mount: best.endsWith('/') ? best : `${best}/`, version: m.options?.version === '2' ? 2 : 1 };
 }
 
 /** Reads a secret (the latest version, or `version` on KV v2). A deleted or destroyed version is not_found. */
@@ -65,7 +75,7 @@ export async function readSecret(vault: VaultClient, mount: KvMount, path: strin
     const meta = res.data?.metadata ?? {};
     return { data: res.data?.data ?? {}, version: meta.version, createdTime: meta.created_time };
   } catch (err) {
-    const body = errorBody(err) as { data?: { metadata?: { deletion_time?: string; destroyed?: boolean } } } | undefined;
+    const body = (err instanceof VaultError ? err.body : undefined) as { data?: { metadata?: { deletion_time?: string; destroyed?: boolean } } } | undefined;
     const meta = body?.data?.metadata;
     if (isVaultFailure(err, 'not_found') && meta) {
       const state = meta.destroyed ? 'destroyed' : 'deleted';
