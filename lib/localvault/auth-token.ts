@@ -34,10 +34,11 @@ function globMatch(globs: string[], value: string): boolean {
  * Vault's framework.CalculateTTL: the TTL for a token created or renewed now, capped by the explicit
  * max TTL and the system max counted from `start` (unix seconds).
  */
-export function calculateTtl(opts: { increment: number; backendTtl: number; period: number; explicitMaxTtl: number; start: number; now?: number }): { ttl: number; warnings: string[] } {
+export function calculateTtl(opts: { increment: number; backendTtl: number; period: number; explicitMaxTtl: number; start: number; now?: number; backendMaxTtl?: number }): { ttl: number; warnings: string[] } {
   const now = opts.now ?? Math.floor(Date.now() / 1000);
   const warnings: string[] = [];
   let maxTtl = SYSTEM_MAX_TTL;
+  if (opts.backendMaxTtl && opts.backendMaxTtl > 0 && opts.backendMaxTtl < maxTtl) maxTtl = opts.backendMaxTtl;
   if (opts.explicitMaxTtl > 0 && opts.explicitMaxTtl < maxTtl) maxTtl = opts.explicitMaxTtl;
   let ttl: number;
   let maxValid: number | undefined;
@@ -300,7 +301,7 @@ function renewReply(core: Core, te: TokenEntry, token: string, body: Record<stri
   if (te.type === 'batch') throw badRequest('batch tokens cannot be renewed');
   const increment = duration(body, 'increment');
   if (!te.renewable || !te.expireAt) throw badRequest('lease is not renewable');
-  const r = calculateTtl({ increment, backendTtl: te.ttl, period: te.period, explicitMaxTtl: te.explicitMaxTtl, start: te.creationTime });
+  const r = calculateTtl({ increment, backendTtl: te.ttl, period: te.period, explicitMaxTtl: te.explicitMaxTtl, start: te.creationTime, backendMaxTtl: te.maxTtl });
   const nowMs = Date.now();
   te.expireAt = nowMs + r.ttl * 1000;
   te.lastRenewal = nowMs;

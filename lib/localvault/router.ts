@@ -15,7 +15,9 @@ import {
   type VaultRequest,
 } from './envelope.js';
 import { handleKv, kvExists } from './kv.js';
-import { internalUiMount, listAuth, listMounts, matchMount, mountOne, tuneMount } from './sys-mounts.js';
+import { internalUiMount, listMounts, matchMount, mountOne, tuneMount } from './sys-mounts.js';
+import { authOne, listAuth, matchAuthMount, tuneAuth } from './sys-auth.js';
+import { approleExists, approleIsUnauthenticated, handleApprole } from './approle.js';
 import { capabilitiesAccessor, capabilitiesSelf, capabilitiesToken, sysPoliciesAcl, sysPolicy } from './sys-policy.js';
 import { sysHealth, sysInit, sysLeader, sysSealStatus } from './sys-status.js';
 import { rewrap, unwrap, wrapData, wrapLookup, wrapResponse } from './wrapping.js';
@@ -48,17 +50,9 @@ const ROUTES: Route[] = [
   { re: /^sys\/mounts\/(.+)\/tune$/, auth: 'acl', ops: ['read', 'write'], handle: (c, r, m) => tuneMount(c, r, m[1]) },
   { re: /^sys\/mounts\/(.+)$/, auth: 'acl', ops: ['read', 'write', 'delete'], handle: (c, r, m) => mountOne(c, r, m[1]) },
   { re: /^sys\/auth\/?$/, auth: 'acl', ops: ['read'], handle: (c) => listAuth(c) },
-  // Disabling an auth method that is not there succeeds, as in Vault.
-  {
-    re: /^sys\/auth\/(.+)$/,
-    auth: 'acl',
-    ops: ['delete'],
-    sudo: () => true,
-    handle: (_c, _r, m) => {
-      if (m[1].replace(/\/+$/, '') === 'token') throw badRequest('token credential backend cannot be disabled');
-      return {};
-    },
-  },
+  // sys/auth/* is root-protected in Vault (sudo).
+  { re: /^sys\/auth\/(.+)\/tune$/, auth: 'acl', ops: ['read', 'write'], sudo: () => true, handle: (c, r, m) => tuneAuth(c, r, m[1]) },
+  { re: /^sys\/auth\/(.+)$/, auth: 'acl', ops: ['read', 'write', 'delete'], sudo: () => true, handle: (c, r, m) => authOne(c, r, m[1]) },
   { re: /^sys\/internal\/ui\/mounts(?:\/(.*))?$/, auth: 'token', ops: ['read'], handle: (c, r, m) => internalUiMount(c, r, m[1] ?? '') },
   { re: /^sys\/policy\/?$/, auth: 'acl', ops: ['read', 'list'], handle: (c, r) => sysPolicy(c, r, undefined) },
   { re: /^sys\/policy\/(.+)$/, auth: 'acl', ops: ['read', 'write', 'delete'], handle: (c, r, m) => sysPolicy(c, r, m[1]) },
@@ -145,6 +139,18 @@ function dispatch(core: Core, req: VaultRequest, audit: { operation: string }): 
     if (!route.ops.includes(req.op)) throw unsupportedOperation();
     return route.handle(core, req, m);
   }
+  // Auth methods mounted under auth/ (AppRole): login needs no token, the rest passes the ACL.
+  const authMount = req.path.startsWith('auth/') ? matchAuthMount(core, req.path.slice(5)) : undefined;
+  if (authMount) {
+    const rest = req.path.slice(5 + authMount.path.length);
+    if (!approleIsUnauthenticated(rest)) {
+      authenticate(core, req);
+      const cap = capabilityFor(req.op, req.op === 'write' ? approleExists(core, authMount, rest) : undefined);
+      audit.operation = cap;
+      checkAcl(req, [cap]);
+    }
+    return handleApprole(core, authMount, req, rest);
+  }
   // Everything else needs a token and passes the ACL before we say whether it exists.
   authenticate(core, req);
   const mount = matchMount(core, req.path);
@@ -188,6 +194,7 @@ export async function handleRequest(core: Core, req: VaultRequest): Promise<Outc
 function defaultMountType(path: string): string {
   if (path.startsWith('sys/')) return 'system';
   if (path.startsWith('auth/token/')) return 'token';
+  if (path.startsWith('auth/')) return 'approle';
   return '';
 }
 
@@ -198,7 +205,7 @@ function render(core: Core, req: VaultRequest, reply: Reply, operation: string):
   if (!hasBody) return { status: reply.status ?? 204, operation, wrapped: false };
   if (req.wrapTtl > 0 && (reply.data != null || reply.auth != null) && (reply.status ?? 200) === 200) {
     const original = JSON.stringify(envelope(reply, req.id));
-    return { status: 200, body: wrapResponse(core, req, original, req.wrapTtl, reply.auth ? reply.wrappedAccessor : undefined), operation, wrapped: true };
+    return { status: 200, body: wrapResponse(core, req, original, req.wrapTtl, reply.wrappedAccessor), operation, wrapped: true };
   }
   return { status: reply.status ?? 200, body: envelope(reply, req.id), operation, wrapped: false };
 }

@@ -51,6 +51,53 @@ export interface TokenEntry {
   wrapping?: boolean;
   /** "batch" for batch tokens (no accessor shown, not renewable, not revocable, no children); default service. */
   type?: 'service' | 'batch';
+  /** The auth method's max TTL for renewals (AppRole token_max_ttl), seconds; 0/absent = system max. */
+  maxTtl?: number;
+  /** CIDRs the token may be used from (AppRole token_bound_cidrs); absent = anywhere. */
+  boundCidrs?: string[];
+}
+
+/** An AppRole role (auth/<mount>/role/:name), as Vault's approle backend keeps it. */
+export interface AppRoleRole {
+  name: string;
+  role_id: string;
+  bind_secret_id: boolean;
+  secret_id_bound_cidrs: string[];
+  secret_id_num_uses: number;
+  secret_id_ttl: number;
+  local_secret_ids: boolean;
+  token_policies: string[];
+  token_ttl: number;
+  token_max_ttl: number;
+  token_explicit_max_ttl: number;
+  token_num_uses: number;
+  token_period: number;
+  token_type: string;
+  token_bound_cidrs: string[];
+  token_no_default_policy: boolean;
+}
+
+/** One secret_id of a role; kept under the HMAC of the secret_id, never in clear. */
+export interface AppRoleSecretId {
+  /** Lower-case role name. */
+  role: string;
+  accessor: string;
+  creation_time: string;
+  /** RFC 3339, or Go's zero time when the secret_id does not expire. */
+  expiration_time: string;
+  last_updated_time: string;
+  metadata: Record<string, string>;
+  cidr_list: string[];
+  token_bound_cidrs: string[];
+  /** Uses left (0 = unlimited). */
+  num_uses: number;
+  ttl: number;
+}
+
+/** The data of one AppRole mount: roles by lower-case name, secret_ids by HMAC. */
+export interface AppRoleData {
+  roles: Map<string, AppRoleRole>;
+  secretIds: Map<string, AppRoleSecretId>;
 }
 
 /** A token role (auth/token/roles/:name). */
@@ -128,6 +175,10 @@ export interface StoreState {
   roles: Map<string, TokenRole>;
   kv: Map<string, KvMountData>;
   wraps: Map<string, WrapEntry>;
+  /** Auth methods other than token, by path without "auth/" (e.g. "approle/"). */
+  authMounts: Map<string, MountEntry>;
+  /** AppRole data by auth mount uuid. */
+  approle: Map<string, AppRoleData>;
 }
 
 const BASE62 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
@@ -205,6 +256,8 @@ export function newState(): StoreState {
     roles: new Map(),
     kv: new Map([[secret.uuid, emptyKvData(2)]]),
     wraps: new Map(),
+    authMounts: new Map(),
+    approle: new Map(),
   };
 }
 
@@ -226,6 +279,8 @@ export function serializeState(s: StoreState): string {
     roles: [...s.roles],
     kv,
     wraps: [...s.wraps],
+    authMounts: [...s.authMounts],
+    approle: [...s.approle].map(([uuid, d]) => [uuid, { roles: [...d.roles], secretIds: [...d.secretIds] }]),
   });
 }
 
@@ -254,5 +309,8 @@ export function deserializeState(text: string): StoreState {
     roles: new Map(doc.roles),
     kv,
     wraps: new Map(doc.wraps),
+    // Absent in data files written before auth methods existed.
+    authMounts: new Map(doc.authMounts ?? []),
+    approle: new Map(((doc.approle ?? []) as Array<[string, any]>).map(([uuid, d]) => [uuid, { roles: new Map(d.roles), secretIds: new Map(d.secretIds) }])),
   };
 }

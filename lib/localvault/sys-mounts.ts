@@ -3,6 +3,7 @@ import { badRequest, str, VaultHttpError, type Reply, type VaultRequest } from '
 import type { Core } from './core.js';
 import { emptyKvData, kvMount, type KvV2Key, type MountEntry } from './state.js';
 import { kvVersionOf } from './kv.js';
+import { listAuth } from './sys-auth.js';
 
 /**
  * sys/mounts (list, read, enable, disable, tune) and sys/internal/ui/mounts, the lookup the
@@ -109,7 +110,7 @@ export function mountOne(core: Core, req: VaultRequest, rawPath: string): Reply 
 export const SYSTEM_LEASE_TTL = 2764800;
 
 /** A tune TTL field: "" keeps the current value, "system" means 0, anything else is a Vault duration. */
-function tuneTtl(body: Record<string, unknown>, key: string, current: number): number {
+export function tuneTtl(body: Record<string, unknown>, key: string, current: number): number {
   const raw = str(body, key);
   if (raw === '') return current;
   if (raw === 'system') return 0;
@@ -185,29 +186,6 @@ function upgradeToV2(core: Core, m: MountEntry): void {
   }
   core.state.kv.set(m.uuid, next);
   m.options = { ...(m.options ?? {}), version: '2' };
-}
-
-/** The auth methods list (GET sys/auth): only the token method. */
-export function listAuth(core: Core): Reply {
-  return {
-    data: {
-      'token/': {
-        accessor: `auth_token_${core.state.clusterId.slice(0, 8)}`,
-        config: { default_lease_ttl: 0, max_lease_ttl: 0, force_no_cache: false, token_type: 'default-service' },
-        description: 'token based credentials',
-        external_entropy_access: false,
-        local: false,
-        options: null,
-        plugin_version: '',
-        running_plugin_version: 'v1.17.0+builtin.vault',
-        running_sha256: '',
-        seal_wrap: false,
-        type: 'token',
-        uuid: core.state.clusterId,
-      },
-    },
-    topLevel: true,
-  };
 }
 
 /**
