@@ -1,4 +1,6 @@
 import { Command } from 'commander';
+import { resolve } from 'node:path';
+import { UsageError } from '../../lib/errors.js';
 import { DEFAULT_STORE_ADDR } from '../../lib/config.js';
 import { formatOption } from '../format-option.js';
 import type { CliContext } from '../context.js';
@@ -6,18 +8,35 @@ import type { CliContext } from '../context.js';
 /** The store's process control, loaded only when a server command runs (it pulls in the whole server). */
 const storeProcess = () => import('../../lib/localvault/process.js');
 
+/** `--tls-cert/--tls-key/--tls-client-ca` as the store's listener files (both cert and key, or neither). */
+function tlsFiles(opts: { tlsCert?: string; tlsKey?: string; tlsClientCa?: string }) {
+  if (!opts.tlsCert && !opts.tlsKey) {
+    if (opts.tlsClientCa) throw new UsageError('--tls-client-ca needs --tls-cert and --tls-key');
+    return undefined;
+  }
+  if (!opts.tlsCert || !opts.tlsKey) throw new UsageError('--tls-cert and --tls-key go together');
+  return { certFile: resolve(opts.tlsCert), keyFile: resolve(opts.tlsKey), ...(opts.tlsClientCa ? { clientCaFile: resolve(opts.tlsClientCa) } : {}) };
+}
+
+type TlsOpts = { tlsCert?: string; tlsKey?: string; tlsClientCa?: string };
+
+function withTlsOptions(cmd: Command): Command {
+  return cmd
+    .option('--tls-cert <file>', "serve HTTPS with this PEM certificate (Vault's tls_cert_file)")
+    .option('--tls-key <file>', "the certificate's PEM private key (Vault's tls_key_file)")
+    .option('--tls-client-ca <file>', "require client certificates signed by this PEM CA (Vault's tls_client_ca_file with tls_require_and_verify_client_cert)");
+}
+
 const addrHelp = `listen address (default ${DEFAULT_STORE_ADDR}; 127.0.0.1 only unless told otherwise; port 0 picks a free one)`;
 
 /** `server start|stop|status|env|serve`: the embedded Vault-compatible store. */
 export function serverCommand(ctx: CliContext): Command {
   const server = new Command('server').description('run the embedded Vault-compatible store (where there is no Vault)');
-  server
-    .command('start')
-    .description('start the store in the background and print its address')
-    .option('--addr <url>', addrHelp)
-    .action(async (opts: { addr?: string }) => {
+  withTlsOptions(server.command('start').description('start the store in the background and print its address').option('--addr <url>', addrHelp))
+    .action(async (opts: { addr?: string } & TlsOpts) => {
+      const tls = tlsFiles(opts);
       const { startStoreInBackground } = await storeProcess();
-      const started = await ctx.out.step('starting the embedded store', () => startStoreInBackground(ctx.paths, { addr: opts.addr, env: ctx.env }), (s) =>
+      const started = await ctx.out.step('starting the embedded store', () => startStoreInBackground(ctx.paths, { addr: opts.addr, env: ctx.env, tls }), (s) =>
         s.alreadyRunning ? `the embedded store is already running (pid ${s.pid})` : `started the embedded store (pid ${s.pid})`,
       );
       ctx.out.data(started.address + '\n');
@@ -52,13 +71,11 @@ export function serverCommand(ctx: CliContext): Command {
       const { renderStoreEnv } = await storeProcess();
       ctx.out.data(await renderStoreEnv(ctx.paths));
     });
-  server
-    .command('serve')
-    .description('run the store in the foreground (SIGTERM or Ctrl-C stops it)')
-    .option('--addr <url>', addrHelp)
-    .action(async (opts: { addr?: string }) => {
+  withTlsOptions(server.command('serve').description('run the store in the foreground (SIGTERM or Ctrl-C stops it)').option('--addr <url>', addrHelp))
+    .action(async (opts: { addr?: string } & TlsOpts) => {
+      const tls = tlsFiles(opts);
       const { serveStore } = await storeProcess();
-      const served = await serveStore(ctx.paths, { addr: opts.addr });
+      const served = await serveStore(ctx.paths, { addr: opts.addr, tls });
       ctx.out.info(`embedded store listening on ${served.address} (pid ${served.pid})`);
       await served.stopped;
     });

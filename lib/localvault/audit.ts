@@ -19,6 +19,8 @@ export interface AuditRecord {
   remote_address: string;
   status: number;
   wrapped?: boolean;
+  /** The X-Vault-Namespace header as sent (ignored, as Vault Community Edition does). */
+  namespace?: string;
 }
 
 /** An append-only JSON-lines audit log (mode 0600). */

@@ -1,3 +1,5 @@
+import { get as httpGet } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import { builtCliEntry } from '../version.js';
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
@@ -35,15 +37,44 @@ export function parseStoreAddr(addr: string): { host: string; port: number } {
   } catch {
     throw new UsageError(`invalid store address: ${addr}`, { hint: 'use the form http://127.0.0.1:8282' });
   }
-  if (url.protocol !== 'http:') throw new UsageError(`the embedded store serves plain HTTP on a local address: ${addr}`, { hint: 'use an http:// address such as http://127.0.0.1:8282' });
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`the embedded store serves plain HTTP on a local address: ${addr}`, { hint: 'use an http:// address such as http://127.0.0.1:8282' });
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const port = url.port === '' ? 80 : Number(url.port);
   return { host, port };
 }
 
+/** TLS files of the store's listener (Vault's tls_cert_file, tls_key_file, tls_client_ca_file). */
+export interface StoreTlsFiles {
+  certFile: string;
+  keyFile: string;
+  /** Require client certificates signed by this CA (mutual TLS). */
+  clientCaFile?: string;
+}
+
 /** The arguments `startStoreInBackground` runs the CLI with. */
-export function storeServeArgs(addr: string): string[] {
-  return ['server', 'serve', '--addr', addr];
+export function storeServeArgs(addr: string, tls?: StoreTlsFiles): string[] {
+  const args = ['server', 'serve', '--addr', addr];
+  if (tls) {
+    args.push('--tls-cert', tls.certFile, '--tls-key', tls.keyFile);
+    if (tls.clientCaFile) args.push('--tls-client-ca', tls.clientCaFile);
+  }
+  return args;
+}
+
+/** Reads the listener's PEM files; a missing or unreadable one is a StoreError naming it. */
+export async function readStoreTls(files: StoreTlsFiles): Promise<{ cert: string; key: string; clientCa?: string }> {
+  const read = async (file: string, what: string) => {
+    try {
+      return await readFile(file, 'utf8');
+    } catch (err) {
+      throw new StoreError(`cannot read the TLS ${what} ${file}: ${(err as Error).message}`);
+    }
+  };
+  return {
+    cert: await read(files.certFile, 'certificate (--tls-cert)'),
+    key: await read(files.keyFile, 'key (--tls-key)'),
+    ...(files.clientCaFile ? { clientCa: await read(files.clientCaFile, 'client CA (--tls-client-ca)') } : {}),
+  };
 }
 
 function alive(pid: number): boolean {
@@ -84,13 +115,27 @@ async function readAddr(paths: Paths): Promise<string | undefined> {
 
 /** sys/health of a store, or null when it does not answer within the timeout. */
 async function fetchHealth(address: string, timeoutMs = 2000): Promise<{ initialized: boolean; sealed: boolean; version: string } | null> {
-  try {
-    const res = await fetch(`${address}/v1/sys/health`, { signal: AbortSignal.timeout(timeoutMs) });
-    const body = (await res.json()) as { initialized: boolean; sealed: boolean; version: string };
-    return { initialized: body.initialized, sealed: body.sealed, version: body.version };
-  } catch {
-    return null;
-  }
+  // A liveness probe of our own local store, which carries no secret: over TLS the certificate
+  // is not verified here (the store may use a private CA this process does not know).
+  return new Promise((resolve) => {
+    const url = new URL('/v1/sys/health', address);
+    const get = url.protocol === 'https:' ? httpsGet : httpGet;
+    const req = get(url, { timeout: timeoutMs, ...(url.protocol === 'https:' ? { rejectUnauthorized: false } : {}) }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => (text += c));
+      res.on('end', () => {
+        try {
+          const body = JSON.parse(text) as { initialized: boolean; sealed: boolean; version: string };
+          resolve({ initialized: body.initialized, sealed: body.sealed, version: body.version });
+        } catch {
+          resolve(null);
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(null));
+  });
 }
 
 /** What `server status` reports. */
@@ -125,7 +170,7 @@ export interface ServedStore {
  * when given port 0) and the pid file, and on SIGTERM or SIGINT closes cleanly and removes both.
  * The caller awaits `stopped`. Logs go to the store log file.
  */
-export async function serveStore(paths: Paths, opts: { addr?: string; log?: StoreLogger } = {}): Promise<ServedStore> {
+export async function serveStore(paths: Paths, opts: { addr?: string; log?: StoreLogger; tls?: StoreTlsFiles } = {}): Promise<ServedStore> {
   const { host, port } = parseStoreAddr(opts.addr ?? DEFAULT_STORE_ADDR);
   const running = await readStorePid(paths);
   if (running !== undefined && running !== process.pid) {
@@ -136,7 +181,8 @@ export async function serveStore(paths: Paths, opts: { addr?: string; log?: Stor
   const log = opts.log ?? createLogger({ file: paths.storeLogFile, component: 'store' });
   let server;
   try {
-    server = await createStoreServer({ dataDir: paths.storeDir, host, port, auditLog: storeAuditLog(paths), log });
+    const tls = opts.tls ? await readStoreTls(opts.tls) : undefined;
+    server = await createStoreServer({ dataDir: paths.storeDir, host, port, auditLog: storeAuditLog(paths), log, tls });
   } catch (err) {
     const failure =
       (err as NodeJS.ErrnoException).code === 'EADDRINUSE'
@@ -200,6 +246,8 @@ export interface StartOptions {
   /** How long to wait for sys/health (default 15 s). */
   timeoutMs?: number;
   env?: NodeJS.ProcessEnv;
+  /** Listen with TLS. */
+  tls?: StoreTlsFiles;
 }
 
 /**
@@ -219,7 +267,7 @@ export async function startStoreInBackground(paths: Paths, opts: StartOptions = 
   await ensurePrivateDir(paths.runDir);
   await rm(paths.storeAddrFile, { force: true });
   const fd = openSync(paths.storeLogFile, 'a', 0o600);
-  const command = opts.command ?? { file: process.execPath, args: [builtCliEntry(), ...storeServeArgs(addr)] };
+  const command = opts.command ?? { file: process.execPath, args: [builtCliEntry(), ...storeServeArgs(addr, opts.tls)] };
   let child;
   try {
     child = spawn(command.file, command.args, {
@@ -239,7 +287,9 @@ export async function startStoreInBackground(paths: Paths, opts: StartOptions = 
   while (Date.now() < deadline) {
     if (exited !== undefined) break;
     const address = await readAddr(paths);
-    if (address && (await fetchHealth(address, 1000))) return { address, pid: child.pid!, alreadyRunning: false };
+    // With mutual TLS this process has no client certificate: the address file (written once the
+    // listener is up) is the readiness signal then.
+    if (address && (opts.tls?.clientCaFile ? true : await fetchHealth(address, 1000))) return { address, pid: child.pid!, alreadyRunning: false };
     await new Promise((r) => setTimeout(r, 50));
   }
   const tail = ((await readOptionalFile(paths.storeLogFile)) ?? '').trim().split('\n').slice(-5).join('\n');

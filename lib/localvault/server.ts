@@ -2,6 +2,7 @@ import { readLimitedBody } from '../http-body.js';
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
+import tls from 'node:tls';
 import { ORIGINAL_METHOD_HEADER, RewritingSocket } from './list-method.js';
 import type { AddressInfo } from 'node:net';
 import { Core, type StoreLogger } from './core.js';
@@ -30,6 +31,12 @@ export interface StoreServerOptions {
   log?: StoreLogger;
   /** Body size limit in bytes (default 32 MiB). */
   maxBodyBytes?: number;
+  /**
+   * Listen with TLS (Vault's listener tls_cert_file / tls_key_file, PEM text). With `clientCa`, a
+   * client certificate signed by it is required (tls_client_ca_file with
+   * tls_require_and_verify_client_cert).
+   */
+  tls?: { cert: string; key: string; clientCa?: string };
 }
 
 /** A running store. */
@@ -212,6 +219,9 @@ export async function createStoreServer(opts: StoreServerOptions): Promise<Store
         accessor: vreq?.te?.accessor ?? '',
         remote_address: req.socket.remoteAddress ?? '',
         status: outcome.status,
+        // Vault Community Edition has only the root namespace: the header is accepted and ignored,
+        // and recorded here so a client's namespace setting can be seen.
+        ...(typeof req.headers['x-vault-namespace'] === 'string' ? { namespace: req.headers['x-vault-namespace'] } : {}),
         // Error texts are left out: some quote request input, and the audit log never holds values.
         ...(outcome.wrapped ? { wrapped: true } : {}),
       });
@@ -226,12 +236,30 @@ export async function createStoreServer(opts: StoreServerOptions): Promise<Store
   // can end idle keep-alive connections at once and busy ones right after their answer.
   const sockets = new Map<RewritingSocket, { busy: number }>();
   let shuttingDown = false;
-  const tcp = net.createServer({ noDelay: true }, (socket) => {
+  const accept = (socket: net.Socket) => {
     const wrapped = new RewritingSocket(socket);
     sockets.set(wrapped, { busy: 0 });
     wrapped.once('close', () => sockets.delete(wrapped));
     server.emit('connection', wrapped);
-  });
+  };
+  let tcp: net.Server;
+  if (opts.tls) {
+    const secure = tls.createServer({
+      cert: opts.tls.cert,
+      key: opts.tls.key,
+      minVersion: 'TLSv1.2',
+      ...(opts.tls.clientCa ? { ca: opts.tls.clientCa, requestCert: true, rejectUnauthorized: true } : {}),
+    });
+    secure.on('secureConnection', (socket) => {
+      socket.setNoDelay(true);
+      accept(socket);
+    });
+    // A failed handshake (unknown CA, no client certificate) is the client's problem: drop it quietly.
+    secure.on('tlsClientError', (_err, socket) => socket.destroy());
+    tcp = secure;
+  } else {
+    tcp = net.createServer({ noDelay: true }, accept);
+  }
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
     const entry = sockets.get(req.socket as unknown as RewritingSocket);
     if (!entry) return;
@@ -250,10 +278,11 @@ export async function createStoreServer(opts: StoreServerOptions): Promise<Store
   });
   const { port } = tcp.address() as AddressInfo;
   const shownHost = host.includes(':') ? `[${host}]` : host;
-  opts.log?.info('store listening', { address: `http://${shownHost}:${port}` });
+  const scheme = opts.tls ? 'https' : 'http';
+  opts.log?.info('store listening', { address: `${scheme}://${shownHost}:${port}`, tls: opts.tls ? (opts.tls.clientCa ? 'mutual' : 'enabled') : 'disabled' });
   let closing: Promise<void> | undefined;
   return {
-    address: `http://${shownHost}:${port}`,
+    address: `${scheme}://${shownHost}:${port}`,
     port,
     rootTokenFile: core.rootTokenFile,
     close() {

@@ -1,0 +1,110 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import https from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createStoreServer, type StoreServer } from '../../../lib/localvault/server.js';
+
+/** The store's TLS listener with a private CA made here by openssl; mutual TLS; the namespace header. */
+const test = suite('localvault TLS listener (private CA from openssl), mutual TLS, X-Vault-Namespace');
+let dir: string;
+let pem: Record<string, string> = {};
+
+function openssl(args: string[]): void {
+  execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+}
+
+/** A CA, a server certificate for 127.0.0.1/localhost signed by it, and a client certificate. */
+async function makePki(): Promise<void> {
+  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=secretfs test CA']);
+  await writeFile(join(dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost']);
+  openssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '2', '-extfile', 'server.ext']);
+  openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'client.key', '-out', 'client.csr', '-subj', '/CN=driver']);
+  openssl(['x509', '-req', '-in', 'client.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'client.crt', '-days', '2']);
+  // A second CA that signed nothing the server uses.
+  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'other.key', '-out', 'other.crt', '-days', '2', '-subj', '/CN=other CA']);
+  for (const f of ['ca.crt', 'server.crt', 'server.key', 'client.crt', 'client.key', 'other.crt', 'other.key']) pem[f] = await readFile(join(dir, f), 'utf8');
+}
+
+function get(url: string, opts: https.RequestOptions): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = https.get(url, { ...opts, timeout: 5000 }, (res) => {
+      let body = '';
+      res.on('data', (c) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
+}
+
+async function failure(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+  }
+  return 'no error';
+}
+
+test.before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'secretfs-tls-'));
+  await makePki();
+});
+test.after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+test('HTTPS with a private CA: works with the CA, unknown CA without it, name mismatch for another name', async () => {
+  const store: StoreServer = await createStoreServer({ dataDir: join(dir, 'data1'), port: 0, tls: { cert: pem['server.crt'], key: pem['server.key'] } });
+  try {
+    assert.match(store.address, /^https:\/\/127\.0\.0\.1:\d+$/);
+    const ok = await get(`${store.address}/v1/sys/health`, { ca: pem['ca.crt'] });
+    assert.is(ok.status, 200);
+    assert.is(JSON.parse(ok.body).initialized, true);
+    assert.is(await failure(get(`${store.address}/v1/sys/health`, {})), 'UNABLE_TO_VERIFY_LEAF_SIGNATURE');
+    assert.is(await failure(get(`${store.address}/v1/sys/health`, { ca: pem['other.crt'] })), 'UNABLE_TO_VERIFY_LEAF_SIGNATURE');
+    assert.is(await failure(get(`${store.address}/v1/sys/health`, { ca: pem['ca.crt'], servername: 'vault.example.com' })), 'ERR_TLS_CERT_ALTNAME_INVALID');
+    // Plain HTTP to the TLS port gets no answer.
+    assert.not.ok(await fetch(store.address.replace('https:', 'http:') + '/v1/sys/health').then(() => true, () => false));
+  } finally {
+    await store.close();
+  }
+});
+
+test('mutual TLS: a client certificate signed by the client CA is required', async () => {
+  const store = await createStoreServer({ dataDir: join(dir, 'data2'), port: 0, tls: { cert: pem['server.crt'], key: pem['server.key'], clientCa: pem['ca.crt'] } });
+  try {
+    const ok = await get(`${store.address}/v1/sys/health`, { ca: pem['ca.crt'], cert: pem['client.crt'], key: pem['client.key'] });
+    assert.is(ok.status, 200);
+    const none = await failure(get(`${store.address}/v1/sys/health`, { ca: pem['ca.crt'] }));
+    assert.ok(['ECONNRESET', 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED', 'EPROTO'].includes(none), none);
+    const foreign = await failure(get(`${store.address}/v1/sys/health`, { ca: pem['ca.crt'], cert: pem['other.crt'], key: pem['other.key'] }));
+    assert.ok(foreign !== 'no error', foreign);
+  } finally {
+    await store.close();
+  }
+});
+
+test('X-Vault-Namespace is accepted and ignored as in Vault Community Edition (root namespace), and recorded in the audit log', async () => {
+  const auditLog = join(dir, 'audit.log');
+  const store = await createStoreServer({ dataDir: join(dir, 'data3'), port: 0, auditLog, tls: { cert: pem['server.crt'], key: pem['server.key'] } });
+  try {
+    const token = (await readFile(store.rootTokenFile, 'utf8')).trim();
+    const r = await get(`${store.address}/v1/sys/mounts`, { ca: pem['ca.crt'], headers: { 'X-Vault-Token': token, 'X-Vault-Namespace': 'admin' } });
+    assert.is(r.status, 200);
+    // Paths stay the root namespace's: secret/ is there.
+    assert.ok(JSON.parse(r.body).data['secret/']);
+  } finally {
+    await store.close();
+  }
+  const lines = (await readFile(auditLog, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+  const rec = lines.find((l) => l.path === 'sys/mounts');
+  assert.is(rec.namespace, 'admin');
+  assert.is(rec.status, 200);
+});
+
+test.run();
