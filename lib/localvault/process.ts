@@ -30,16 +30,20 @@ export function storeAuditLog(paths: Paths): string {
 }
 
 /** Splits an address like http://127.0.0.1:8282 into host and port (port 0 allowed). */
-export function parseStoreAddr(addr: string): { host: string; port: number } {
+export function parseStoreAddr(addr: string, tls = false): { host: string; port: number } {
   let url: URL;
   try {
     url = new URL(addr);
   } catch {
     throw new UsageError(`invalid store address: ${addr}`, { hint: 'use the form http://127.0.0.1:8282' });
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`the embedded store serves plain HTTP on a local address: ${addr}`, { hint: 'use an http:// address such as http://127.0.0.1:8282' });
+  if (tls && url.protocol === 'https:') {
+    // https:// names the TLS listener that --tls-cert/--tls-key set up.
+  } else if (url.protocol === 'https:') {
+    throw new UsageError(`an https:// store address needs --tls-cert and --tls-key: ${addr}`, { hint: 'give both, or use an http:// address such as http://127.0.0.1:8282' });
+  } else if (url.protocol !== 'http:') throw new UsageError(`the embedded store serves plain HTTP on a local address: ${addr}`, { hint: 'use an http:// address such as http://127.0.0.1:8282' });
   const host = url.hostname.replace(/^\[|\]$/g, '');
-  const port = url.port === '' ? 80 : Number(url.port);
+  const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port);
   return { host, port };
 }
 
@@ -171,7 +175,7 @@ export interface ServedStore {
  * The caller awaits `stopped`. Logs go to the store log file.
  */
 export async function serveStore(paths: Paths, opts: { addr?: string; log?: StoreLogger; tls?: StoreTlsFiles } = {}): Promise<ServedStore> {
-  const { host, port } = parseStoreAddr(opts.addr ?? DEFAULT_STORE_ADDR);
+  const { host, port } = parseStoreAddr(opts.addr ?? DEFAULT_STORE_ADDR, opts.tls !== undefined);
   const running = await readStorePid(paths);
   if (running !== undefined && running !== process.pid) {
     throw new StoreError(`the embedded store is already running (pid ${running})`, { hint: 'stop it with `docker secretfs server stop`' });
@@ -261,7 +265,7 @@ export async function startStoreInBackground(paths: Paths, opts: StartOptions = 
     if (address && (await fetchHealth(address))) return { address, pid: existing, alreadyRunning: true };
   }
   const addr = opts.addr ?? DEFAULT_STORE_ADDR;
-  parseStoreAddr(addr);
+  parseStoreAddr(addr, opts.tls !== undefined);
   await ensurePrivateDir(paths.home);
   await ensurePrivateDir(paths.logDir);
   await ensurePrivateDir(paths.runDir);

@@ -6,6 +6,7 @@ import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createStoreServer, type StoreServer } from '../../../lib/localvault/server.js';
+import { runCli } from '../../helpers/run-cli.js';
 
 /** The store's TLS listener with a private CA made here by openssl; mutual TLS; the namespace header. */
 const test = suite('localvault TLS listener (private CA from openssl), mutual TLS, X-Vault-Namespace');
@@ -105,6 +106,29 @@ test('X-Vault-Namespace is accepted and ignored as in Vault Community Edition (r
   const rec = lines.find((l) => l.path === 'sys/mounts');
   assert.is(rec.namespace, 'admin');
   assert.is(rec.status, 200);
+});
+
+test('`server start --tls-cert --tls-key` (the built CLI) serves HTTPS; bad flag combinations are usage errors', async () => {
+  const home = join(dir, 'home');
+  const env = { SECRETFS_HOME: home, VAULT_TOKEN: '' };
+  const started = await runCli(['server', 'start', '--addr', 'https://127.0.0.1:0', '--tls-cert', join(dir, 'server.crt'), '--tls-key', join(dir, 'server.key')], { env });
+  try {
+    assert.is(started.code, 0, started.stderr);
+    const addr = started.stdout.trim();
+    assert.match(addr, /^https:\/\/127\.0\.0\.1:\d+$/);
+    assert.is((await get(`${addr}/v1/sys/health`, { ca: pem['ca.crt'] })).status, 200);
+  } finally {
+    assert.is((await runCli(['server', 'stop'], { env })).code, 0);
+  }
+  const onlyKey = await runCli(['server', 'start', '--addr', 'http://127.0.0.1:0', '--tls-key', join(dir, 'server.key')], { env });
+  assert.is(onlyKey.code, 1);
+  assert.match(onlyKey.stderr, /--tls-cert and --tls-key go together/);
+  const plainHttps = await runCli(['server', 'start', '--addr', 'https://127.0.0.1:0'], { env });
+  assert.is(plainHttps.code, 1);
+  assert.match(plainHttps.stderr, /an https:\/\/ store address needs --tls-cert and --tls-key/);
+  const missing = await runCli(['server', 'serve', '--addr', 'http://127.0.0.1:0', '--tls-cert', join(dir, 'nope.crt'), '--tls-key', join(dir, 'server.key')], { env });
+  assert.not.equal(missing.code, 0);
+  assert.match(missing.stderr, /cannot read the TLS certificate \(--tls-cert\) .*nope\.crt/);
 });
 
 test.run();
