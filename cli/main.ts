@@ -16,7 +16,7 @@ if (argv[0] === 'docker-cli-plugin-metadata') {
 }
 
 async function runCli(rawArgv: string[]): Promise<number> {
-  const [{ CommanderError }, { createProgram }, { parsePluginArgs }, { createOutput, shouldUseColor }, { resolvePaths }, { SecretfsError }] =
+  const [{ CommanderError }, { createProgram }, { parsePluginArgs }, { createOutput, shouldUseColor }, { resolvePaths }, { SecretfsError }, { createDockerClient, dockerHostFrom }] =
     await Promise.all([
       import('commander'),
       import('./program.js'),
@@ -24,16 +24,20 @@ async function runCli(rawArgv: string[]): Promise<number> {
       import('./output.js'),
       import('../lib/paths.js'),
       import('../lib/errors.js'),
+      import('../lib/docker/client.js'),
     ]);
   const { args, dockerGlobalFlags } = parsePluginArgs(rawArgv);
   const env = process.env;
   const debug = Boolean(env.SECRETFS_DEBUG) || dockerGlobalFlags.includes('-D') || dockerGlobalFlags.includes('--debug');
   const out = createOutput({ stdout: process.stdout, stderr: process.stderr, color: shouldUseColor(process.stderr, env) });
+  let docker: import('../lib/docker/client.js').DockerClient | undefined;
   const ctx = {
     env,
     paths: resolvePaths(env),
     out,
     stdin: process.stdin,
+    stderr: process.stderr,
+    docker: () => (docker ??= createDockerClient(dockerHostFrom(dockerGlobalFlags, env))),
     isInteractive: Boolean(process.stdin.isTTY && process.stderr.isTTY),
     dockerGlobalFlags,
     dockerCli: env.DOCKER_CLI_PLUGIN_ORIGINAL_CLI_COMMAND || 'docker',

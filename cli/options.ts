@@ -1,13 +1,17 @@
 import { Option } from 'commander';
+import { FS_OPTION_NAMES } from '../lib/fs/options.js';
 
-/** The `--format` option of a command that prints structured data. */
-export function formatOption(choices: string[] = ['text', 'json'], fallback = choices[0]): Option {
-  return new Option('--format <format>', 'output format').choices(choices).default(fallback);
+/** Collects a repeatable flag's values in order (--path, -o, --policy, --read, --write). */
+export function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }
 
-/** Renders rows as an aligned text table with a header. */
-export function renderTable(header: string[], rows: (string | number)[][]): string {
-  const cells = [header, ...rows.map((r) => r.map(String))];
-  const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
-  return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ')).join('\n') + '\n';
+/** The `--format` option of a command that prints structured data. */
+export function formatOption(choices: string[] = ['text', 'json'], fallback = choices[0], description = 'output format'): Option {
+  return new Option('--format <format>', description).choices(choices).default(fallback);
+}
+
+/** The repeatable `-o, --opt key=value` of the commands that mount a secret filesystem (run, volume create, mount). */
+export function fsOptOption(): Option {
+  return new Option('-o, --opt <key=value>', `a filesystem option: ${FS_OPTION_NAMES.join(', ')}`).argParser(collect).default([]);
 }

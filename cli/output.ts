@@ -74,3 +74,10 @@ export function createOutput({ stdout, stderr, color }: OutputStreams): Output {
     },
   };
 }
+
+/** Renders rows as an aligned text table with a header. */
+export function renderTable(header: string[], rows: (string | number)[][]): string {
+  const cells = [header, ...rows.map((r) => r.map(String))];
+  const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ')).join('\n') + '\n';
+}

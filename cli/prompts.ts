@@ -9,7 +9,7 @@ export async function askSecretValue(ctx: CliContext, key: string): Promise<stri
   if (!ctx.isInteractive) throw new UsageError(`no TTY to ask for ${key}: pipe the value on stdin or use ${key}=@FILE`);
   // Loaded on first use: most runs never prompt, and --help should not pay for it.
   const { password } = await import('@inquirer/prompts');
-  const opts = { output: process.stderr };
+  const opts = { output: ctx.stderr };
   for (;;) {
     const first = await password({ message: `Value for ${key}:`, mask: false, validate: (v) => v.length > 0 || 'the value must not be empty' }, opts);
     const second = await password({ message: `Repeat the value for ${key}:`, mask: false }, opts);
@@ -23,7 +23,7 @@ export async function confirmOrFlag(ctx: CliContext, message: string, given: boo
   if (given) return true;
   if (!ctx.isInteractive) throw new UsageError(`${message.replace(/\?$/, '')}: no TTY to confirm, pass ${flag}`);
   const { confirm } = await import('@inquirer/prompts');
-  return confirm({ message, default: false }, { output: process.stderr });
+  return confirm({ message, default: false }, { output: ctx.stderr });
 }
 
 /** What the init wizard asks; each answer defaults to what flags and the environment gave. */
@@ -38,7 +38,7 @@ export interface InitAnswers {
 /** The short `init` wizard (TTY only). */
 export async function askInitAnswers(ctx: CliContext, current: InitAnswers, validatePath: (p: string) => string | true): Promise<InitAnswers> {
   const { select, input, password } = await import('@inquirer/prompts');
-  const opts = { output: process.stderr };
+  const opts = { output: ctx.stderr };
   const backend = await select(
     {
       message: 'Where should secrets live?',

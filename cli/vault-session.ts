@@ -1,6 +1,8 @@
 import { requireConfig, type Config } from '../lib/config.js';
 import { ConfigError } from '../lib/errors.js';
 import { vaultClientFromConfig, type VaultClient } from '../lib/vault/client.js';
+import { resolveKvMount } from '../lib/vault/kv.js';
+import { normalizeSecretPath, type KvMount } from '../lib/vault/kv-path.js';
 import type { CliContext } from './context.js';
 
 /** The config and a Vault client with the CLI's token, or a ConfigError saying how to get one. */
@@ -10,4 +12,14 @@ export async function openVault(ctx: CliContext): Promise<{ config: Config; vaul
     throw new ConfigError('no Vault token', { hint: 'run `docker secretfs init`, or set VAULT_TOKEN' });
   }
   return { config, vault: vaultClientFromConfig(config) };
+}
+
+/**
+ * The prelude of the commands on one secret path (put, get, ls, rm, history): the path checked
+ * and normalised, Vault opened with the CLI's token, the path's KV mount found.
+ */
+export async function openSecretPath(ctx: CliContext, rawPath: string): Promise<{ path: string; config: Config; vault: VaultClient; mount: KvMount }> {
+  const path = normalizeSecretPath(rawPath);
+  const { config, vault } = await openVault(ctx);
+  return { path, config, vault, mount: await resolveKvMount(vault, path) };
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { ConfigError } from './errors.js';
 import { readOptionalFile, writePrivateFile } from './private-files.js';
 import type { Paths } from './paths.js';
-import { DEFAULT_DRIVER_NAME } from './paths.js';
+import { DEFAULT_DRIVER_NAME, driverNameFrom } from './paths.js';
 import { DEFAULT_STORE_ADDR } from './localvault/address.js';
 
 /** Where the Vault that secretfs talks to comes from. */
@@ -21,14 +21,14 @@ export interface Config {
   defaultPath: string;
   /** The KV mount `init` made sure of. */
   kvMount: string;
-  /** The Docker volume driver name (and socket name). */
+  /** The Docker volume driver name (and socket name): always paths.ts driverNameFrom(env), validated with the rest. */
   driverName: string;
   /** Timeout of one Vault request in milliseconds. */
   requestTimeoutMs: number;
 }
 
-/** The part of Config kept in the config file. */
-export type ConfigFile = Partial<Omit<Config, 'vaultToken'>>;
+/** The part of Config kept in the config file (not the token, not the driver name). */
+export type ConfigFile = Partial<Omit<Config, 'vaultToken' | 'driverName'>>;
 
 // The store's default address belongs to the store; the config defaults to it.
 export { DEFAULT_STORE_ADDR };
@@ -52,19 +52,23 @@ function definedOnly<T extends object>(obj: T): Partial<T> {
   return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined && v !== '')) as Partial<T>;
 }
 
-/** Config from the environment: VAULT_ADDR, VAULT_TOKEN, SECRETFS_DEFAULT_PATH, SECRETFS_DRIVER_NAME. */
+/** Config from the environment: VAULT_ADDR, VAULT_TOKEN, SECRETFS_DEFAULT_PATH. */
 function fromEnv(env: NodeJS.ProcessEnv): Partial<Config> {
   return definedOnly({
     vaultAddr: env.VAULT_ADDR,
     vaultToken: env.VAULT_TOKEN,
     defaultPath: env.SECRETFS_DEFAULT_PATH,
-    driverName: env.SECRETFS_DRIVER_NAME,
   });
 }
 
-/** Merges the sources with precedence defaults < file < environment < flags. Pure. */
+/**
+ * Merges the sources with precedence defaults < file < environment < flags. Pure. The driver
+ * name comes from the environment only (driverNameFrom); a config file of an older init that
+ * holds one is not read for it.
+ */
 export function resolveConfig({ file = {}, env = {}, flags = {} }: ConfigSources): Config {
-  return { ...DEFAULTS, ...definedOnly(file), ...fromEnv(env), ...definedOnly(flags) };
+  const { driverName: _ignored, ...fromFile } = definedOnly(file) as Partial<Config>;
+  return { ...DEFAULTS, ...fromFile, ...fromEnv(env), ...definedOnly(flags), driverName: driverNameFrom(env) };
 }
 
 /** Returns every problem with the config at once (empty when valid). Pure. */

@@ -40,6 +40,15 @@ export interface Paths {
 
 export const DEFAULT_DRIVER_NAME = 'secretfs';
 
+/**
+ * The driver's name, the one source of it: SECRETFS_DRIVER_NAME, default `secretfs`. Docker
+ * knows the driver by its socket's name, so the CLI, the driver and init all take it from here
+ * (never from the config file).
+ */
+export function driverNameFrom(env: NodeJS.ProcessEnv): string {
+  return env.SECRETFS_DRIVER_NAME || DEFAULT_DRIVER_NAME;
+}
+
 /** Default home: /var/lib/secretfs for root, ~/.local/share/secretfs otherwise. */
 function defaultHome(env: NodeJS.ProcessEnv): string {
   if (typeof process.getuid === 'function' && process.getuid() === 0) return '/var/lib/secretfs';
@@ -58,7 +67,7 @@ export function resolvePaths(env: NodeJS.ProcessEnv = process.env): Paths {
   const logDir = join(home, 'log');
   const storeDir = join(home, 'store');
   const driverDir = join(home, 'driver');
-  const driverName = env.SECRETFS_DRIVER_NAME || DEFAULT_DRIVER_NAME;
+  const driverName = driverNameFrom(env);
   const pluginSocketDir = env.SECRETFS_PLUGIN_DIR || '/run/docker/plugins';
   return {
     home,

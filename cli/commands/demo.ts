@@ -1,7 +1,6 @@
 import { Command } from 'commander';
 import { loadConfig } from '../../lib/config.js';
 import { DEMO_KEY, DEMO_PATH } from '../../lib/app/demo-constants.js';
-import { createDockerClient, dockerHostFrom } from '../../lib/docker/client.js';
 import type { CliContext } from '../context.js';
 
 /** `demo`: set up with defaults (like `init --yes`), store a demo secret and show a container reading it. */
@@ -10,7 +9,7 @@ export function demoCommand(ctx: CliContext): Command {
     .description(`set up with defaults (init --yes), store a random value at ${DEMO_PATH} and run a container that prints it from /run/secrets`)
     .action(async () => {
       const [{ defaultInitChoices, initialize }, { pickDemoImage, runDemo }] = await Promise.all([import('../../lib/app/init.js'), import('../../lib/app/demo.js')]);
-      const docker = createDockerClient(dockerHostFrom(ctx.dockerGlobalFlags, ctx.env));
+      const docker = ctx.docker();
       const step = <T>(title: string, work: () => Promise<T>, done?: (r: T) => string) => ctx.out.step(title, work, done);
       await initialize({ paths: ctx.paths, env: ctx.env, docker, step }, await defaultInitChoices(ctx.paths, ctx.env, {}));
       const config = await loadConfig(ctx.paths, ctx.env);
@@ -18,7 +17,7 @@ export function demoCommand(ctx: CliContext): Command {
       ctx.out.info(`$ docker secretfs run --path ${DEMO_PATH} -- ${image} cat /run/secrets/${DEMO_KEY}`);
       ctx.exitCode = 125;
       const { value, status } = await runDemo(
-        { config, docker, driverName: config.driverName, dockerCli: ctx.dockerCli, dockerGlobalFlags: ctx.dockerGlobalFlags, env: ctx.env, step, warn: (m) => ctx.out.warn(m) },
+        { config, docker, driverName: ctx.paths.driverName, dockerCli: ctx.dockerCli, dockerGlobalFlags: ctx.dockerGlobalFlags, env: ctx.env, step, warn: (m) => ctx.out.warn(m) },
         image,
       );
       ctx.out.data('\n');

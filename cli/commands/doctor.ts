@@ -1,7 +1,6 @@
 import { Command } from 'commander';
+import { formatOption } from '../options.js';
 import { readConfigFile, loadConfig } from '../../lib/config.js';
-import { createDockerClient, dockerHostFrom } from '../../lib/docker/client.js';
-import { formatOption } from '../format-option.js';
 import type { CliContext } from '../context.js';
 
 /** `doctor`: checks everything secretfs depends on and says how to fix what fails. */
@@ -13,7 +12,7 @@ export function doctorCommand(ctx: CliContext): Command {
       const hasConfig = Boolean(await readConfigFile(ctx.paths)) || Boolean(ctx.env.VAULT_ADDR);
       const config = hasConfig ? await loadConfig(ctx.paths, ctx.env) : undefined;
       const { runDoctor } = await import('../../lib/app/doctor.js');
-      const results = await runDoctor({ paths: ctx.paths, config, docker: createDockerClient(dockerHostFrom(ctx.dockerGlobalFlags, ctx.env)) });
+      const results = await runDoctor({ paths: ctx.paths, config, docker: ctx.docker() });
       const ok = results.every((r) => r.ok);
       if (opts.format === 'json') ctx.out.json({ ok, checks: results });
       else {

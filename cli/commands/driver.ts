@@ -1,5 +1,6 @@
 import { Command } from 'commander';
-import { formatOption, renderTable } from '../format-option.js';
+import { formatOption } from '../options.js';
+import { renderTable } from '../output.js';
 import type { CliContext } from '../context.js';
 
 /** The driver's process control, loaded only when a driver command runs. */

@@ -1,11 +1,11 @@
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
+import { formatOption } from '../options.js';
 import { NotFoundError, UsageError } from '../../lib/errors.js';
 import { renderSecret, valueBytes } from '../../lib/render/secret.js';
-import { readSecret, resolveKvMount } from '../../lib/vault/kv.js';
-import { normalizeSecretPath } from '../../lib/vault/kv-path.js';
-import { renderTable } from '../format-option.js';
+import { readSecret } from '../../lib/vault/kv.js';
+import { renderTable } from '../output.js';
 import type { CliContext } from '../context.js';
-import { openVault } from '../vault-session.js';
+import { openSecretPath } from '../vault-session.js';
 
 interface GetOptions {
   format: 'table' | 'json' | 'env' | 'yaml';
@@ -23,12 +23,10 @@ export function getCommand(ctx: CliContext): Command {
     .description("print a secret: with KEY exactly the value's bytes, without it every key")
     .argument('<path>', 'Vault path, e.g. secret/app-1')
     .argument('[key]', 'one key')
-    .addOption(new Option('--format <format>', 'output format without KEY').choices(['table', 'json', 'env', 'yaml']).default('table'))
+    .addOption(formatOption(['table', 'json', 'env', 'yaml'], 'table', 'output format without KEY'))
     .option('--version <n>', 'a KV v2 version', parseVersion)
     .action(async (rawPath: string, key: string | undefined, opts: GetOptions) => {
-      const path = normalizeSecretPath(rawPath);
-      const { vault } = await openVault(ctx);
-      const mount = await resolveKvMount(vault, path);
+      const { path, vault, mount } = await openSecretPath(ctx, rawPath);
       if (opts.version && mount.version !== 2) throw new UsageError(`--version needs KV v2; ${mount.mount} is KV v1`);
       const secret = await readSecret(vault, mount, path, opts.version);
       if (key !== undefined) {

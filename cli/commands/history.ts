@@ -1,9 +1,9 @@
 import { Command } from 'commander';
-import { listVersions, resolveKvMount } from '../../lib/vault/kv.js';
-import { normalizeSecretPath } from '../../lib/vault/kv-path.js';
-import { formatOption, renderTable } from '../format-option.js';
+import { formatOption } from '../options.js';
+import { listVersions } from '../../lib/vault/kv.js';
+import { renderTable } from '../output.js';
 import type { CliContext } from '../context.js';
-import { openVault } from '../vault-session.js';
+import { openSecretPath } from '../vault-session.js';
 
 /** `history PATH`: the versions of a KV v2 secret, when they were made, deleted or destroyed. */
 export function historyCommand(ctx: CliContext): Command {
@@ -12,9 +12,7 @@ export function historyCommand(ctx: CliContext): Command {
     .argument('<path>', 'Vault path')
     .addOption(formatOption())
     .action(async (rawPath: string, opts: { format: 'text' | 'json' }) => {
-      const path = normalizeSecretPath(rawPath);
-      const { vault } = await openVault(ctx);
-      const mount = await resolveKvMount(vault, path);
+      const { path, vault, mount } = await openSecretPath(ctx, rawPath);
       const history = await listVersions(vault, mount, path);
       if (opts.format === 'json') {
         ctx.out.json({ path, ...history });

@@ -1,6 +1,6 @@
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
+import { formatOption } from '../options.js';
 import { DEFAULT_STORE_ADDR, DEFAULTS } from '../../lib/config.js';
-import { createDockerClient, dockerHostFrom } from '../../lib/docker/client.js';
 import type { InitFlags } from '../../lib/app/init.js';
 import { normalizeSecretPath } from '../../lib/vault/kv-path.js';
 import { askInitAnswers } from '../prompts.js';
@@ -22,7 +22,7 @@ export function initCommand(ctx: CliContext): Command {
     .option('--store-addr <url>', `where the embedded store listens (default ${DEFAULT_STORE_ADDR})`)
     .option('--kv-mount <path>', 'the KV v2 mount to use (default secret)')
     .option('--default-path <path>', `the path \`run\` mounts by default (default ${DEFAULTS.defaultPath})`)
-    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .addOption(formatOption())
     .action(async (opts: InitOptions) => {
       // Loaded here, not at start-up: set-up pulls in the store, the driver and their dependencies.
       const { defaultInitChoices, initialize } = await import('../../lib/app/init.js');
@@ -39,7 +39,7 @@ export function initCommand(ctx: CliContext): Command {
         choices = { ...choices, ...answers, saveToken: answers.tokenTyped };
       }
       const results = await initialize(
-        { paths: ctx.paths, env: ctx.env, docker: createDockerClient(dockerHostFrom(ctx.dockerGlobalFlags, ctx.env)), step: (t, w, d) => ctx.out.step(t, w, d) },
+        { paths: ctx.paths, env: ctx.env, docker: ctx.docker(), step: (t, w, d) => ctx.out.step(t, w, d) },
         choices,
       );
       const changed = results.some((r) => r.changed);

@@ -1,9 +1,8 @@
 import { Command } from 'commander';
-import { listSecrets, resolveKvMount } from '../../lib/vault/kv.js';
-import { normalizeSecretPath } from '../../lib/vault/kv-path.js';
-import { formatOption } from '../format-option.js';
+import { formatOption } from '../options.js';
+import { listSecrets } from '../../lib/vault/kv.js';
 import type { CliContext } from '../context.js';
-import { openVault } from '../vault-session.js';
+import { openSecretPath } from '../vault-session.js';
 
 /** `ls PATH`: the secrets and folders below a path (folders end in `/`). */
 export function lsCommand(ctx: CliContext): Command {
@@ -12,9 +11,7 @@ export function lsCommand(ctx: CliContext): Command {
     .argument('<path>', 'Vault path, e.g. secret/ or secret/team')
     .addOption(formatOption())
     .action(async (rawPath: string, opts: { format: 'text' | 'json' }) => {
-      const path = normalizeSecretPath(rawPath);
-      const { vault } = await openVault(ctx);
-      const mount = await resolveKvMount(vault, path);
+      const { path, vault, mount } = await openSecretPath(ctx, rawPath);
       const keys = await listSecrets(vault, mount, path);
       if (opts.format === 'json') ctx.out.json({ path, keys });
       else if (keys.length) ctx.out.data(keys.join('\n') + '\n');

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { Command } from 'commander';
+import { fsOptOption } from '../options.js';
 import { parseFsOptions } from '../../lib/fs/options.js';
 import { createLogger } from '../../lib/log.js';
 import { parseKeyValues } from '../../lib/key-values.js';
@@ -7,15 +8,13 @@ import type { CliContext } from '../context.js';
 import { waitForStopSignal } from '../signals.js';
 import { openVault } from '../vault-session.js';
 
-const collect = (value: string, previous: string[]) => [...previous, value];
-
 /** `mount PATH DIR`: serves a Vault path as a read-only directory on the host until Ctrl-C or SIGTERM. */
 export function mountCommand(ctx: CliContext): Command {
   return new Command('mount')
     .description('mount a Vault path as a read-only directory on the host, in the foreground (Ctrl-C unmounts)')
     .argument('<path>', 'Vault path, e.g. secret/app-1')
     .argument('<dir>', 'an empty directory (created if missing)')
-    .option('-o, --opt <key=value>', 'a filesystem option: uid, gid, mode, dir_mode, listing, cache_ttl, stale_if_error, version, encoding', collect, [])
+    .addOption(fsOptOption())
     .action(async (path: string, dir: string, opts: { opt: string[] }) => {
       const options = parseFsOptions(parseKeyValues(opts.opt));
       const { vault } = await openVault(ctx);
@@ -26,7 +25,7 @@ export function mountCommand(ctx: CliContext): Command {
         path,
         mountpoint,
         options,
-        log: createLogger({ level: ctx.env.SECRETFS_DEBUG ? 'debug' : 'warn', write: (line) => process.stderr.write(line) }),
+        log: createLogger({ level: ctx.env.SECRETFS_DEBUG ? 'debug' : 'warn', write: (line) => ctx.stderr.write(line) }),
         audit: { file: ctx.paths.fsAuditLog },
       });
       ctx.out.success(`mounted ${path} at ${mountpoint} (Ctrl-C or SIGTERM unmounts)`);

@@ -1,8 +1,8 @@
 import { Command } from 'commander';
+import { collect, formatOption } from '../options.js';
 import { deletePolicy, listPolicies, normalizePolicyName, readPolicy, renderPolicy, writePolicy } from '../../lib/vault/policy.js';
 import { resolveKvMount } from '../../lib/vault/kv.js';
 import type { KvMount } from '../../lib/vault/kv-path.js';
-import { formatOption } from '../format-option.js';
 import type { CliContext } from '../context.js';
 import { openVault } from '../vault-session.js';
 
@@ -12,8 +12,6 @@ interface CreateOptions {
   list?: boolean;
   dryRun?: boolean;
 }
-
-const collect = (value: string, previous: string[]) => [...previous, value];
 
 /** `policy create|ls|show|rm`: least-privilege ACL policies for KV paths. */
 export function policyCommand(ctx: CliContext): Command {

@@ -1,12 +1,12 @@
 import { Command } from 'commander';
+import { formatOption } from '../options.js';
 import { readAll } from '../stdin.js';
 import { parseValueSources, readValues } from '../../lib/app/secret-input.js';
-import { resolveKvMount, updateSecret, writeSecret } from '../../lib/vault/kv.js';
+import { updateSecret, writeSecret } from '../../lib/vault/kv.js';
 import { normalizeSecretPath } from '../../lib/vault/kv-path.js';
 import { askSecretValue } from '../prompts.js';
-import { formatOption } from '../format-option.js';
 import type { CliContext } from '../context.js';
-import { openVault } from '../vault-session.js';
+import { openSecretPath } from '../vault-session.js';
 
 interface PutOptions {
   replace?: boolean;
@@ -25,15 +25,15 @@ export function putCommand(ctx: CliContext): Command {
     .addOption(formatOption())
     .addHelpText('after', '\nExamples:\n  docker secretfs put secret/app-1 db-password\n  printf %s "$PW" | docker secretfs put secret/app-1 db-password\n  docker secretfs put secret/app-1 tls-key=@key.pem')
     .action(async (rawPath: string, keys: string[], opts: PutOptions) => {
-      const path = normalizeSecretPath(rawPath);
+      // The path is checked before any value is asked for.
+      normalizeSecretPath(rawPath);
       const sources = parseValueSources(keys);
       const values = await readValues(
         sources,
         { readStdin: () => readAll(ctx.stdin), prompt: ctx.isInteractive ? (key) => askSecretValue(ctx, key) : undefined },
         opts.base64,
       );
-      const { vault } = await openVault(ctx);
-      const mount = await resolveKvMount(vault, path);
+      const { path, vault, mount } = await openSecretPath(ctx, rawPath);
       const result = opts.replace
         ? await writeSecret(vault, mount, path, values)
         : await updateSecret(vault, mount, path, (current) => ({ ...current, ...values }));

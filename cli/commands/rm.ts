@@ -1,10 +1,10 @@
 import { Command } from 'commander';
 import { NotFoundError, UsageError } from '../../lib/errors.js';
-import { deleteSecret, destroySecret, readSecret, resolveKvMount, updateSecret } from '../../lib/vault/kv.js';
+import { deleteSecret, destroySecret, readSecret, updateSecret } from '../../lib/vault/kv.js';
 import { normalizeSecretPath, validateKeyName } from '../../lib/vault/kv-path.js';
 import { confirmOrFlag } from '../prompts.js';
 import type { CliContext } from '../context.js';
-import { openVault } from '../vault-session.js';
+import { openSecretPath } from '../vault-session.js';
 
 interface RmOptions {
   destroy?: boolean;
@@ -20,11 +20,11 @@ export function rmCommand(ctx: CliContext): Command {
     .option('--destroy', 'remove every version and the metadata, for good (asks on a TTY)')
     .option('-y, --yes', 'do not ask for confirmation')
     .action(async (rawPath: string, keys: string[], opts: RmOptions) => {
-      const path = normalizeSecretPath(rawPath);
+      // The path, the keys and the flags are checked before Vault is asked anything.
+      normalizeSecretPath(rawPath);
       keys.forEach(validateKeyName);
       if (opts.destroy && keys.length) throw new UsageError('--destroy removes the whole secret; do not name keys with it');
-      const { vault } = await openVault(ctx);
-      const mount = await resolveKvMount(vault, path);
+      const { path, vault, mount } = await openSecretPath(ctx, rawPath);
       if (keys.length) {
         const current = (await readSecret(vault, mount, path)).data;
         const missing = keys.filter((k) => !(k in current));

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { createDockerClient, dockerHostFrom } from '../../lib/docker/client.js';
+import { collect, fsOptOption } from '../options.js';
 import { runWithSecrets } from '../../lib/app/run-container.js';
 import { parseVolumeOpts } from '../../lib/app/secret-volume.js';
 import type { CliContext } from '../context.js';
@@ -11,8 +11,6 @@ interface RunOptions {
   opt: string[];
 }
 
-const collect = (value: string, previous: string[]) => [...previous, value];
-
 /** `run [--path P...] [--target DIR] -- [docker run args] IMAGE [CMD...]`: a container with its secrets as files. */
 export function runCommand(ctx: CliContext): Command {
   return new Command('run')
@@ -20,7 +18,7 @@ export function runCommand(ctx: CliContext): Command {
     .argument('<docker-run-args...>', '[docker run options] IMAGE [COMMAND...], after --')
     .option('--path <path>', 'a Vault path to mount (repeatable; several go under the target by their last segment)', collect, [])
     .option('--target <dir>', 'where the secrets appear in the container', '/run/secrets')
-    .option('-o, --opt <key=value>', 'a filesystem option: uid, gid, mode, dir_mode, listing, cache_ttl, stale_if_error, version, encoding', collect, [])
+    .addOption(fsOptOption())
     .addHelpText('after', '\nThe container\'s exit status is ours; 125 when secretfs or Docker failed first.\n\nExamples:\n  docker secretfs run -- alpine ash\n  docker secretfs run --path secret/app-1 --path secret/db -- -it alpine sh\n  docker secretfs run -o uid=1000 -o mode=0400 -- myimage')
     .action(async (dockerArgs: string[], opts: RunOptions) => {
       // Until the container runs, any failure is secretfs's or Docker's: 125, as `docker run` uses.
@@ -30,8 +28,8 @@ export function runCommand(ctx: CliContext): Command {
       const result = await runWithSecrets(
         {
           vault,
-          docker: createDockerClient(dockerHostFrom(ctx.dockerGlobalFlags, ctx.env)),
-          driverName: config.driverName,
+          docker: ctx.docker(),
+          driverName: ctx.paths.driverName,
           dockerCli: ctx.dockerCli,
           dockerGlobalFlags: ctx.dockerGlobalFlags,
           env: ctx.env,

@@ -1,8 +1,8 @@
 import { Command } from 'commander';
 import { resolve } from 'node:path';
 import { UsageError } from '../../lib/errors.js';
+import { formatOption } from '../options.js';
 import { DEFAULT_STORE_ADDR } from '../../lib/config.js';
-import { formatOption } from '../format-option.js';
 import type { CliContext } from '../context.js';
 
 /** The store's process control, loaded only when a server command runs (it pulls in the whole server). */

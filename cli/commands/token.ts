@@ -1,8 +1,9 @@
 import { Command } from 'commander';
+import { collect, formatOption } from '../options.js';
 import { UsageError } from '../../lib/errors.js';
 import { parseDurationSeconds } from '../../lib/duration.js';
 import { createToken, createWrappedToken, lookupAccessor, lookupSelf, lookupToken, revokeAccessor, revokeToken } from '../../lib/vault/tokens.js';
-import { formatOption, renderTable } from '../format-option.js';
+import { renderTable } from '../output.js';
 import { readAll } from '../stdin.js';
 import type { CliContext } from '../context.js';
 import { openVault } from '../vault-session.js';
@@ -18,7 +19,6 @@ interface CreateOptions {
   format: 'text' | 'json';
 }
 
-const collect = (value: string, previous: string[]) => [...previous, value];
 /** Checks a Vault duration flag (30s, 15m, 1h30m) and passes it on as Vault will read it. */
 const durationArg = (what: string) => (value: string) => {
   try {

@@ -1,4 +1,5 @@
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
+import { formatOption } from '../options.js';
 import { readPackageVersion } from '../../lib/version.js';
 import type { CliContext } from '../context.js';
 
@@ -6,7 +7,7 @@ import type { CliContext } from '../context.js';
 export function versionCommand(ctx: CliContext): Command {
   return new Command('version')
     .description('show the version')
-    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .addOption(formatOption())
     .action((opts: { format: 'text' | 'json' }) => {
       const info = { version: readPackageVersion(), node: process.version, platform: `${process.platform}/${process.arch}` };
       if (opts.format === 'json') ctx.out.json(info);

@@ -1,30 +1,27 @@
 import { Command } from 'commander';
+import { formatOption, fsOptOption } from '../options.js';
 import { NotFoundError } from '../../lib/errors.js';
-import { createDockerClient, dockerHostFrom } from '../../lib/docker/client.js';
 import { createSecretVolume, explainDriverError, LABEL_PATH, listSecretVolumes, parseVolumeOpts, removeSecretVolume } from '../../lib/app/secret-volume.js';
-import { formatOption, renderTable } from '../format-option.js';
+import { renderTable } from '../output.js';
 import type { CliContext } from '../context.js';
 import { openVault } from '../vault-session.js';
 import { requireConfig } from '../../lib/config.js';
 
-const collect = (value: string, previous: string[]) => [...previous, value];
-
 /** `volume create|ls|inspect|rm`: Docker volumes that read one Vault path with their own token. */
 export function volumeCommand(ctx: CliContext): Command {
-  const docker = () => createDockerClient(dockerHostFrom(ctx.dockerGlobalFlags, ctx.env));
   const volume = new Command('volume').description('create and manage secrets volumes');
   volume
     .command('create')
     .description('create a volume that reads PATH and the sub-paths below it, with its own policy and token (handed to Docker only wrapped)')
     .argument('<name>', 'volume name')
     .requiredOption('--path <path>', 'the Vault path the volume serves')
-    .option('-o, --opt <key=value>', 'a filesystem option: uid, gid, mode, dir_mode, listing, cache_ttl, stale_if_error, version, encoding', collect, [])
+    .addOption(fsOptOption())
     .addOption(formatOption())
     .action(async (name: string, opts: { path: string; opt: string[]; format: string }) => {
       const fsOptions = parseVolumeOpts(opts.opt);
-      const { config, vault } = await openVault(ctx);
-      const info = await createSecretVolume({ vault, docker: docker(), driverName: config.driverName }, { name, path: opts.path, fsOptions }).catch((err) => {
-        throw explainDriverError(err, config.driverName);
+      const { vault } = await openVault(ctx);
+      const info = await createSecretVolume({ vault, docker: ctx.docker(), driverName: ctx.paths.driverName }, { name, path: opts.path, fsOptions }).catch((err) => {
+        throw explainDriverError(err, ctx.paths.driverName);
       });
       if (opts.format === 'json') ctx.out.json({ name: info.name, driver: info.driver, path: info.labels[LABEL_PATH] });
       else {
@@ -37,8 +34,9 @@ export function volumeCommand(ctx: CliContext): Command {
     .description('list the secrets volumes')
     .addOption(formatOption())
     .action(async (opts: { format: string }) => {
-      const config = await requireConfig(ctx.paths, ctx.env);
-      const volumes = await listSecretVolumes({ docker: docker(), driverName: config.driverName });
+      // Not set up yet is said as such, rather than as an empty list.
+      await requireConfig(ctx.paths, ctx.env);
+      const volumes = await listSecretVolumes({ docker: ctx.docker(), driverName: ctx.paths.driverName });
       const rows = volumes.map((v) => ({ name: v.name, path: v.labels[LABEL_PATH] ?? v.options.path ?? v.name, mounted: Boolean(v.mountpoint), mountpoint: v.mountpoint || null }));
       if (opts.format === 'json') ctx.out.json(rows);
       else ctx.out.data(renderTable(['NAME', 'PATH', 'MOUNTED'], rows.map((r) => [r.name, r.path, r.mounted ? 'yes' : 'no'])));
@@ -48,7 +46,7 @@ export function volumeCommand(ctx: CliContext): Command {
     .description('show one secrets volume (never a token)')
     .argument('<name>', 'volume name')
     .action(async (name: string) => {
-      const info = await docker().inspectVolume(name);
+      const info = await ctx.docker().inspectVolume(name);
       if (!info) throw new NotFoundError(`no volume named ${name}`);
       // The wrapping token Docker keeps was spent at Create, but it is still not shown.
       const { token: _spent, ...options } = info.options;
@@ -59,9 +57,9 @@ export function volumeCommand(ctx: CliContext): Command {
     .description('remove a volume, revoke its token and delete its policy')
     .argument('<names...>', 'volume names')
     .action(async (names: string[]) => {
-      const { config, vault } = await openVault(ctx);
+      const { vault } = await openVault(ctx);
       for (const name of names) {
-        await removeSecretVolume({ vault, docker: docker(), driverName: config.driverName }, name);
+        await removeSecretVolume({ vault, docker: ctx.docker(), driverName: ctx.paths.driverName }, name);
         ctx.out.success(`removed ${name}`);
       }
     });

@@ -6,6 +6,7 @@ import { runWithSecrets, type RunContext } from './run-container.js';
 import { vaultClientFromConfig } from '../vault/client.js';
 import { resolveKvMount, writeSecret } from '../vault/kv.js';
 import { DEMO_KEY, DEMO_PATH } from './demo-constants.js';
+import { parseVolumeOpts } from './secret-volume.js';
 
 /** Built from busybox-static when there is no alpine and no registry. */
 export const DEMO_LOCAL_IMAGE = 'secretfs/demo-busybox:latest';
@@ -36,7 +37,7 @@ export async function runDemo(deps: DemoDeps, image: string): Promise<{ value: s
   });
   const result = await runWithSecrets(
     { ...deps, vault },
-    { paths: [DEMO_PATH], target: '/run/secrets', fsOptions: {}, dockerArgs: ['--network', 'none', image, 'cat', `/run/secrets/${DEMO_KEY}`] },
+    { paths: [DEMO_PATH], target: '/run/secrets', fsOptions: parseVolumeOpts([]), dockerArgs: ['--network', 'none', image, 'cat', `/run/secrets/${DEMO_KEY}`] },
   );
   return { value, status: result.status };
 }

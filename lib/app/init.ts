@@ -26,7 +26,6 @@ export interface InitChoices {
   storeAddr?: string;
   kvMount: string;
   defaultPath: string;
-  driverName: string;
   /** Redo every step even when it looks done. */
   force: boolean;
 }
@@ -80,7 +79,7 @@ export async function initialize(deps: InitDeps, choices: InitChoices): Promise<
     return startDriverInBackground(paths, withoutToken(deps.env));
   }, (d) => record({ step: 'driver', changed: !d.alreadyRunning, detail: `${d.alreadyRunning ? 'volume driver running' : 'started the volume driver'} (pid ${d.pid}, ${d.socket})` }));
 
-  const config: ConfigFile = { backend: choices.backend, vaultAddr: addr, ...(tokenFile ? { tokenFile } : {}), kvMount, defaultPath, driverName: choices.driverName };
+  const config: ConfigFile = { backend: choices.backend, vaultAddr: addr, ...(tokenFile ? { tokenFile } : {}), kvMount, defaultPath };
   await deps.step('writing the config', async () => {
     const existing = await readConfigFile(paths).catch(() => undefined);
     if (!choices.force && existing && isDeepStrictEqual(pick(existing), pick(config))) return false;
@@ -92,7 +91,7 @@ export async function initialize(deps: InitDeps, choices: InitChoices): Promise<
 }
 
 function pick(c: ConfigFile): ConfigFile {
-  return { backend: c.backend, vaultAddr: c.vaultAddr, tokenFile: c.tokenFile, kvMount: c.kvMount, defaultPath: c.defaultPath, driverName: c.driverName };
+  return { backend: c.backend, vaultAddr: c.vaultAddr, tokenFile: c.tokenFile, kvMount: c.kvMount, defaultPath: c.defaultPath };
 }
 
 /** The driver gets its credential from the file written here, never from VAULT_TOKEN. */
@@ -174,7 +173,6 @@ export async function defaultInitChoices(paths: Paths, env: NodeJS.ProcessEnv, f
     storeAddr: flags.storeAddr,
     kvMount: flags.kvMount ?? 'secret',
     defaultPath: flags.defaultPath ?? existing?.defaultPath ?? 'secret/app-1',
-    driverName: paths.driverName,
     force: Boolean(flags.force),
   };
 }

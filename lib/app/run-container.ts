@@ -1,13 +1,13 @@
 import type { DockerClient } from '../docker/client.js';
 import { runDockerCli } from '../docker/run-cli.js';
 import { dockerRunArgs, planMounts } from './run-plan.js';
-import { createSecretVolume, ephemeralVolumeName, explainDriverError, removeSecretVolume } from './secret-volume.js';
+import { createSecretVolume, ephemeralVolumeName, explainDriverError, removeSecretVolume, type VolumeOpts } from './secret-volume.js';
 import type { VaultClient } from '../vault/client.js';
 
 export interface RunRequest {
   paths: string[];
   target: string;
-  fsOptions: Record<string, string>;
+  fsOptions: VolumeOpts;
   /** `[docker run options] IMAGE [COMMAND...]`. */
   dockerArgs: string[];
 }

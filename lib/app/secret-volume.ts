@@ -22,9 +22,17 @@ const VOLUME_TOKEN_TTL = '1h';
 export interface SecretVolumeRequest {
   name: string;
   path: string;
-  /** Filesystem options (uid, gid, mode, listing, cache_ttl, ...) as Docker `-o` strings. */
-  fsOptions?: Record<string, string>;
+  /** Filesystem options (uid, gid, mode, listing, cache_ttl, ...) as Docker `-o` strings, checked by parseVolumeOpts. */
+  fsOptions?: VolumeOpts;
 }
+
+declare const checked: unique symbol;
+/**
+ * Volume `-o` options as Docker passes them to the driver, checked once by parseVolumeOpts (a run
+ * with several paths does not check them again per volume; the driver checks them itself, as it
+ * trusts no client).
+ */
+export type VolumeOpts = Readonly<Record<string, string>> & { readonly [checked]: true };
 
 export interface SecretVolumeDeps {
   vault: VaultClient;
@@ -60,7 +68,6 @@ export async function createSecretVolume(deps: SecretVolumeDeps, req: SecretVolu
   if (!VOLUME_NAME.test(req.name)) throw new UsageError(`invalid volume name ${JSON.stringify(req.name)}: letters, digits, "_", "." and "-"`);
   const path = normalizeSecretPath(req.path);
   const fsOptions = req.fsOptions ?? {};
-  parseFsOptions(fsOptions);
   const mount = await resolveKvMount(deps.vault, path);
   const policy = volumePolicyName(req.name);
   // The path and the sub-paths below it (the filesystem shows them as subdirectories): the same
@@ -114,11 +121,11 @@ export async function listSecretVolumes(deps: Pick<SecretVolumeDeps, 'docker' | 
  * Parses repeated `-o key=value` volume options: `token` and `path` are set by secretfs itself;
  * the rest must be valid filesystem options (names and values checked by parseFsOptions).
  */
-export function parseVolumeOpts(values: string[]): Record<string, string> {
+export function parseVolumeOpts(values: string[]): VolumeOpts {
   const out = parseKeyValues(values);
   for (const key of ['token', 'path']) if (key in out) throw new UsageError(`-o ${key} is set by secretfs itself`);
   parseFsOptions(out);
-  return out;
+  return out as VolumeOpts;
 }
 
 /** Wraps a Docker failure that means our driver is not running. */

@@ -24,6 +24,12 @@ for (const row of rows) {
   });
 }
 
+test('the driver name comes from the environment only, never from a config file', () => {
+  assert.is(resolveConfig({ file: { driverName: 'fromfile' } as object }).driverName, 'secretfs');
+  assert.is(resolveConfig({ file: { driverName: 'fromfile' } as object, env: { SECRETFS_DRIVER_NAME: 'sfs3' } }).driverName, 'sfs3');
+  assert.is(resolveConfig({ env: { SECRETFS_DRIVER_NAME: 'sfs3' } }).driverName, resolvePaths({ SECRETFS_DRIVER_NAME: 'sfs3' }).driverName);
+});
+
 test('validateConfig reports every problem at once', () => {
   const problems = validateConfig({ ...DEFAULTS, vaultAddr: 'nope', driverName: 'Bad-Name', defaultPath: '../x', requestTimeoutMs: 0 });
   assert.is(problems.length, 4, problems.join('\n'));
