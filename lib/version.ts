@@ -1,9 +1,13 @@
 import { readFileSync } from 'node:fs';
 
-/** The package root (two levels above this file both in lib/ and in dist/lib/). */
+/**
+ * The package root: the folder above dist/ when built (tsc's dist/lib/ or the bundle's
+ * dist/cli/ and dist/cli/chunks/), else the folder above lib/ (sources run through tsx).
+ */
 export function packageRoot(): URL {
   const here = new URL('.', import.meta.url);
-  return here.pathname.includes('/dist/lib/') ? new URL('../../', here) : new URL('../', here);
+  const built = here.pathname.lastIndexOf('/dist/');
+  return built >= 0 ? new URL(here.pathname.slice(0, built + 1), 'file://') : new URL('../', here);
 }
 
 /** The version in package.json. */

@@ -1,15 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
-import { createRequire } from 'node:module';
 import { VaultError, type VaultFailure } from '../errors.js';
 import type { Config } from '../config.js';
-
-// node-vault is CommonJS with `export =` types; load it through require so ESM interop stays simple.
-const require = createRequire(import.meta.url);
-type NodeVaultFactory = (config: Record<string, unknown>) => NodeVaultClient;
-interface NodeVaultClient {
-  request(options: Record<string, unknown>): Promise<unknown>;
-}
 
 /** Options of one request. */
 export interface RequestOptions {
@@ -64,7 +56,12 @@ export interface VaultClientOptions {
   timeoutMs?: number;
 }
 
-/** A Vault HTTP client bound to one address and one token. The only user of node-vault. */
+/**
+ * A Vault HTTP client bound to one address and one token. It speaks HTTP itself (node:http with a
+ * keep-alive agent): node-vault costs ~70 ms of CPU to load on every command and ~250 us per
+ * request, which the CLI's start and a first read in the filesystem pay (bench: cli-start, cold
+ * reads). node-vault stays the independent client of the store's integration tests.
+ */
 export interface VaultClient {
   readonly addr: string;
   readonly token: string | undefined;
@@ -78,11 +75,8 @@ export interface VaultClient {
 const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 64 });
 
-let factory: NodeVaultFactory | undefined;
-function nodeVault(): NodeVaultFactory {
-  factory ??= require('node-vault') as NodeVaultFactory;
-  return factory;
-}
+/** A hostile or broken server cannot make us buffer more than this of one answer. */
+const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
 /**
  * The client a config describes: its address, the token it resolved, its request timeout. The one
@@ -96,8 +90,6 @@ export function vaultClientFromConfig(config: Pick<Config, 'vaultAddr' | 'vaultT
 export function createVaultClient(options: VaultClientOptions): VaultClient {
   const addr = options.addr.replace(/\/+$/, '');
   const timeoutMs = options.timeoutMs ?? 5000;
-  // No token in the node-vault config: it would stick in shared headers (protocols.md §6.3, gotcha 3).
-  const nv = nodeVault()({ endpoint: addr, token: '', apiVersion: 'v1' });
   const client: VaultClient = {
     addr,
     token: options.token,
@@ -106,27 +98,78 @@ export function createVaultClient(options: VaultClientOptions): VaultClient {
       const token = opts.token === undefined ? options.token : opts.token;
       if (token) headers['X-Vault-Token'] = token;
       if (opts.wrapTtl) headers['X-Vault-Wrap-TTL'] = opts.wrapTtl;
-      const request: Record<string, unknown> = {
-        path: '/' + path.replace(/^\/+/, ''),
-        method,
-        headers,
-        timeout: opts.timeoutMs ?? timeoutMs,
-        httpAgent,
-        httpsAgent: addr.startsWith('https:') ? httpsAgent : undefined,
-      };
-      if (opts.body !== undefined) request.json = opts.body;
-      try {
-        const body = await nv.request(request);
-        return (body === '' || body === undefined ? {} : body) as VaultResponse;
-      } catch (err) {
-        throw toVaultError(err, method, path);
+      let payload: Buffer | undefined;
+      if (opts.body !== undefined) {
+        payload = Buffer.from(JSON.stringify(opts.body));
+        headers['Content-Type'] ??= 'application/json';
       }
+      const relative = path.replace(/^\/+/, '');
+      const where = `${method} ${relative.split('?')[0]}`;
+      const answer = await send(`${addr}/v1/${relative}`, method, headers, payload, opts.timeoutMs ?? timeoutMs, where);
+      // Vault answers 200 or 204 on success; sys/health answers its state with any status (429, 503...).
+      if ((answer.status >= 200 && answer.status < 300) || /^sys\/health(\?|$)/.test(relative)) {
+        return parseBody(answer.body, where) as VaultResponse;
+      }
+      throw httpFailure(answer.status, answer.body, where);
     },
     withToken(token) {
       return createVaultClient({ ...options, token });
     },
   };
   return client;
+}
+
+interface RawAnswer {
+  status: number;
+  body: Buffer;
+}
+
+/** One HTTP exchange with an overall deadline (connect, send and the whole answer). */
+function send(url: string, method: string, headers: Record<string, string>, payload: Buffer | undefined, timeoutMs: number, where: string): Promise<RawAnswer> {
+  const target = new URL(url);
+  const secure = target.protocol === 'https:';
+  const transport = secure ? https : http;
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const finish = (err: VaultError | undefined, answer?: RawAnswer) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
+      if (err) reject(err);
+      else resolve(answer!);
+    };
+    const req = transport.request(target, { method, headers: payload ? { ...headers, 'Content-Length': String(payload.length) } : headers, agent: secure ? httpsAgent : httpAgent }, (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > MAX_RESPONSE_BYTES) {
+          req.destroy();
+          finish(new VaultError(`Vault ${where}: answer larger than ${MAX_RESPONSE_BYTES} bytes`, 'server'));
+          return;
+        }
+        chunks.push(chunk);
+      });
+      res.on('end', () => finish(undefined, { status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      res.on('error', (err) => finish(networkFailure(err, where)));
+    });
+    const deadline = setTimeout(() => {
+      req.destroy();
+      finish(new VaultError(`Vault ${where}: timed out`, 'timeout', undefined, { hint: 'is Vault reachable? run `docker secretfs doctor`' }));
+    }, timeoutMs);
+    req.on('error', (err) => finish(networkFailure(err, where)));
+    req.end(payload);
+  });
+}
+
+/** Vault's JSON envelope; an empty body (204) is `{}`. */
+function parseBody(body: Buffer, where: string): unknown {
+  if (body.length === 0) return {};
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw new VaultError(`Vault ${where}: the answer is not JSON`, 'server', undefined, { cause: err });
+  }
 }
 
 function failureForStatus(status: number): VaultFailure {
@@ -136,27 +179,34 @@ function failureForStatus(status: number): VaultFailure {
   return 'server';
 }
 
-/** Maps node-vault's and axios's errors to VaultError, keeping Vault's message and the body. */
-export function toVaultError(err: unknown, method: string, path: string): VaultError {
-  const e = err as { response?: { statusCode?: number; body?: unknown }; code?: string; message?: string };
-  const where = `${method} ${path.split('?')[0]}`;
-  if (e?.response?.statusCode !== undefined) {
-    const status = e.response.statusCode;
-    const body = e.response.body as { errors?: string[] } | undefined;
-    const detail = body?.errors?.filter(Boolean).join('; ').replace(/\s+/g, ' ').trim();
-    const failure = failureForStatus(status);
-    const text = detail || (failure === 'not_found' ? 'not found' : `status ${status}`);
-    return new VaultError(`Vault ${where}: ${text}`, failure, status, { cause: err, body: e.response.body });
+/** An HTTP error status as a VaultError, keeping Vault's own messages and the body. */
+function httpFailure(status: number, raw: Buffer, where: string): VaultError {
+  let body: { errors?: unknown } | undefined;
+  try {
+    body = raw.length ? JSON.parse(raw.toString('utf8')) : undefined;
+  } catch {
+    body = undefined;
   }
-  const code = e?.code ?? '';
-  if (code === 'ECONNABORTED' || code === 'ETIMEDOUT' || /timeout/i.test(e?.message ?? '')) {
+  const errors = Array.isArray(body?.errors) ? body.errors.filter((e): e is string => typeof e === 'string' && e !== '') : [];
+  const detail = errors.join('; ').replace(/\s+/g, ' ').trim();
+  const failure = failureForStatus(status);
+  const text = detail || (failure === 'not_found' ? 'not found' : `status ${status}`);
+  return new VaultError(`Vault ${where}: ${text}`, failure, status, { body });
+}
+
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EPIPE', 'ENOENT']);
+
+/** A connection-level failure (refused, reset, DNS, TLS) as a VaultError. */
+function networkFailure(err: unknown, where: string): VaultError {
+  const code = (err as { code?: string })?.code ?? '';
+  if (code === 'ETIMEDOUT') {
     return new VaultError(`Vault ${where}: timed out`, 'timeout', undefined, { cause: err, hint: 'is Vault reachable? run `docker secretfs doctor`' });
   }
-  if (['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EPIPE', 'ERR_NETWORK'].includes(code)) {
+  if (UNREACHABLE_CODES.has(code)) {
     return new VaultError(`Vault ${where}: unreachable (${code})`, 'unreachable', undefined, {
       cause: err,
       hint: 'is Vault (or the embedded store) running? run `docker secretfs doctor`',
     });
   }
-  return new VaultError(`Vault ${where}: ${e?.message ?? String(err)}`, 'server', undefined, { cause: err });
+  return new VaultError(`Vault ${where}: ${(err as Error)?.message ?? String(err)}`, 'server', undefined, { cause: err });
 }
