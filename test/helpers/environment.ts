@@ -32,10 +32,10 @@ export function fuseAvailable(): boolean {
 /**
  * Returns a reason to skip when a requirement is missing outside CI; in CI it throws, so the
  * suite fails instead of passing by skipping (architecture.md §5). `docker` means a private
- * dockerd of the harness (test/helpers/dockerd.ts): root, dockerd and unshare.
- * `scope: 'suite'` (default, for before hooks) skips every case of the suite, 'test' one case.
+ * dockerd of the harness (test/helpers/dockerd.ts): root, dockerd and unshare. Prints nothing:
+ * each case that then does not run says so with `return skipped(reason)`.
  */
-export async function missingRequirement(needs: { docker?: boolean; fuse?: boolean }, scope: 'suite' | 'test' = 'suite'): Promise<string | undefined> {
+export async function missingRequirement(needs: { docker?: boolean; fuse?: boolean }): Promise<string | undefined> {
   const missing: string[] = [];
   if (needs.fuse && !fuseAvailable()) missing.push('FUSE (/dev/fuse and fusermount)');
   if (needs.docker) {
@@ -45,11 +45,14 @@ export async function missingRequirement(needs: { docker?: boolean; fuse?: boole
   if (missing.length === 0) return undefined;
   const reason = `needs ${missing.join(' and ')}`;
   if (IN_CI) throw new Error(`CI=true but this test ${reason}`);
-  return skipped(reason, scope);
+  return reason;
 }
 
-/** Reports a skip the runner counts (see SKIP_MARKER) and returns the reason. */
-export function skipped(reason: string, scope: 'suite' | 'test' = 'test'): string {
+/**
+ * Reports a skip the runner counts (see SKIP_MARKER): `scope: 'test'`
+ * (in a case: `if (skip) return skipped(skip);`) counts that case, 'suite' (in a before hook)
+ * every case of the suite.
+ */
+export function skipped(reason: string, scope: 'suite' | 'test' = 'test'): void {
   console.log(`\n  ${SKIP_MARKER} ${scope}: ${reason}`);
-  return reason;
 }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sharedTestDockerd, type TestDockerd } from '../../helpers/dockerd.js';
-import { missingRequirement } from '../../helpers/environment.js';
+import { missingRequirement, skipped } from '../../helpers/environment.js';
 import { runCli, runCommand } from '../../helpers/run-cli.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -47,7 +47,7 @@ test('install.sh installs an executable plugin whose name Docker accepts', async
 });
 
 test('docker secretfs --help exits 0 and lists the commands', async () => {
-  if (skip) return;
+  if (skip) return skipped(skip);
   const res = await docker(['secretfs', '--help']);
   assert.is(res.code, 0, res.stderr);
   assert.match(res.stdout, /Usage: docker secretfs/);
@@ -55,7 +55,7 @@ test('docker secretfs --help exits 0 and lists the commands', async () => {
 });
 
 test('docker --help lists secretfs among the management commands', async () => {
-  if (skip) return;
+  if (skip) return skipped(skip);
   const res = await docker(['--help']);
   assert.is(res.code, 0);
   assert.match(res.stdout, /secretfs\*\s+Vault secrets/);
@@ -63,7 +63,7 @@ test('docker --help lists secretfs among the management commands', async () => {
 });
 
 test('docker info shows the plugin without an error', async () => {
-  if (skip) return;
+  if (skip) return skipped(skip);
   const res = await docker(['info', '--format', '{{json .ClientInfo.Plugins}}']);
   assert.is(res.code, 0, res.stderr);
   const ours = (JSON.parse(res.stdout) as { Name: string; Err?: string; Vendor?: string }[]).find((p) => p.Name === 'secretfs');
@@ -73,7 +73,7 @@ test('docker info shows the plugin without an error', async () => {
 });
 
 test('global docker flags before secretfs and `docker help secretfs` work', async () => {
-  if (skip) return;
+  if (skip) return skipped(skip);
   const withHost = await docker(['-H', dockerd!.host, 'secretfs', 'version', '--format', 'json']);
   assert.is(withHost.code, 0, withHost.stderr);
   assert.ok(JSON.parse(withHost.stdout).version);
@@ -83,7 +83,7 @@ test('global docker flags before secretfs and `docker help secretfs` work', asyn
 });
 
 test('an unknown command through docker: one line on stderr, nothing on stdout, exit 1', async () => {
-  if (skip) return;
+  if (skip) return skipped(skip);
   const res = await docker(['secretfs', 'no-such-command']);
   assert.is(res.code, 1);
   assert.is(res.stdout, '');

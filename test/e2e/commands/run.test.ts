@@ -6,7 +6,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TEST_IMAGE } from '../../helpers/docker-image.js';
 import { sharedTestDockerd } from '../../helpers/dockerd.js';
-import { missingRequirement } from '../../helpers/environment.js';
+import { missingRequirement, skipped } from '../../helpers/environment.js';
 import { CLI_ENTRY } from '../../helpers/run-cli.js';
 import { createSecretfsEnv, type SecretfsEnv } from '../../helpers/secretfs-env.js';
 
@@ -45,7 +45,7 @@ test.after(async () => {
 });
 
 test('run -- IMAGE cat /run/secrets/db-password prints the secret (the three-command flow)', async () => {
-  if (skip) return;
+  if (skip) return skipped(skip);
   const res = await sfs.cli(['run', '--', image, 'cat', '/run/secrets/db-password']);
   assert.is(res.code, 0, res.stderr);
   assert.is(res.stdout, CANARY);
@@ -54,7 +54,7 @@ test('run -- IMAGE cat /run/secrets/db-password prints the secret (the three-com
 });
 
 test('run passes the exit status through, then removes the volume and revokes its token', async () => {
-  if (skip) return;
+  if (skip) return skipped(skip);
   const before = (await revokedAccessors()).length;
   const res = await sfs.cli(['run', '--', image, 'sh', '-c', 'test -s /run/secrets/db-password && exit 3']);
   assert.is(res.code, 3, res.stderr);
@@ -66,7 +66,7 @@ test('run passes the exit status through, then removes the volume and revokes it
 });
 
 test('several --path go under the target by their last segment', async () => {
-  if (skip) return;
+  if (skip) return skipped(skip);
   assert.is((await sfs.cli(['put', 'secret/db', 'user=-'], { input: 'app' })).code, 0);
   const res = await sfs.cli(['run', '--path', 'secret/app-1', '--path', 'secret/db', '--target', '/s', '--', image, 'sh', '-c', 'cat /s/db/user; cat /s/app-1/db-password']);
   assert.is(res.code, 0, res.stderr);
@@ -74,14 +74,14 @@ test('several --path go under the target by their last segment', async () => {
 });
 
 test('run with an image that does not exist fails with 125 and cleans up', async () => {
-  if (skip) return;
+  if (skip) return skipped(skip);
   const res = await sfs.cli(['run', '--', 'secretfs-test/no-such-image:never', 'true']);
   assert.is(res.code, 125);
   assert.equal(await leftovers(), { volumes: [], policies: [] });
 });
 
 test('run refuses detached containers and bad options before creating anything (125)', async () => {
-  if (skip) return;
+  if (skip) return skipped(skip);
   const detached = await sfs.cli(['run', '--', '-d', image, 'sleep', '5']);
   assert.is(detached.code, 125);
   assert.match(detached.stderr, /detached/);
@@ -92,7 +92,7 @@ test('run refuses detached containers and bad options before creating anything (
 });
 
 test('SIGINT during run: the container is interrupted, volume removed, token revoked, exit 130', async () => {
-  if (skip) return;
+  if (skip) return skipped(skip);
   const before = (await revokedAccessors()).length;
   const child = spawn(process.execPath, [CLI_ENTRY, 'run', '--', image, 'sh', '-c', 'trap "exit 130" INT; echo ready; sleep 60 & wait'], {
     env: { ...process.env, ...sfs.env, NO_COLOR: '1' },
@@ -117,7 +117,7 @@ test('SIGINT during run: the container is interrupted, volume removed, token rev
 });
 
 test('volume create: docker run -v reads it; inspect output holds no secret and no usable token; rm revokes', async () => {
-  if (skip) return;
+  if (skip) return skipped(skip);
   const created = await sfs.cli(['volume', 'create', 'sfsapp1' + sfs.driverName, '--path', 'secret/app-1', '-o', 'mode=0440']);
   assert.is(created.code, 0, created.stderr);
   const name = created.stdout.trim();
@@ -153,7 +153,7 @@ test('volume create: docker run -v reads it; inspect output holds no secret and 
 });
 
 test('demo runs the main job once and prints the stored value', async () => {
-  if (skip) return;
+  if (skip) return skipped(skip);
   const res = await sfs.cli(['demo']);
   assert.is(res.code, 0, res.stderr);
   const value = (await sfs.cli(['get', 'secret/secretfs-demo', 'db-password'])).stdout;

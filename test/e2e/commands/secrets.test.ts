@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sharedTestDockerd } from '../../helpers/dockerd.js';
-import { missingRequirement } from '../../helpers/environment.js';
+import { missingRequirement, skipped } from '../../helpers/environment.js';
 import { createSecretfsEnv, type SecretfsEnv } from '../../helpers/secretfs-env.js';
 import { runCli } from '../../helpers/run-cli.js';
 
@@ -25,7 +25,7 @@ test.after(async () => {
 });
 
 test('init again changes nothing and says so; config and credential are 0600', async () => {
-  if (skip) return;
+  if (skip) return skipped(skip);
   const again = await sfs.cli(['init', '--yes', '--format', 'json']);
   assert.is(again.code, 0, again.stderr);
   const report = JSON.parse(again.stdout);
@@ -36,7 +36,7 @@ test('init again changes nothing and says so; config and credential are 0600', a
 });
 
 test('put from stdin, then get prints exactly the bytes', async () => {
-  if (skip) return;
+  if (skip) return skipped(skip);
   const put = await sfs.cli(['put', 'secret/app-1', 'db-password'], { input: CANARY + '\n' });
   assert.is(put.code, 0, put.stderr);
   assert.is(put.stdout, '');
@@ -46,7 +46,7 @@ test('put from stdin, then get prints exactly the bytes', async () => {
 });
 
 test('put merges keys by default and --replace replaces the secret', async () => {
-  if (skip) return;
+  if (skip) return skipped(skip);
   await writeFile(join(sfs.home, 'port.txt'), '5432');
   assert.is((await sfs.cli(['put', 'secret/app-1', `port=@${join(sfs.home, 'port.txt')}`])).code, 0);
   const all = JSON.parse((await sfs.cli(['get', 'secret/app-1', '--format', 'json'])).stdout);
@@ -57,7 +57,7 @@ test('put merges keys by default and --replace replaces the secret', async () =>
 });
 
 test('concurrent writers to one secret lose no key (check-and-set merge)', async () => {
-  if (skip) return;
+  if (skip) return skipped(skip);
   const writers = Array.from({ length: 8 }, (_, i) => sfs.cli(['put', 'secret/race', `k${i}=-`], { input: `v${i}` }));
   const results = await Promise.all(writers);
   results.forEach((r) => assert.is(r.code, 0, r.stderr));
@@ -66,7 +66,7 @@ test('concurrent writers to one secret lose no key (check-and-set merge)', async
 });
 
 test('a value on the command line is refused, changes nothing, and is not echoed', async () => {
-  if (skip) return;
+  if (skip) return skipped(skip);
   const res = await sfs.cli(['put', 'secret/app-1', `db-password=${CANARY}-argv`]);
   assert.is(res.code, 1);
   assert.is(res.stdout, '');
@@ -75,7 +75,7 @@ test('a value on the command line is refused, changes nothing, and is not echoed
 });
 
 test('get formats: env, yaml, table; a missing key and a missing secret fail on stderr only', async () => {
-  if (skip) return;
+  if (skip) return skipped(skip);
   assert.match((await sfs.cli(['get', 'secret/app-1', '--format', 'env'])).stdout, /^db_password="CANARY-/m);
   assert.match((await sfs.cli(['get', 'secret/app-1', '--format', 'yaml'])).stdout, /^"port": "5432"$/m);
   assert.match((await sfs.cli(['get', 'secret/app-1'])).stdout, /^KEY\s+VALUE/);
@@ -89,7 +89,7 @@ test('get formats: env, yaml, table; a missing key and a missing secret fail on 
 });
 
 test('ls, history, rm of one key keeps the others; rm --destroy without a TTY needs --yes', async () => {
-  if (skip) return;
+  if (skip) return skipped(skip);
   assert.equal(JSON.parse((await sfs.cli(['ls', 'secret/', '--format', 'json'])).stdout).keys.sort(), ['app-1', 'race', 'tmp']);
   const history = JSON.parse((await sfs.cli(['history', 'secret/app-1', '--format', 'json'])).stdout);
   assert.is(history.current, 2);
@@ -104,7 +104,7 @@ test('ls, history, rm of one key keeps the others; rm --destroy without a TTY ne
 });
 
 test('policy create --dry-run renders least privilege for KV v2 and writes nothing', async () => {
-  if (skip) return;
+  if (skip) return skipped(skip);
   const res = await sfs.cli(['policy', 'create', 'app1-read', '--read', 'secret/app-1', '--list', '--dry-run']);
   assert.is(res.code, 0, res.stderr);
   assert.match(res.stdout, /path "secret\/data\/app-1" \{\n  capabilities = \["read"\]/);
@@ -114,7 +114,7 @@ test('policy create --dry-run renders least privilege for KV v2 and writes nothi
 });
 
 test('token create --wrap prints only a wrapping token; lookup and revoke read the token from stdin', async () => {
-  if (skip) return;
+  if (skip) return skipped(skip);
   const wrapped = await sfs.cli(['token', 'create', '--policy', 'app1-read', '--wrap', '60s', '--format', 'json']);
   assert.is(wrapped.code, 0, wrapped.stderr);
   assert.ok(JSON.parse(wrapped.stdout).wrapping_token);
@@ -136,14 +136,14 @@ test('without a config every command says to run init, exit 1', async () => {
 });
 
 test('doctor passes on a working set-up and --format json says so', async () => {
-  if (skip) return;
+  if (skip) return skipped(skip);
   const res = await sfs.cli(['doctor', '--format', 'json']);
   assert.is(res.code, 0, res.stdout + res.stderr);
   assert.ok(JSON.parse(res.stdout).checks.every((c: { ok: boolean }) => c.ok));
 });
 
 test('the canary value is in no log, state, config or audit file', async () => {
-  if (skip) return;
+  if (skip) return skipped(skip);
   const files: string[] = [];
   const walk = async (dir: string): Promise<void> => {
     for (const entry of await readdir(dir, { withFileTypes: true })) {

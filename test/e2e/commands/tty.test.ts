@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sharedTestDockerd } from '../../helpers/dockerd.js';
-import { missingRequirement } from '../../helpers/environment.js';
+import { missingRequirement, skipped } from '../../helpers/environment.js';
 import { runOnPty } from '../../helpers/pty.js';
 import { CLI_ENTRY } from '../../helpers/run-cli.js';
 import { createSecretfsEnv, type SecretfsEnv } from '../../helpers/secretfs-env.js';
@@ -27,7 +27,7 @@ test.after(async () => {
 });
 
 test('the init wizard on a TTY: embedded store, a chosen default path', async () => {
-  if (skip) return;
+  if (skip) return skipped(skip);
   const res = await runOnPty(cli('init --store-addr http://127.0.0.1:0'), [
     { after: 2500, text: ENTER }, // where secrets live: the default, the embedded store
     { after: 800, text: '\x15secret/team-a' }, // Ctrl-U clears the suggested path
@@ -41,7 +41,7 @@ test('the init wizard on a TTY: embedded store, a chosen default path', async ()
 });
 
 test('put on a TTY asks twice without echo; a mismatch asks again', async () => {
-  if (skip) return;
+  if (skip) return skipped(skip);
   const res = await runOnPty(cli('put secret/team-a db-password'), [
     { after: 2000, text: VALUE + ENTER },
     { after: 700, text: 'typo' + ENTER },
@@ -55,7 +55,7 @@ test('put on a TTY asks twice without echo; a mismatch asks again', async () => 
 });
 
 test('Ctrl-C at a prompt cancels with exit 130 and stores nothing', async () => {
-  if (skip) return;
+  if (skip) return skipped(skip);
   const res = await runOnPty(cli('put secret/team-a other'), [{ after: 2000, text: '\x03' }], sfs.env);
   assert.is(res.code, 130, res.output);
   const keys = Object.keys(JSON.parse((await sfs.cli(['get', 'secret/team-a', '--format', 'json'])).stdout));

@@ -5,7 +5,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { TEST_IMAGE } from '../../helpers/docker-image.js';
 import { sharedTestDockerd, type TestDockerd } from '../../helpers/dockerd.js';
-import { missingRequirement } from '../../helpers/environment.js';
+import { missingRequirement, skipped } from '../../helpers/environment.js';
 import { CLI_ENTRY, runCli, runCommand, type CliResult } from '../../helpers/run-cli.js';
 import { startTestStoreProcess, type TestStore } from '../../helpers/store.js';
 import { resolvePaths, type Paths } from '../../../lib/paths.js';
@@ -125,7 +125,7 @@ test.after(async () => {
 });
 
 test('driver status: running, its pid, its socket (mode 0600)', async () => {
-  if (skip) return;
+  if (skip) return skipped(skip);
   const s = await status();
   assert.ok(s.running);
   assert.type(s.pid, 'number');
@@ -135,7 +135,7 @@ test('driver status: running, its pid, its socket (mode 0600)', async () => {
 });
 
 test('docker volume create -d <driver> -o path=secret/app-1 v1; docker run -v v1:/secrets cat /secrets/db-password', async () => {
-  if (skip) return;
+  if (skip) return skipped(skip);
   volumes.push(vol('v1'));
   await ok(['volume', 'create', '-d', driverName, '-o', 'path=secret/app-1', vol('v1')]);
   const out = await ok(['run', '--rm', '-v', `${vol('v1')}:/secrets`, image, 'cat', '/secrets/db-password']);
@@ -144,7 +144,7 @@ test('docker volume create -d <driver> -o path=secret/app-1 v1; docker run -v v1
 });
 
 test('the short form: docker run --volume-driver <driver> -v secret/app-2:/secrets (the volume name is the Vault path)', async () => {
-  if (skip) return;
+  if (skip) return skipped(skip);
   volumes.push('secret/app-2');
   const out = await ok(['run', '--rm', '--volume-driver', driverName, '-v', 'secret/app-2:/secrets', image, 'cat', '/secrets/db-password']);
   assert.is(out, 'pw-two-e2e');
@@ -155,7 +155,7 @@ test('the short form: docker run --volume-driver <driver> -v secret/app-2:/secre
 });
 
 test('two containers share a volume; one stops while the other still reads; the mount ends with the last', async () => {
-  if (skip) return;
+  if (skip) return skipped(skip);
   const a = `sfse2e-${tag}-a`;
   const b = `sfse2e-${tag}-b`;
   containers.push(a, b);
@@ -180,7 +180,7 @@ test('two containers share a volume; one stops while the other still reads; the 
 });
 
 test('docker volume inspect and docker inspect show no token', async () => {
-  if (skip) return;
+  if (skip) return skipped(skip);
   const c = `sfse2e-${tag}-insp`;
   containers.push(c);
   await ok(['run', '-d', '--name', c, '-v', `${vol('v1')}:/secrets`, image, 'sleep', '300']);
@@ -193,7 +193,7 @@ test('docker volume inspect and docker inspect show no token', async () => {
 });
 
 test('a wrapped token is spent at Create; a volume whose policy does not cover a path gets EACCES', async () => {
-  if (skip) return;
+  if (skip) return skipped(skip);
   await writePolicy(root, `sfse2e-${tag}-only-app-1`, 'path "secret/data/app-1" { capabilities = ["read"] }\npath "secret/metadata/*" { capabilities = ["read", "list"] }\n');
   const wrap = await createWrappedToken(root, { policies: [`sfse2e-${tag}-only-app-1`], ttl: '1h' }, '120s');
   volumes.push(vol('narrow'));
@@ -212,7 +212,7 @@ test('a wrapped token is spent at Create; a volume whose policy does not cover a
 });
 
 test('a plain (unwrapped) token, unknown options and bad values are refused and nothing is created', async () => {
-  if (skip) return;
+  if (skip) return skipped(skip);
   const plain = await docker(['volume', 'create', '-d', driverName, '-o', 'path=secret/app-1', '-o', `token=${store!.rootToken}`, vol('plain')]);
   assert.is.not(plain.code, 0);
   assert.match(plain.stderr, /response-wrapped/);
@@ -229,7 +229,7 @@ test('a plain (unwrapped) token, unknown options and bad values are refused and 
 });
 
 test('kill -9 of the driver, start again: a new container reads its secrets with no manual step', async () => {
-  if (skip) return;
+  if (skip) return skipped(skip);
   volumes.push(vol('v2'));
   await ok(['volume', 'create', '-d', driverName, '-o', 'path=secret/app-2', vol('v2')]);
   const c = `sfse2e-${tag}-crash`;
@@ -253,7 +253,7 @@ test('kill -9 of the driver, start again: a new container reads its secrets with
 });
 
 test('docker volume rm revokes the volume token (lookup by accessor fails) and forgets it', async () => {
-  if (skip) return;
+  if (skip) return skipped(skip);
   // Mount once so the token has been used, then remove.
   await ok(['run', '--rm', '-v', `${vol('v1')}:/secrets`, image, 'cat', '/secrets/db-password']);
   const accessor = await accessorOf(vol('v1'));
@@ -267,7 +267,7 @@ test('docker volume rm revokes the volume token (lookup by accessor fails) and f
 });
 
 test('driver stop unmounts, removes the socket; status then says not running', async () => {
-  if (skip) return;
+  if (skip) return skipped(skip);
   const stopped = await runCli(['driver', 'stop'], { env });
   assert.is(stopped.code, 0, stopped.stderr);
   assert.not.ok(existsSync(`${dockerd.pluginDir}/${driverName}.sock`));

@@ -1,11 +1,12 @@
 import { suite } from 'uvu';
+import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import { missingRequirement } from '../../helpers/environment.js';
+import { missingRequirement, skipped } from '../../helpers/environment.js';
 import { CLI_ENTRY } from '../../helpers/run-cli.js';
 import { startTestStoreProcess, type TestStore } from '../../helpers/store.js';
 import { resolvePaths, type Paths } from '../../../lib/paths.js';
@@ -23,7 +24,7 @@ const exec = promisify(execFile);
  */
 const test = suite('driver daemon (background process, FUSE, embedded store)');
 let skip: string | undefined;
-let store: TestStore;
+let store: TestStore | undefined;
 let paths: Paths;
 let pid: number;
 const name = `sfs${randomBytes(4).toString('hex').replace(/^[0-9]/, 'b')}`;
@@ -33,37 +34,40 @@ test.before(async () => {
   if (skip) return;
   if (!existsSync(CLI_ENTRY)) throw new Error(`${CLI_ENTRY} is missing: run npm run build`);
   store = await startTestStoreProcess();
-  const root = createVaultClient({ addr: store.addr, token: store.rootToken });
+  const root = createVaultClient({ addr: store!.addr, token: store!.rootToken });
   const mount = await resolveKvMount(root, 'secret/app-1');
   await writeSecret(root, mount, 'secret/app-1', { 'db-password': 'daemon-pw' });
-  paths = resolvePaths({ SECRETFS_HOME: store.home, SECRETFS_DRIVER_NAME: name });
+  // The socket goes to a dir of the test's own: no dockerd ever sees this driver.
+  const pluginDir = join(store!.home, 'plugins');
+  paths = resolvePaths({ SECRETFS_HOME: store!.home, SECRETFS_DRIVER_NAME: name, SECRETFS_PLUGIN_DIR: pluginDir });
   // No config and no credential file yet: the first start copies VAULT_ADDR/VAULT_TOKEN.
-  const started = await startDriverInBackground(paths, { ...process.env, SECRETFS_HOME: store.home, SECRETFS_DRIVER_NAME: name, VAULT_ADDR: store.addr, VAULT_TOKEN: store.rootToken });
+  const started = await startDriverInBackground(paths, { ...process.env, SECRETFS_HOME: store!.home, SECRETFS_DRIVER_NAME: name, SECRETFS_PLUGIN_DIR: pluginDir, VAULT_ADDR: store!.addr, VAULT_TOKEN: store!.rootToken });
   pid = started.pid;
 });
 
 test.after(async () => {
-  if (skip) return;
-  await stopDriver(paths);
+  // Only what before() got to set up: a failed before must not turn into a crash here.
+  if (!store) return;
+  if (paths) await stopDriver(paths);
   const mounts = await readFile('/proc/mounts', 'utf8');
   await store.stop();
-  assert.not.ok(mounts.includes(store.home), 'no mount left');
+  assert.not.ok(mounts.includes(store!.home), 'no mount left');
 });
 
 test('VAULT_TOKEN is copied into a 0600 credential file and not passed in the daemon environment', async () => {
-  if (skip) return;
+  if (skip) return skipped(skip);
   const st = await stat(paths.driverCredentialFile);
   assert.is(st.mode & 0o777, 0o600);
-  assert.equal(JSON.parse(await readFile(paths.driverCredentialFile, 'utf8')), { addr: store.addr, token: store.rootToken });
+  assert.equal(JSON.parse(await readFile(paths.driverCredentialFile, 'utf8')), { addr: store!.addr, token: store!.rootToken });
   const environ = (await readFile(`/proc/${pid}/environ`, 'utf8')).split('\0');
   assert.not.ok(environ.some((e) => e.startsWith('VAULT_TOKEN=')));
-  assert.not.ok(environ.join('\n').includes(store.rootToken));
+  assert.not.ok(environ.join('\n').includes(store!.rootToken));
   const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8');
-  assert.not.ok(cmdline.includes(store.rootToken), 'never in argv');
+  assert.not.ok(cmdline.includes(store!.rootToken), 'never in argv');
 });
 
 test('it runs detached with a pid file, and status reports pid and socket', async () => {
-  if (skip) return;
+  if (skip) return skipped(skip);
   assert.is((await readFile(paths.driverPidFile, 'utf8')).trim(), String(pid));
   const s = await driverStatus(paths);
   assert.ok(s.running);
@@ -74,7 +78,7 @@ test('it runs detached with a pid file, and status reports pid and socket', asyn
 });
 
 test('protocol over the real socket: create, mount (reads through FUSE), path, get, unmount', async () => {
-  if (skip) return;
+  if (skip) return skipped(skip);
   await callDriver(paths.driverSocket, '/VolumeDriver.Create', { Name: 'dv1', Opts: { path: 'secret/app-1', mode: '0440' } });
   const m = await callDriver<{ Mountpoint: string }>(paths.driverSocket, '/VolumeDriver.Mount', { Name: 'dv1', ID: 'a'.repeat(64) });
   assert.ok(m.Mountpoint.startsWith(paths.mountRoot + '/'));
@@ -97,7 +101,7 @@ test('protocol over the real socket: create, mount (reads through FUSE), path, g
 });
 
 test('bad input gets an Err and the daemon keeps running', async () => {
-  if (skip) return;
+  if (skip) return skipped(skip);
   const bad: [string, unknown, RegExp][] = [
     ['/VolumeDriver.Create', '{not json', /malformed JSON/],
     ['/VolumeDriver.Nope', {}, /unknown route/],
@@ -120,7 +124,7 @@ test('bad input gets an Err and the daemon keeps running', async () => {
 });
 
 test('stop (SIGTERM) unmounts a mounted volume, removes socket and pid file; status then reads the state', async () => {
-  if (skip) return;
+  if (skip) return skipped(skip);
   await callDriver(paths.driverSocket, '/VolumeDriver.Mount', { Name: 'dv1', ID: 'b'.repeat(64) });
   const stopped = await stopDriver(paths);
   assert.ok(stopped.stopped);

@@ -9,7 +9,7 @@ import { createVaultClient, type VaultClient } from '../../../lib/vault/client.j
 import { findKvMount, resolveKvMount, readSecret, writeSecret } from '../../../lib/vault/kv.js';
 import { createWrappedToken, createToken, lookupAccessor, lookupSelf, revokeAccessor } from '../../../lib/vault/tokens.js';
 import { readPolicy } from '../../../lib/vault/policy.js';
-import { isVaultFailure } from '../../../lib/errors.js';
+import { isVaultFailure, VaultError } from '../../../lib/errors.js';
 import { provisionDriverCredential, DRIVER_POLICY_NAME } from '../../../lib/driver/driver-policy.js';
 import { resolveDriverCredential } from '../../../lib/driver/credential.js';
 import { VaultVolumeTokens } from '../../../lib/driver/volume-tokens.js';
@@ -31,6 +31,14 @@ async function failure(p: Promise<unknown>): Promise<string> {
     return isVaultFailure(err) ? err.failure : (err as Error).message;
   }
   return 'ok';
+}
+
+/** Revoked: exactly Vault's answer for an accessor it does not know (400 "invalid accessor"), not just any error. */
+async function assertRevoked(accessor: string): Promise<void> {
+  const err = await lookupAccessor(root, accessor).then(() => undefined, (e: unknown) => e);
+  assert.ok(isVaultFailure(err, 'bad_request'), `expected Vault's 400, got ${err === undefined ? 'a live token' : String(err)}`);
+  assert.is((err as VaultError).status, 400);
+  assert.match((err as VaultError).message, /invalid accessor/);
 }
 
 function def(name: string, path: string, accessor: string, tokenSource: 'minted' | 'wrapped' = 'minted'): VolumeDefinition {
@@ -94,7 +102,7 @@ test('revoke: lookup by accessor fails afterwards and the volume policy is gone'
   const { accessor } = await tokens.issue({ name: 'gone', path: 'secret/app-1' });
   assert.ok(await readPolicy(root, volumePolicyName('gone')));
   await tokens.revoke(def('gone', 'secret/app-1', accessor));
-  assert.is.not(await failure(lookupAccessor(root, accessor)), 'ok');
+  await assertRevoked(accessor);
   assert.is(await failure(readPolicy(root, volumePolicyName('gone'))), 'not_found');
   // Revoking again (e.g. after the driver was down) is not an error.
   await tokens.revoke(def('gone', 'secret/app-1', accessor));
@@ -115,7 +123,7 @@ test('a response-wrapped token is unwrapped at issue (spent) and used; a plain t
   // The plain token was not used up or changed.
   assert.ok((await lookupAccessor(root, plain.accessor)).accessor);
   await tokens.revoke(def('w1', 'secret/app-1', accessor, 'wrapped'));
-  assert.is.not(await failure(lookupAccessor(root, accessor)), 'ok');
+  await assertRevoked(accessor);
 });
 
 test('after a restart, acquire mints a new token and revokes the old accessor', async () => {
@@ -125,7 +133,7 @@ test('after a restart, acquire mints a new token and revokes the old accessor', 
   tokens = await VaultVolumeTokens.start({ driverVault, log: silentLogger });
   const cred = await tokens.acquire(def('r1', 'secret/app-1', old));
   assert.is.not(cred.accessor, old);
-  assert.is.not(await failure(lookupAccessor(root, old)), 'ok');
+  await assertRevoked(old);
   const mount = await resolveKvMount(cred.vault, 'secret/app-1');
   assert.is((await readSecret(cred.vault, mount, 'secret/app-1')).data['db-password'], 's3cret-one');
   await tokens.revoke(def('r1', 'secret/app-1', cred.accessor));

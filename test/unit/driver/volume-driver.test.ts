@@ -35,7 +35,8 @@ class FakeTokens implements VolumeTokens {
   revoked: string[] = [];
   acquired: string[] = [];
   live = new Set<string>();
-  private n = 0;
+  /** `first`: the number of the first accessor minted (acc-<first>), so two processes' tokens differ. */
+  constructor(private n = 0) {}
   private listener?: (name: string, accessor: string, source: TokenSource) => void;
   async issue(volume: { name: string; path: string }, wrapped?: string) {
     if (wrapped !== undefined && wrapped !== 'wrapped-ok') throw new UsageError('token must be a response-wrapped token');
@@ -247,7 +248,9 @@ test('after a restart volumes come back from state, unmounted, and a Mount re-ac
   await driver.mount('v1', 'a');
   await driver.close();
   assert.is(mounter.active.size, 0, 'close unmounts everything');
-  tokens = new FakeTokens(); // a fresh process holds no tokens
+  const before = JSON.parse(await readFile(stateFile, 'utf8')).volumes.v1.accessor;
+  assert.is(before, 'acc-1');
+  tokens = new FakeTokens(100); // a fresh process holds no tokens; its first mints acc-101
   driver = await open();
   const [vol] = (await driver.status()).volumes;
   assert.is(vol.name, 'v1');
@@ -255,7 +258,7 @@ test('after a restart volumes come back from state, unmounted, and a Mount re-ac
   await driver.mount('v1', 'b');
   assert.equal(mounter.mounts.at(-1)!.options, { mode: '0440' });
   const state = JSON.parse(await readFile(stateFile, 'utf8'));
-  assert.is(state.volumes.v1.accessor, 'acc-1', 'the fresh token store minted acc-1 again');
+  assert.is(state.volumes.v1.accessor, 'acc-101', 'the accessor the fresh token store minted replaced acc-1 in the state');
   assert.equal(tokens.acquired, ['v1']);
 });
 
