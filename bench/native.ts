@@ -28,6 +28,19 @@ async function newer(target: string, ...sources: string[]): Promise<boolean> {
 }
 
 /**
+ * The Debian packages the C floor needs to build and that are missing here (gcc, pkg-config,
+ * libfuse-dev for fuse.pc); ./install.sh installs them. Empty when the build can run.
+ */
+export async function missingBuildPackages(): Promise<string[]> {
+  const has = async (c: string) => (await cmd('sh', ['-c', `command -v ${c}`])).code === 0;
+  const missing: string[] = [];
+  if (!(await has('gcc'))) missing.push('gcc');
+  if (!(await has('pkg-config'))) missing.push('pkg-config');
+  if (!(await has('pkg-config')) || (await cmd('pkg-config', ['--exists', 'fuse'])).code !== 0) missing.push('libfuse-dev');
+  return missing;
+}
+
+/**
  * Builds memfs and readbench with the shared build.sh, and bench/probe.c (whole-file reads,
  * readdir, concurrent loops and bursts), into bench/.build; rebuilt only when a source changed.
  */

@@ -6,14 +6,18 @@
  * Groups: cli, reads (with the floors), coalesce, growth, store, docker, scale. --only skips the others
  * and does not write docs/benchmarks.md (a partial run is no report).
  */
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { BenchContext } from './context.js';
 import { measureCliStart, type CliStartResult } from './cli-start.js';
 import { measureDockerRun, type DockerRunResult } from './docker-run.js';
 import { floorMountOptions } from './floors.js';
 import { measureGrowth, measureStoreThroughput } from './growth.js';
 import { startMountHost, type MountHost } from './mounts.js';
-import { buildNativeTools } from './native.js';
+import { buildNativeTools, missingBuildPackages, REPO_ROOT } from './native.js';
 import { measureCoalescing, measureCold, measureColdAfterIdle, measureFloorFirstRead, measureVaultGet, measureWarm } from './reads.js';
 import { checkTargets, gitCommit, machineInfo, renderText, writeBenchmarksDoc, type BenchResult } from './report.js';
 import { measureScale, type ScaleResult } from './scale.js';
@@ -77,7 +81,15 @@ async function main(): Promise<number> {
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', onSignal);
 
+  const missing = await missingBuildPackages();
+  if (missing.length) {
+    process.stderr.write(`bench: the C floor cannot be built: needs ${missing.join(', ')} (apt-get install -y ${missing.join(' ')}; ./install.sh installs them)\n`);
+    return 1;
+  }
   const started = Date.now();
+  // The bench must leave the user's engine as it found it: timed at the start and at the end.
+  const engineBaseline = join(tmpdir(), `secretfs-bench-engine-${process.pid}.json`);
+  await userEngineCheck('--before', engineBaseline);
   const wants = (g: Group) => !args.only || args.only.has(g);
   const errors: Record<string, string> = {};
   const details: Record<string, unknown> = {};
@@ -266,7 +278,19 @@ async function main(): Promise<number> {
     const file = await writeBenchmarksDoc(result, NOTES);
     progress.note(`wrote ${file}`);
   }
-  return Object.keys(errors).length > 0 ? 1 : 0;
+  const engineOk = (await userEngineCheck('--after', engineBaseline)) === 0;
+  await rm(engineBaseline, { force: true });
+  if (!engineOk) process.stderr.write("bench: the user's Docker engine answers docker volume inspect in more than 2 s (see above)\n");
+  return Object.keys(errors).length > 0 || !engineOk ? 1 : 0;
+}
+
+/** scripts/user-engine-check.mjs (shared with scripts/test.mjs); its report goes to stderr, so --json keeps stdout. */
+function userEngineCheck(mode: '--before' | '--after', file: string): Promise<number> {
+  return new Promise((resolve) => {
+    spawn(process.execPath, [join(REPO_ROOT, 'scripts', 'user-engine-check.mjs'), mode, file], { stdio: ['ignore', 2, 2] })
+      .on('error', () => resolve(1))
+      .on('close', (code) => resolve(code ?? 1));
+  });
 }
 
 process.exitCode = await main().catch((err: Error) => {

@@ -218,10 +218,14 @@ function installExitHandlers(): void {
   };
   process.once('exit', stopAll);
   for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
-    process.once(signal, () => {
+    const onSignal = () => {
+      // Someone else handles this signal (the bench's cleanup): it ends with process.exit, and 'exit' stops us.
+      if (process.listenerCount(signal) > 1) return;
+      process.removeListener(signal, onSignal);
       stopAll();
       process.exit(code);
-    });
+    };
+    process.on(signal, onSignal);
   }
 }
 
