@@ -1,6 +1,7 @@
 import { cpus, release, totalmem } from 'node:os';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { CommandsResult } from './commands.js';
 import type { GrowthResult } from './growth.js';
 import { REPO_ROOT } from './native.js';
 import { cmd } from './util.js';
@@ -63,6 +64,8 @@ export interface BenchResult {
   mount_p50_ms: number | null;
   driver_rss_mb: number | null;
   scale_reads_ok: boolean | null;
+  /** The CLI's commands against their baselines, run start-up and CPU, requests per command. */
+  commands: CommandsResult | null;
   targets: TargetCheck[];
   details: Record<string, unknown>;
   scale: ScaleRow[];
@@ -108,6 +111,30 @@ export function checkTargets(r: Omit<BenchResult, 'targets'>): TargetCheck[] {
     { metric: 'coalesce_vault_reads', value: r.coalesce_vault_reads, op: '==', target: 1, pass: r.coalesce_vault_reads === null ? null : r.coalesce_vault_reads === 1 },
     le('docker_run_ratio', r.docker_run_ratio, 1.25),
     le('metadata_vs_node', r.metadata_vs_node, 1.5),
+    ...(r.commands?.timings ?? []).map((c) => le(`${c.command} vs ${c.baseline}`, c.ratio, c.target)),
+  ];
+}
+
+/** The CLI commands' tables: each against its baseline, and the requests each makes. */
+function commandTables(r: BenchResult): { title: string; rows: string[][] }[] {
+  const c = r.commands;
+  if (!c) return [];
+  const check = (metric: string) => r.targets.find((x) => x.metric === metric);
+  return [
+    {
+      title: `CLI commands (medians of ${c.runs} interleaved rounds; run start-up ${c.run_startup_ms} ms from exec to docker run; CPU per run ${c.run_cpu_s} s against ${c.docker_run_cpu_s} s for docker run)`,
+      rows: [
+        ['command', 'secretfs', 'baseline', 'ratio', 'target', ''],
+        ...c.timings.map((t) => {
+          const k = check(`${t.command} vs ${t.baseline}`);
+          return [t.command, `${t.ms} ms`, `${t.baseline} ${t.baseline_ms} ms`, String(t.ratio), `<= ${t.target}`, k ? mark(k.pass) : ''];
+        }),
+      ],
+    },
+    {
+      title: 'Requests per command (one invocation: Vault from the store\'s audit log, the CLI\'s and the driver\'s; Docker through a counting socket, the docker CLI\'s and ours)',
+      rows: [['command', 'Vault', 'Docker', 'Vault requests'], ...c.requests.map((q) => [q.command, String(q.vault_requests), String(q.docker_requests), q.vault.join(', ')])],
+    },
   ];
 }
 
@@ -234,7 +261,7 @@ export function renderText(r: BenchResult): string {
     '',
     textTable(mainRows(r)),
   ];
-  for (const t of growthTables(r)) parts.push('', t.title, textTable(t.rows));
+  for (const t of [...commandTables(r), ...growthTables(r)]) parts.push('', t.title, textTable(t.rows));
   const why = analysis(r);
   if (why.length) parts.push('', 'Analysis (computed from this run):', ...why.map((w) => `- ${w}`));
   const errors = Object.entries(r.errors);
@@ -267,7 +294,7 @@ export function renderMarkdown(r: BenchResult, notes: string[]): string {
   ];
   const why = analysis(r);
   if (why.length) parts.push('## Analysis (computed from this run)', '', ...why.map((w) => `- ${w}`), '');
-  for (const t of growthTables(r)) parts.push(`## ${t.title}`, '', mdTable(t.rows), '');
+  for (const t of [...commandTables(r), ...growthTables(r)]) parts.push(`## ${t.title}`, '', mdTable(t.rows), '');
   if (notes.length) parts.push('## How it is measured', '', ...notes.map((n) => `- ${n}`), '');
   const errors = Object.entries(r.errors);
   if (errors.length) parts.push('## Errors in this run', '', ...errors.map(([k, v]) => `- ${k}: ${v.replace(/\n/g, ' ')}`), '');

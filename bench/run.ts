@@ -3,7 +3,7 @@
  * `npm run bench [-- --json] [-- --quick] [-- --only GROUP,...]`: measures docker secretfs
  * against its floors in one run on this machine, prints a table (or one JSON object with
  * --json; progress goes to stderr) and writes docs/benchmarks.md from the same run.
- * Groups: cli, reads (with the floors), coalesce, growth, store, docker, scale. --only skips the others
+ * Groups: cli, commands, reads (with the floors), coalesce, growth, store, docker, scale. --only skips the others
  * and does not write docs/benchmarks.md (a partial run is no report).
  */
 import { spawn } from 'node:child_process';
@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BenchContext } from './context.js';
 import { measureCliStart, type CliStartResult } from './cli-start.js';
+import { measureCommands } from './commands.js';
 import { measureDockerRun, type DockerRunResult } from './docker-run.js';
 import { floorMountOptions } from './floors.js';
 import { measureGrowth, measureStoreThroughput } from './growth.js';
@@ -25,7 +26,7 @@ import { startBenchStore, type BenchStore } from './store.js';
 import { Cleanup, createProgress, round, tempDir } from './util.js';
 import { startTestDockerd, type TestDockerd } from '../test/helpers/dockerd.js';
 
-const GROUPS = ['cli', 'reads', 'coalesce', 'growth', 'store', 'docker', 'scale'] as const;
+const GROUPS = ['cli', 'commands', 'reads', 'coalesce', 'growth', 'store', 'docker', 'scale'] as const;
 type Group = (typeof GROUPS)[number];
 
 interface Args {
@@ -49,7 +50,7 @@ function parseArgs(argv: string[]): Args {
       args.only = new Set(groups as Group[]);
       args.writeDocs = false;
     } else if (a === '-h' || a === '--help') {
-      process.stdout.write('usage: npm run bench [-- --json] [--quick] [--only cli,reads,coalesce,growth,store,docker,scale] [--no-docs]\n');
+      process.stdout.write('usage: npm run bench [-- --json] [--quick] [--only cli,commands,reads,coalesce,growth,store,docker,scale] [--no-docs]\n');
       process.exit(0);
     } else throw new Error(`unknown argument ${a} (see --help)`);
   }
@@ -65,6 +66,7 @@ const NOTES = [
   'The embedded store (lib/localvault createStoreServer) runs in its own process on 127.0.0.1 with its audit log on; every client uses keep-alive.',
   'docker run: `docker run --rm -v VOL:/s IMAGE cat /s/db-password` with a secretfs volume of a bench-only driver (SECRETFS_DRIVER_NAME=sfsbench...) against a local volume holding the same file, interleaved, medians; the image is the local busybox image of test/helpers/docker-image.ts (no registry pulls).',
   'CLI start: `node dist/cli/main.js docker-cli-plugin-metadata` (what the plugin shim runs) against `node -e 0`, and `docker secretfs --help` with the plugin installed in a temporary DOCKER_CONFIG; interleaved, medians.',
+  'CLI commands: `init` against the bench\'s store (driver on the private dockerd), the plugin shim in a temporary DOCKER_CONFIG, then interleaved rounds (the order reversed every other round) of `docker secretfs get/put/ls/--help/version` against `node -e 0`, the metadata command (run by node directly, as the docker CLI runs it before every plugin command) against `node -e 0`, and `docker secretfs run -- IMAGE true` against `docker run --rm IMAGE true`, medians. Run start-up: `node dist/cli/main.js run` with a docker "binary" that notes the time it starts. CPU: bash `times` of each run and its children. Requests: one invocation each, Vault requests counted in the store\'s audit log, Docker Engine API requests through a counting unix socket in front of the private dockerd.',
   'Scale: 1, 10, 50 and 200 volumes created and mounted through the driver\'s socket (POST /VolumeDriver.Create, /VolumeDriver.Mount), Mount latency p50/p99 of each step, driver VmRSS from /proc/<pid>/status, and one read of a file in every mounted volume.',
   'Growth: bench/probe.c reads whole files (readall), lists directories (readdir) and runs N reader threads for a fixed time (loop); cold values as for the cold read.',
 ];
@@ -117,6 +119,7 @@ async function main(): Promise<number> {
     mount_p50_ms: null,
     driver_rss_mb: null,
     scale_reads_ok: null,
+    commands: null,
     details,
     scale: [],
     growth: {},
@@ -176,12 +179,17 @@ async function main(): Promise<number> {
     let store: BenchStore | undefined;
     let host: MountHost | undefined;
     let warmFile: string | undefined;
-    const needsStore = ['reads', 'coalesce', 'growth', 'store', 'docker', 'scale'].some((g) => wants(g as Group));
+    const needsStore = ['commands', 'reads', 'coalesce', 'growth', 'store', 'docker', 'scale'].some((g) => wants(g as Group));
     if (needsStore) {
       progress.step('starting the embedded store and the mount host');
       store = await startBenchStore(cleanup, `${dir}/store`);
       host = await startMountHost(cleanup, store.address, store.token, `${dir}/fs-audit.log`);
     }
+
+    // The CLI's commands next, on a machine that is still quiet (the mount host serves nothing yet).
+    await group('commands', async () => {
+      r.commands = await measureCommands(ctx, store!);
+    });
 
     await group('reads', async () => {
       progress.step('reads: warm');
