@@ -5,6 +5,7 @@ import { readOptionalFile, writePrivateFile } from './private-files.js';
 import type { Paths } from './paths.js';
 import { DEFAULT_DRIVER_NAME, driverNameFrom } from './paths.js';
 import { DEFAULT_STORE_ADDR } from './localvault/address.js';
+import { connectionFromEnv, mergeConnections, type VaultTlsSettings } from './vault/connection.js';
 
 /** Where the Vault that secretfs talks to comes from. */
 export type Backend = 'embedded' | 'vault';
@@ -25,6 +26,10 @@ export interface Config {
   driverName: string;
   /** Timeout of one Vault request in milliseconds. */
   requestTimeoutMs: number;
+  /** How Vault's TLS is checked (init's --ca-cert etc., overridden by VAULT_CACERT etc.). */
+  vaultTls?: VaultTlsSettings;
+  /** Vault namespace sent as X-Vault-Namespace (init's --namespace, overridden by VAULT_NAMESPACE). */
+  vaultNamespace?: string;
 }
 
 /** The part of Config kept in the config file (not the token, not the driver name). */
@@ -68,7 +73,18 @@ function fromEnv(env: NodeJS.ProcessEnv): Partial<Config> {
  */
 export function resolveConfig({ file = {}, env = {}, flags = {} }: ConfigSources): Config {
   const { driverName: _ignored, ...fromFile } = definedOnly(file) as Partial<Config>;
-  return { ...DEFAULTS, ...fromFile, ...fromEnv(env), ...definedOnly(flags), driverName: driverNameFrom(env) };
+  const merged: Config = { ...DEFAULTS, ...fromFile, ...fromEnv(env), ...definedOnly(flags), driverName: driverNameFrom(env) };
+  // TLS settings and the namespace merge field by field: VAULT_CACERT alone keeps a recorded client cert.
+  const connection = mergeConnections(
+    { tls: file.vaultTls, namespace: file.vaultNamespace },
+    connectionFromEnv(env),
+    { tls: flags.vaultTls, namespace: flags.vaultNamespace },
+  );
+  delete merged.vaultTls;
+  delete merged.vaultNamespace;
+  if (connection.tls) merged.vaultTls = connection.tls;
+  if (connection.namespace) merged.vaultNamespace = connection.namespace;
+  return merged;
 }
 
 /** Returns every problem with the config at once (empty when valid). Pure. */

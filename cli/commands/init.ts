@@ -22,11 +22,21 @@ export function initCommand(ctx: CliContext): Command {
     .option('--store-addr <url>', `where the embedded store listens (default ${DEFAULT_STORE_ADDR})`)
     .option('--kv-mount <path>', 'the KV v2 mount to use (default secret)')
     .option('--default-path <path>', `the path \`run\` mounts by default (default ${DEFAULTS.defaultPath})`)
+    .option('--ca-cert <file>', "PEM CA that signed Vault's certificate (VAULT_CACERT)")
+    .option('--ca-path <dir>', 'directory of PEM CA files (VAULT_CAPATH)')
+    .option('--client-cert <file>', 'PEM client certificate for mutual TLS (VAULT_CLIENT_CERT)')
+    .option('--client-key <file>', "the client certificate's PEM key (VAULT_CLIENT_KEY)")
+    .option('--tls-server-name <name>', "name to check Vault's certificate against and send as SNI (VAULT_TLS_SERVER_NAME)")
+    .option('--tls-skip-verify', "do not verify Vault's certificate (VAULT_SKIP_VERIFY): insecure, for tests only")
+    .option('--namespace <ns>', 'Vault namespace sent as X-Vault-Namespace on every request (VAULT_NAMESPACE; HCP: admin)')
     .addOption(formatOption())
     .action(async (opts: InitOptions) => {
       // Loaded here, not at start-up: set-up pulls in the store, the driver and their dependencies.
       const { defaultInitChoices, initialize } = await import('../../lib/app/init.js');
       let choices = await defaultInitChoices(ctx.paths, ctx.env, opts);
+      if (choices.connection?.tls?.skipVerify) {
+        ctx.out.warn("TLS VERIFICATION IS OFF (--tls-skip-verify / VAULT_SKIP_VERIFY): anyone between here and Vault can read every secret and token. Use --ca-cert instead; keep this for tests only.");
+      }
       if (ctx.isInteractive && !opts.yes && opts.format !== 'json') {
         const answers = await askInitAnswers(ctx, { ...choices, tokenTyped: false }, (p) => {
           try {

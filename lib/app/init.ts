@@ -9,6 +9,8 @@ import { startStoreInBackground, storeRootTokenFile } from '../localvault/proces
 import type { Paths } from '../paths.js';
 import { readOptionalFile, writePrivateFile } from '../private-files.js';
 import { createVaultClient, type VaultClient } from '../vault/client.js';
+import { connectionFromEnv, mergeConnections, type VaultConnection } from '../vault/connection.js';
+import { resolve as resolvePath } from 'node:path';
 import { normalizeSecretPath } from '../vault/kv-path.js';
 import { ensureKvV2Mount, readHealth } from '../vault/sys.js';
 import { lookupSelf, revokeSelf } from '../vault/tokens.js';
@@ -28,6 +30,8 @@ export interface InitChoices {
   defaultPath: string;
   /** Redo every step even when it looks done. */
   force: boolean;
+  /** TLS settings and namespace of the Vault (Vault's client settings); recorded in the config and the driver's credential. */
+  connection?: VaultConnection;
 }
 
 /** One step's outcome: whether it changed anything. */
@@ -79,11 +83,20 @@ export async function initialize(deps: InitDeps, choices: InitChoices): Promise<
     return startDriverInBackground(paths, withoutToken(deps.env));
   }, (d) => record({ step: 'driver', changed: !d.alreadyRunning, detail: `${d.alreadyRunning ? 'volume driver running' : 'started the volume driver'} (pid ${d.pid}, ${d.socket})` }));
 
-  const config: ConfigFile = { backend: choices.backend, vaultAddr: addr, ...(tokenFile ? { tokenFile } : {}), kvMount, defaultPath };
+  const config: ConfigFile = {
+    backend: choices.backend,
+    vaultAddr: addr,
+    ...(tokenFile ? { tokenFile } : {}),
+    kvMount,
+    defaultPath,
+    ...(admin.connection.tls ? { vaultTls: admin.connection.tls } : {}),
+    ...(admin.connection.namespace ? { vaultNamespace: admin.connection.namespace } : {}),
+  };
   await deps.step('writing the config', async () => {
     const existing = await readConfigFile(paths).catch(() => undefined);
     if (!choices.force && existing && isDeepStrictEqual(pick(existing), pick(config))) return false;
-    await writeConfigFile(paths, { ...existing, ...config });
+    const { vaultTls: _t, vaultNamespace: _n, ...kept } = existing ?? {};
+    await writeConfigFile(paths, { ...kept, ...config });
     return true;
   }, (written) => record({ step: 'config', changed: written, detail: written ? `config written (${paths.configFile}, 0600)` : `config unchanged (${paths.configFile})` }));
 
@@ -91,7 +104,7 @@ export async function initialize(deps: InitDeps, choices: InitChoices): Promise<
 }
 
 function pick(c: ConfigFile): ConfigFile {
-  return { backend: c.backend, vaultAddr: c.vaultAddr, tokenFile: c.tokenFile, kvMount: c.kvMount, defaultPath: c.defaultPath };
+  return { backend: c.backend, vaultAddr: c.vaultAddr, tokenFile: c.tokenFile, kvMount: c.kvMount, defaultPath: c.defaultPath, vaultTls: c.vaultTls, vaultNamespace: c.vaultNamespace };
 }
 
 /** The driver gets its credential from the file written here, never from VAULT_TOKEN. */
@@ -119,7 +132,7 @@ async function connectVault(paths: Paths, choices: InitChoices): Promise<{ admin
   }
   if (!choices.vaultAddr) throw new ConfigError('no Vault address', { hint: 'pass --vault-addr or set VAULT_ADDR' });
   if (!choices.vaultToken) throw new ConfigError(`no token for ${choices.vaultAddr}`, { hint: 'set VAULT_TOKEN, log in with `vault login`, or run init on a TTY to be asked' });
-  const admin = createVaultClient({ addr: choices.vaultAddr, token: choices.vaultToken });
+  const admin = createVaultClient({ addr: choices.vaultAddr, token: choices.vaultToken, ...choices.connection });
   const health = await readHealth(admin);
   if (!health.initialized || health.sealed) throw new ConfigError(`the Vault at ${choices.vaultAddr} is ${health.sealed ? 'sealed' : 'not initialized'}`);
   const self = await lookupSelf(admin);
@@ -135,12 +148,14 @@ async function connectVault(paths: Paths, choices: InitChoices): Promise<{ admin
 async function ensureDriverCredential(paths: Paths, admin: VaultClient, force: boolean): Promise<boolean> {
   const existing = await readDriverCredential(paths).catch(() => undefined);
   if (existing && existing.addr === admin.addr) {
-    const old = createVaultClient({ addr: existing.addr, token: existing.token });
+    const old = admin.withToken(existing.token);
     const valid = await lookupSelf(old).then(() => true, (err) => {
       if (isVaultFailure(err, 'forbidden', 'not_found')) return false;
       throw err;
     });
-    if (valid && !force) return false;
+    // A credential recorded with other TLS settings or namespace is rewritten with the new ones.
+    const sameConnection = isDeepStrictEqual(mergeConnections(existing), mergeConnections(admin.connection));
+    if (valid && !force && sameConnection) return false;
     if (valid) await revokeSelf(old).catch(() => undefined);
   }
   await provisionDriverCredential(admin, paths);
@@ -155,6 +170,27 @@ export interface InitFlags {
   kvMount?: string;
   defaultPath?: string;
   force?: boolean;
+  /** Vault's client settings as flags (VAULT_CACERT etc. fill in what is not given). */
+  caCert?: string;
+  caPath?: string;
+  clientCert?: string;
+  clientKey?: string;
+  tlsServerName?: string;
+  tlsSkipVerify?: boolean;
+  namespace?: string;
+}
+
+/** The connection settings init records: flags over the environment, file paths made absolute. */
+export function initConnection(env: NodeJS.ProcessEnv, flags: InitFlags): VaultConnection {
+  const abs = (p?: string) => (p ? resolvePath(p) : undefined);
+  const merged = mergeConnections(connectionFromEnv(env), {
+    tls: { caCert: flags.caCert, caPath: flags.caPath, clientCert: flags.clientCert, clientKey: flags.clientKey, serverName: flags.tlsServerName, skipVerify: flags.tlsSkipVerify || undefined },
+    namespace: flags.namespace,
+  });
+  if (merged.tls) {
+    merged.tls = { ...merged.tls, caCert: abs(merged.tls.caCert), caPath: abs(merged.tls.caPath), clientCert: abs(merged.tls.clientCert), clientKey: abs(merged.tls.clientKey) };
+  }
+  return mergeConnections(merged);
 }
 
 /**
@@ -174,5 +210,6 @@ export async function defaultInitChoices(paths: Paths, env: NodeJS.ProcessEnv, f
     kvMount: flags.kvMount ?? 'secret',
     defaultPath: flags.defaultPath ?? existing?.defaultPath ?? 'secret/app-1',
     force: Boolean(flags.force),
+    connection: initConnection(env, flags),
   };
 }

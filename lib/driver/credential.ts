@@ -2,6 +2,7 @@ import { chmod, stat } from 'node:fs/promises';
 import { ConfigError } from '../errors.js';
 import { readConfigFile } from '../config.js';
 import type { Paths } from '../paths.js';
+import { connectionFromEnv, mergeConnections, type VaultConnection } from '../vault/connection.js';
 import { readOptionalFile, writePrivateFile } from '../private-files.js';
 
 /**
@@ -9,7 +10,7 @@ import { readOptionalFile, writePrivateFile } from '../private-files.js';
  * `{"addr": "http://127.0.0.1:8282", "token": "<driver token>"}`. The token belongs to that address,
  * so the two are always read and written together.
  */
-export interface DriverCredential {
+export interface DriverCredential extends VaultConnection {
   addr: string;
   token: string;
 }
@@ -29,12 +30,14 @@ export async function readDriverCredential(paths: Paths): Promise<DriverCredenti
   }
   const st = await stat(paths.driverCredentialFile);
   if ((st.mode & 0o077) !== 0) await chmod(paths.driverCredentialFile, 0o600);
-  return { addr: parsed.addr, token: parsed.token };
+  return { addr: parsed.addr, token: parsed.token, ...mergeConnections({ tls: parsed.tls, namespace: parsed.namespace }) };
 }
 
 /** Writes the credential file atomically with mode 0600 (init calls this; so does the first start). */
 export async function writeDriverCredential(paths: Paths, credential: DriverCredential): Promise<void> {
-  await writePrivateFile(paths.driverCredentialFile, JSON.stringify({ addr: credential.addr, token: credential.token }, null, 2) + '\n');
+  // The TLS settings (file paths) and namespace belong to the address, so they are kept with it.
+  const connection = mergeConnections({ tls: credential.tls, namespace: credential.namespace });
+  await writePrivateFile(paths.driverCredentialFile, JSON.stringify({ addr: credential.addr, token: credential.token, ...connection }, null, 2) + '\n');
 }
 
 /**
@@ -56,7 +59,8 @@ export async function resolveDriverCredential(paths: Paths, env: NodeJS.ProcessE
       hint: 'run `docker secretfs init`, or set VAULT_ADDR and VAULT_TOKEN for the first `driver start`',
     });
   }
-  const credential = { addr, token };
+  const connection = mergeConnections({ tls: config?.vaultTls, namespace: config?.vaultNamespace }, connectionFromEnv(env));
+  const credential = { addr, token, ...connection };
   await writeDriverCredential(paths, credential);
   return credential;
 }

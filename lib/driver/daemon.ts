@@ -55,7 +55,7 @@ export async function startDriver(paths: Paths, options: StartDriverOptions): Pr
     let secretProvider = options.secretProvider;
     if (!tokens) {
       const credential = await resolveDriverCredential(paths, options.env ?? {});
-      const driverVault = createVaultClient({ addr: credential.addr, token: credential.token, timeoutMs: options.vaultTimeoutMs });
+      const driverVault = createVaultClient({ addr: credential.addr, token: credential.token, timeoutMs: options.vaultTimeoutMs, tls: credential.tls, namespace: credential.namespace });
       tokens = await VaultVolumeTokens.start({ driverVault, log: log.child('tokens'), ttl: options.volumeTokenTtl, driverName: paths.driverName, timeoutMs: options.vaultTimeoutMs });
       secretProvider ??= new VaultSecretProvider({ driverVault, log: log.child('swarm'), driverName: paths.driverName, timeoutMs: options.vaultTimeoutMs });
     }

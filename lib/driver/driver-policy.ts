@@ -79,7 +79,7 @@ export async function provisionDriverCredential(admin: VaultClient, paths: Paths
     displayName: 'secretfs-driver',
     meta: { purpose: 'secretfs volume driver' },
   });
-  const credential = { addr: admin.addr, token: minted.token };
+  const credential = { addr: admin.addr, token: minted.token, ...admin.connection };
   await writeDriverCredential(paths, credential);
   return credential;
 }

@@ -2,7 +2,7 @@ import { ErrorCode, SecretfsError, UsageError, VaultError, isVaultFailure } from
 import type { Logger } from '../log.js';
 import { SECRET_LABELS, SecretLabelError, parseSecretLabels, renderSwarmSecret, type SwarmSecretSpec } from '../swarm/secret-spec.js';
 import { SWARM_TOKEN_ROLE, SWARM_TOKEN_TTL, swarmPolicyName } from '../swarm/access.js';
-import { createVaultClient, type VaultClient } from '../vault/client.js';
+import type { VaultClient } from '../vault/client.js';
 import type { KvMount } from '../vault/kv-path.js';
 import { findKvMount, readSecret } from '../vault/kv.js';
 import { listMounts } from '../vault/sys.js';
@@ -217,7 +217,7 @@ export class VaultSecretProvider implements SecretProvider {
       },
     });
     this.opts.log.info('minted a Swarm service token', { service, serviceId: request.serviceId, path, accessor: minted.accessor, ttl: minted.ttlSeconds });
-    return createVaultClient({ addr: vault.addr, token: minted.token, timeoutMs: this.opts.timeoutMs });
+    return vault.withToken(minted.token);
   }
 
   close(): void {

@@ -149,7 +149,7 @@ export class VaultVolumeTokens implements VolumeTokens {
   private hold(name: string, path: string, minted: MintedToken, source: TokenSource): LiveToken {
     const previous = this.live.get(name);
     if (previous?.timer) clearTimeout(previous.timer);
-    const switchable = previous?.switchable ?? createSwitchableVaultClient(this.opts.driverVault.addr, minted.token, this.opts.timeoutMs);
+    const switchable = previous?.switchable ?? createSwitchableVaultClient(this.opts.driverVault, minted.token);
     switchable.setToken(minted.token);
     const entry: LiveToken = { name, path, accessor: minted.accessor, source, ttlSeconds: minted.ttlSeconds, renewable: minted.renewable, switchable };
     this.live.set(name, entry);

@@ -2,6 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { VaultError, type VaultFailure } from '../errors.js';
 import type { Config } from '../config.js';
+import { describeTlsFailure, httpsAgentFor, type VaultConnection } from './connection.js';
 
 /** Options of one request. */
 export interface RequestOptions {
@@ -49,7 +50,7 @@ export interface VaultAuth {
   num_uses?: number;
 }
 
-export interface VaultClientOptions {
+export interface VaultClientOptions extends VaultConnection {
   addr: string;
   token?: string;
   /** Per-request timeout; keep it well under FUSE's per-operation timeout. */
@@ -65,6 +66,8 @@ export interface VaultClientOptions {
 export interface VaultClient {
   readonly addr: string;
   readonly token: string | undefined;
+  /** The TLS settings and namespace the client uses (a credential records them with the address). */
+  readonly connection: VaultConnection;
   /** Sends one request; resolves to the JSON envelope ('' for 204). Throws VaultError. */
   request<T = any>(method: string, path: string, options?: RequestOptions): Promise<VaultResponse<T>>;
   /** The same address with another token. */
@@ -73,7 +76,6 @@ export interface VaultClient {
 
 // Connections are reused across requests and clients: a cold read should cost one round trip.
 const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 64 });
 
 /** A hostile or broken server cannot make us buffer more than this of one answer. */
 const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
@@ -82,22 +84,28 @@ const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
  * The client a config describes: its address, the token it resolved, its request timeout. The one
  * place a Config becomes a client (the CLI, doctor, demo).
  */
-export function vaultClientFromConfig(config: Pick<Config, 'vaultAddr' | 'vaultToken' | 'requestTimeoutMs'>): VaultClient {
-  return createVaultClient({ addr: config.vaultAddr, token: config.vaultToken, timeoutMs: config.requestTimeoutMs });
+export function vaultClientFromConfig(config: Pick<Config, 'vaultAddr' | 'vaultToken' | 'requestTimeoutMs' | 'vaultTls' | 'vaultNamespace'>): VaultClient {
+  return createVaultClient({ addr: config.vaultAddr, token: config.vaultToken, timeoutMs: config.requestTimeoutMs, tls: config.vaultTls, namespace: config.vaultNamespace });
 }
 
 /** Creates a client. The token is only ever sent as a header, never logged. */
 export function createVaultClient(options: VaultClientOptions): VaultClient {
   const addr = options.addr.replace(/\/+$/, '');
   const timeoutMs = options.timeoutMs ?? 5000;
+  const connection: VaultConnection = { ...(options.tls ? { tls: options.tls } : {}), ...(options.namespace ? { namespace: options.namespace } : {}) };
+  // Built now, so a CA or client-certificate file that cannot be read fails at once, clearly.
+  const httpsAgent = addr.startsWith('https:') ? httpsAgentFor(options.tls) : undefined;
   const client: VaultClient = {
     addr,
     token: options.token,
+    connection,
     async request(method, path, opts = {}) {
       const headers: Record<string, string> = { 'X-Vault-Request': 'true', ...opts.headers };
       const token = opts.token === undefined ? options.token : opts.token;
       if (token) headers['X-Vault-Token'] = token;
       if (opts.wrapTtl) headers['X-Vault-Wrap-TTL'] = opts.wrapTtl;
+      // Paths and policies stay relative to the namespace (Vault Enterprise, HCP); CE ignores it.
+      if (options.namespace) headers['X-Vault-Namespace'] = options.namespace;
       let payload: Buffer | undefined;
       if (opts.body !== undefined) {
         payload = Buffer.from(JSON.stringify(opts.body));
@@ -105,7 +113,7 @@ export function createVaultClient(options: VaultClientOptions): VaultClient {
       }
       const relative = path.replace(/^\/+/, '');
       const where = `${method} ${relative.split('?')[0]}`;
-      const answer = await send(`${addr}/v1/${relative}`, method, headers, payload, opts.timeoutMs ?? timeoutMs, where);
+      const answer = await send(`${addr}/v1/${relative}`, method, headers, payload, opts.timeoutMs ?? timeoutMs, where, httpsAgent);
       // Vault answers 200 or 204 on success; sys/health answers its state with any status (429, 503...).
       if ((answer.status >= 200 && answer.status < 300) || /^sys\/health(\?|$)/.test(relative)) {
         return parseBody(answer.body, where) as VaultResponse;
@@ -125,7 +133,7 @@ interface RawAnswer {
 }
 
 /** One HTTP exchange with an overall deadline (connect, send and the whole answer). */
-function send(url: string, method: string, headers: Record<string, string>, payload: Buffer | undefined, timeoutMs: number, where: string): Promise<RawAnswer> {
+function send(url: string, method: string, headers: Record<string, string>, payload: Buffer | undefined, timeoutMs: number, where: string, httpsAgent?: https.Agent): Promise<RawAnswer> {
   const target = new URL(url);
   const secure = target.protocol === 'https:';
   const transport = secure ? https : http;
@@ -138,7 +146,7 @@ function send(url: string, method: string, headers: Record<string, string>, payl
       if (err) reject(err);
       else resolve(answer!);
     };
-    const req = transport.request(target, { method, headers: payload ? { ...headers, 'Content-Length': String(payload.length) } : headers, agent: secure ? httpsAgent : httpAgent }, (res) => {
+    const req = transport.request(target, { method, headers: payload ? { ...headers, 'Content-Length': String(payload.length) } : headers, agent: secure ? (httpsAgent ?? httpsAgentFor(undefined)) : httpAgent }, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
       res.on('data', (chunk: Buffer) => {
@@ -199,6 +207,8 @@ const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'E
 /** A connection-level failure (refused, reset, DNS, TLS) as a VaultError. */
 function networkFailure(err: unknown, where: string): VaultError {
   const code = (err as { code?: string })?.code ?? '';
+  const tls = describeTlsFailure(code, (err as Error)?.message ?? '');
+  if (tls) return new VaultError(`Vault ${where}: ${tls.text}`, 'unreachable', undefined, { cause: err, hint: tls.hint });
   if (code === 'ETIMEDOUT') {
     return new VaultError(`Vault ${where}: timed out`, 'timeout', undefined, { cause: err, hint: 'is Vault reachable? run `docker secretfs doctor`' });
   }

@@ -1,34 +1,17 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import https from 'node:https';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createStoreServer, type StoreServer } from '../../../lib/localvault/server.js';
 import { runCli } from '../../helpers/run-cli.js';
+import { makeTestPki, type TestPki } from '../../helpers/pki.js';
 
 /** The store's TLS listener with a private CA made here by openssl; mutual TLS; the namespace header. */
 const test = suite('localvault TLS listener (private CA from openssl), mutual TLS, X-Vault-Namespace');
 let dir: string;
+let pki: TestPki;
 let pem: Record<string, string> = {};
-
-function openssl(args: string[]): void {
-  execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
-}
-
-/** A CA, a server certificate for 127.0.0.1/localhost signed by it, and a client certificate. */
-async function makePki(): Promise<void> {
-  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=secretfs test CA']);
-  await writeFile(join(dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost']);
-  openssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '2', '-extfile', 'server.ext']);
-  openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'client.key', '-out', 'client.csr', '-subj', '/CN=driver']);
-  openssl(['x509', '-req', '-in', 'client.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'client.crt', '-days', '2']);
-  // A second CA that signed nothing the server uses.
-  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'other.key', '-out', 'other.crt', '-days', '2', '-subj', '/CN=other CA']);
-  for (const f of ['ca.crt', 'server.crt', 'server.key', 'client.crt', 'client.key', 'other.crt', 'other.key']) pem[f] = await readFile(join(dir, f), 'utf8');
-}
 
 function get(url: string, opts: https.RequestOptions): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -52,11 +35,12 @@ async function failure(p: Promise<unknown>): Promise<string> {
 }
 
 test.before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'secretfs-tls-'));
-  await makePki();
+  pki = await makeTestPki();
+  dir = pki.dir;
+  pem = pki.pem;
 });
 test.after(async () => {
-  await rm(dir, { recursive: true, force: true });
+  await pki?.remove();
 });
 
 test('HTTPS with a private CA: works with the CA, unknown CA without it, name mismatch for another name', async () => {
