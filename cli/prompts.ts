@@ -9,7 +9,7 @@ export async function askSecretValue(ctx: CliContext, key: string): Promise<stri
   if (!ctx.isInteractive) throw new UsageError(`no TTY to ask for ${key}: pipe the value on stdin or use ${key}=@FILE`);
   // Loaded on first use: most runs never prompt, and --help should not pay for it.
   const { password } = await import('@inquirer/prompts');
-  const opts = { output: ctx.stderr };
+  const opts = { input: ctx.stdin, output: ctx.stderr };
   for (;;) {
     const first = await password({ message: `Value for ${key}:`, mask: false, validate: (v) => v.length > 0 || 'the value must not be empty' }, opts);
     const second = await password({ message: `Repeat the value for ${key}:`, mask: false }, opts);
@@ -23,7 +23,7 @@ export async function confirmOrFlag(ctx: CliContext, message: string, given: boo
   if (given) return true;
   if (!ctx.isInteractive) throw new UsageError(`${message.replace(/\?$/, '')}: no TTY to confirm, pass ${flag}`);
   const { confirm } = await import('@inquirer/prompts');
-  return confirm({ message, default: false }, { output: ctx.stderr });
+  return confirm({ message, default: false }, { input: ctx.stdin, output: ctx.stderr });
 }
 
 /** What the init wizard asks; each answer defaults to what flags and the environment gave. */
@@ -35,29 +35,43 @@ export interface InitAnswers {
   defaultPath: string;
 }
 
-/** The short `init` wizard (TTY only). */
-export async function askInitAnswers(ctx: CliContext, current: InitAnswers, validatePath: (p: string) => string | true): Promise<InitAnswers> {
+/** Which of the wizard's answers a flag gave already: those are not asked (turbo-gen's rule). */
+export interface GivenByFlags {
+  /** --embedded or --vault-addr chose the backend. */
+  backend?: boolean;
+  /** --vault-addr gave the address. */
+  vaultAddr?: boolean;
+  /** --default-path gave the path. */
+  defaultPath?: boolean;
+}
+
+/** The short `init` wizard (TTY only): asks only what no flag gave. */
+export async function askInitAnswers(ctx: CliContext, current: InitAnswers, validatePath: (p: string) => string | true, given: GivenByFlags = {}): Promise<InitAnswers> {
   const { select, input, password } = await import('@inquirer/prompts');
-  const opts = { output: ctx.stderr };
-  const backend = await select(
-    {
-      message: 'Where should secrets live?',
-      default: current.backend,
-      choices: [
-        { name: 'the embedded store on this host (no Vault needed; encrypted at rest)', value: 'embedded' as const },
-        { name: 'an existing HashiCorp Vault', value: 'vault' as const },
-      ],
-    },
-    opts,
-  );
+  const opts = { input: ctx.stdin, output: ctx.stderr };
+  const backend = given.backend
+    ? current.backend
+    : await select(
+        {
+          message: 'Where should secrets live?',
+          default: current.backend,
+          choices: [
+            { name: 'the embedded store on this host (no Vault needed; encrypted at rest)', value: 'embedded' as const },
+            { name: 'an existing HashiCorp Vault', value: 'vault' as const },
+          ],
+        },
+        opts,
+      );
   let { vaultAddr, vaultToken, tokenTyped } = current;
   if (backend === 'vault') {
-    vaultAddr = await input({ message: 'Vault address:', default: vaultAddr ?? 'https://127.0.0.1:8200', validate: (v) => /^https?:\/\//.test(v) || 'an http(s):// URL' }, opts);
+    if (!given.vaultAddr) {
+      vaultAddr = await input({ message: 'Vault address:', default: vaultAddr ?? 'https://127.0.0.1:8200', validate: (v) => /^https?:\/\//.test(v) || 'an http(s):// URL' }, opts);
+    }
     if (!vaultToken) {
       vaultToken = await password({ message: 'Vault token (not echoed):', mask: false, validate: (v) => v.length > 0 || 'a token is needed' }, opts);
       tokenTyped = true;
     }
   }
-  const defaultPath = await input({ message: 'Default secret path for `run`:', default: current.defaultPath, validate: validatePath }, opts);
+  const defaultPath = given.defaultPath ? current.defaultPath : await input({ message: 'Default secret path for `run`:', default: current.defaultPath, validate: validatePath }, opts);
   return { backend, vaultAddr, vaultToken, tokenTyped, defaultPath };
 }

@@ -38,14 +38,16 @@ export function initCommand(ctx: CliContext): Command {
         ctx.out.warn("TLS VERIFICATION IS OFF (--tls-skip-verify / VAULT_SKIP_VERIFY): anyone between here and Vault can read every secret and token. Use --ca-cert instead; keep this for tests only.");
       }
       if (ctx.isInteractive && !opts.yes && opts.format !== 'json') {
-        const answers = await askInitAnswers(ctx, { ...choices, tokenTyped: false }, (p) => {
+        const validatePath = (p: string) => {
           try {
             normalizeSecretPath(p);
             return true;
           } catch (err) {
             return (err as Error).message;
           }
-        });
+        };
+        const given = { backend: Boolean(opts.embedded || opts.vaultAddr), vaultAddr: opts.vaultAddr !== undefined, defaultPath: opts.defaultPath !== undefined };
+        const answers = await askInitAnswers(ctx, { ...choices, tokenTyped: false }, validatePath, given);
         choices = { ...choices, ...answers, saveToken: answers.tokenTyped };
       }
       const results = await initialize(
