@@ -7,13 +7,14 @@
 #   ./install.sh --uninstall   remove what this script installed (not OS packages)
 #   ./install.sh --no-system   skip OS packages and the Docker engine
 #   ./install.sh --no-build    skip npm ci and the build (use the existing dist/)
+#   ./install.sh --plan        print which OS packages it manages are present or missing; change nothing
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 plugin_dir="${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins"
 plugin="$plugin_dir/docker-secretfs"
 marker="# installed by docker-secretfs install.sh"
-dockerd_log="/var/log/secretfs-dockerd.log"
+dockerd_log="${SECRETFS_DOCKERD_LOG:-/var/log/secretfs-dockerd.log}"
 
 say() { printf '==> %s\n' "$*" >&2; }
 fail() { printf 'install.sh: %s\n' "$*" >&2; exit 1; }
@@ -21,12 +22,14 @@ fail() { printf 'install.sh: %s\n' "$*" >&2; exit 1; }
 do_system=1
 do_build=1
 uninstall=0
+plan=0
 for arg in "$@"; do
   case "$arg" in
     --uninstall) uninstall=1 ;;
     --no-system) do_system=0 ;;
     --no-build) do_build=0 ;;
-    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --plan) plan=1 ;;
+    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) fail "unknown option $arg (see ./install.sh --help)" ;;
   esac
 done
@@ -47,41 +50,84 @@ if [ "$uninstall" = 1 ]; then
 fi
 
 # 1. Node.js and npm.
-command -v node >/dev/null 2>&1 || fail "Node.js >= 20 is needed (apt-get install -y nodejs npm, or https://nodejs.org)"
-command -v npm >/dev/null 2>&1 || fail "npm is needed (apt-get install -y npm)"
-node_major="$(node -p 'process.versions.node.split(".")[0]')"
-[ "$node_major" -ge 20 ] || fail "Node.js >= 20 is needed; this is $(node --version)"
-say "Node.js $(node --version), npm $(npm --version 2>/dev/null)"
+if [ "$plan" = 0 ]; then
+  command -v node >/dev/null 2>&1 || fail "Node.js >= 20 is needed (apt-get install -y nodejs npm, or https://nodejs.org)"
+  command -v npm >/dev/null 2>&1 || fail "npm is needed (apt-get install -y npm)"
+  node_major="$(node -p 'process.versions.node.split(".")[0]')"
+  [ "$node_major" -ge 20 ] || fail "Node.js >= 20 is needed; this is $(node --version)"
+  say "Node.js $(node --version), npm $(npm --version 2>/dev/null)"
+fi
 
 # 2. OS packages and a running Docker engine.
+# Every OS package the product, the tests (`npm test`) and the benchmark (`npm run bench`) need,
+# each decided on its own by `dpkg -s` or `command -v`:
+#   libfuse2        libfuse.so.2, which fuse-native's prebuilt addon links (Ubuntu 24.04: libfuse2t64)
+#   fuse3           fusermount3 and /dev/fuse handling
+#   busybox-static  the local image made with `docker import` (no registry needed)
+#   docker.io       dockerd and the docker CLI (also for the tests' private dockerd)
+#   libfuse-dev pkg-config gcc   the benchmark's C FUSE floor
+#   docker-compose  the Compose tests (Debian's 1.29)
+#   openssl         the TLS tests' private CA
+#   util-linux      unshare, for the tests' private dockerd (its own mount namespace)
+# As root with apt-get, the missing ones are installed; otherwise they are named and nothing changes.
+# When no Docker engine answers, dockerd is started (systemd, or in the background with its pid
+# in $dockerd_pidfile, so whoever ran this can stop it).
+dockerd_pidfile="${SECRETFS_DOCKERD_PIDFILE:-/run/secretfs-install-dockerd.pid}"
 docker_answers() { docker info >/dev/null 2>&1; }
+has_pkg() { dpkg -s "$1" >/dev/null 2>&1; }
+has_cmd() { command -v "$1" >/dev/null 2>&1; }
+libfuse2_pkg() {
+  # Ubuntu 24.04 renamed it; Debian 12 and Ubuntu 22.04 call it libfuse2.
+  if apt-cache show libfuse2t64 >/dev/null 2>&1 && ! apt-cache show libfuse2 2>/dev/null | grep -q '^Version'; then echo libfuse2t64; else echo libfuse2; fi
+}
+missing_packages() {
+  has_pkg libfuse2 || has_pkg libfuse2t64 || echo "$(libfuse2_pkg)"
+  has_cmd fusermount3 || has_cmd fusermount || echo fuse3
+  has_pkg busybox-static || echo busybox-static
+  has_cmd dockerd || echo docker.io
+  has_pkg libfuse-dev || echo libfuse-dev
+  has_cmd pkg-config || echo pkg-config
+  has_cmd gcc || echo gcc
+  has_cmd docker-compose || echo docker-compose
+  has_cmd openssl || echo openssl
+  has_cmd unshare || echo util-linux
+}
+if [ "$plan" = 1 ]; then
+  mapfile -t missing < <(missing_packages)
+  for p in libfuse2 fuse3 busybox-static docker.io libfuse-dev pkg-config gcc docker-compose openssl util-linux; do
+    state=present
+    for m in "${missing[@]}"; do case "$m" in "$p"|"$p"t64) state=missing ;; esac; done
+    printf '%-15s %s\n' "$p" "$state"
+  done
+  exit 0
+fi
 if [ "$do_system" = 1 ]; then
-  missing=()
-  command -v fusermount3 >/dev/null 2>&1 || command -v fusermount >/dev/null 2>&1 || missing+=(fuse3)
-  [ -x /bin/busybox ] || [ -x /usr/bin/busybox ] || missing+=(busybox-static)
-  if ! docker_answers && ! command -v dockerd >/dev/null 2>&1; then missing+=(docker.io); fi
+  mapfile -t missing < <(missing_packages)
   if [ "${#missing[@]}" -gt 0 ]; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-      say "installing OS packages: ${missing[*]}"
-      export DEBIAN_FRONTEND=noninteractive
-      apt-get update -qq >&2
-      apt-get install -y -qq "${missing[@]}" >&2
-    else
-      fail "missing OS packages: ${missing[*]} (install them as root, e.g. sudo apt-get install -y ${missing[*]})"
+    if [ "$(id -u)" != 0 ]; then
+      fail "missing OS packages: ${missing[*]}; nothing was changed. Install them as root (sudo apt-get install -y ${missing[*]}), then run ./install.sh again"
     fi
+    if ! has_cmd apt-get; then
+      fail "missing OS packages: ${missing[*]}; nothing was changed. This machine has no apt-get: install the equivalents with its package manager, then run ./install.sh again"
+    fi
+    say "installing OS packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2
+    apt-get install -y -qq "${missing[@]}" >&2
   else
-    say "OS packages present (fuse3, busybox-static, Docker)"
+    say "OS packages present (libfuse2, fuse3, busybox-static, docker.io, libfuse-dev, pkg-config, gcc, docker-compose, openssl, util-linux)"
   fi
   if docker_answers; then
     say "Docker engine answers"
   else
     [ "$(id -u)" = 0 ] || fail "no Docker engine answers; start it (e.g. sudo systemctl start docker)"
-    if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+    if [ -d /run/systemd/system ] && has_cmd systemctl; then
       say "starting the Docker engine with systemd"
       systemctl start docker
     else
-      say "starting dockerd in the background (log: $dockerd_log)"
+      say "starting dockerd in the background (log: $dockerd_log, pid in $dockerd_pidfile)"
       nohup dockerd >"$dockerd_log" 2>&1 </dev/null &
+      echo "$!" >"$dockerd_pidfile"
     fi
     for _ in $(seq 1 60); do docker_answers && break; sleep 1; done
     docker_answers || fail "dockerd did not answer within 60 s; see $dockerd_log"
@@ -112,4 +158,15 @@ SHIM
 chmod 0755 "$tmp"
 mv -f "$tmp" "$plugin"
 say "installed the CLI plugin: $plugin"
+
+# 5. The FUSE binding must load from this install's node_modules (the one check of lib/fs/fuse-binding.ts,
+# as doctor and the driver run it); without it every mount fails.
+if [ "$do_system" = 1 ]; then
+  binding="$here/dist/lib/fs/fuse-binding.js"
+  [ -f "$binding" ] || fail "no build of $binding; run without --no-build"
+  problem="$(cd "$here" && node --input-type=module -e "const m = await import(process.argv[1]); const p = m.fuseBindingProblem(); if (p) console.log(p.message + ' (' + p.hint + ')');" "$binding")" \
+    || fail "could not run the FUSE binding check with node"
+  [ -z "$problem" ] || fail "$problem"
+  say "the FUSE binding loads"
+fi
 say "done: try 'docker secretfs --help'"

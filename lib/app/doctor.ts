@@ -10,6 +10,7 @@ import { kvApiPath } from '../vault/kv-path.js';
 import { resolveKvMount } from '../vault/kv.js';
 import { capabilitiesSelf, readHealth } from '../vault/sys.js';
 import { lookupSelf } from '../vault/tokens.js';
+import { fuseBindingProblem } from '../fs/fuse-binding.js';
 
 /** One check's outcome, with the one next step when it failed. */
 export interface CheckResult {
@@ -55,6 +56,12 @@ export async function runDoctor(deps: DoctorDeps): Promise<CheckResult[]> {
       return dev && tool
         ? { ok: true, detail: '/dev/fuse and fusermount are present' }
         : { ok: false, detail: `${dev ? '' : '/dev/fuse missing or not accessible; '}${tool ? '' : 'fusermount missing'}`, hint: 'apt-get install -y fuse3 (in a container: --device /dev/fuse --cap-add SYS_ADMIN)' };
+    }),
+  );
+  results.push(
+    await check('fuse binding', async () => {
+      const problem = fuseBindingProblem();
+      return problem ? { ok: false, detail: problem.message, hint: problem.hint } : { ok: true, detail: 'fuse-native loads (libfuse.so.2 found)' };
     }),
   );
   results.push(

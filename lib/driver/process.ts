@@ -13,6 +13,7 @@ import { DriverStateStore } from './state.js';
 import { silentLogger } from '../log.js';
 import { join } from 'node:path';
 import { volumeDirName } from './volume-name.js';
+import { loadFuseBinding } from '../fs/fuse-binding.js';
 
 /** What `driver status` reports. */
 export interface DriverStatus {
@@ -84,6 +85,8 @@ export async function startDriverInBackground(
   if (existing && (await socketAnswers(paths.driverSocket))) {
     return { pid: existing, socket: paths.driverSocket, logFile: paths.driverLogFile, alreadyRunning: true };
   }
+  // A driver without a working FUSE binding would start and then fail every Mount: say so now.
+  loadFuseBinding();
   await resolveDriverCredential(paths, env);
   await ensurePrivateDir(paths.runDir);
   await ensurePrivateDir(paths.logDir);

@@ -3,6 +3,7 @@ import { unlink } from 'node:fs/promises';
 import { createLogger, type Logger, type LogLevel } from '../log.js';
 import type { Paths } from '../paths.js';
 import { startDriver } from './daemon.js';
+import { loadFuseBinding } from '../fs/fuse-binding.js';
 
 export interface ServeDriverOptions {
   /** Defaults to JSON lines appended to paths.driverLogFile. */
@@ -23,6 +24,8 @@ export interface ServeDriverOptions {
 export async function serveDriver(paths: Paths, env: NodeJS.ProcessEnv, options: ServeDriverOptions = {}): Promise<void> {
   const level = (['debug', 'info', 'warn', 'error'] as const).find((l) => l === env.SECRETFS_LOG_LEVEL) as LogLevel | undefined;
   const log = options.log ?? createLogger({ file: paths.driverLogFile, component: 'driver', level });
+  // Fail at start, not at the first Mount, when the FUSE binding cannot load.
+  loadFuseBinding();
   const running = await startDriver(paths, { log, env, volumeTokenTtl: env.SECRETFS_VOLUME_TOKEN_TTL || undefined });
   await writePrivateFile(paths.driverPidFile, `${process.pid}\n`);
   options.onReady?.({ pid: process.pid, socket: running.socketPath });

@@ -1,13 +1,12 @@
 import { mkdir } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { resolve as resolvePath } from 'node:path';
-import type FuseClass from 'fuse-native';
 import { MountError, UsageError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import type { VaultClient } from '../vault/client.js';
 import { normalizeSecretPath } from '../vault/kv-path.js';
 import { createAuditLog, type AuditLog } from './audit.js';
+import { loadFuseBinding } from './fuse-binding.js';
 import { createHandlers, type SecretFsHandlers } from './handlers.js';
 import { cleanStaleMount, forceUnmount, isMounted } from './mount-table.js';
 import type { FsOptions } from './options.js';
@@ -77,21 +76,6 @@ export interface SecretFsMount {
   unmount(): Promise<void>;
 }
 
-type FuseCtor = typeof FuseClass;
-let fuseCtor: FuseCtor | undefined;
-
-/** Loads fuse-native on first use only: the CLI's start-up and the metadata command never pay for it. */
-function loadFuse(): FuseCtor {
-  if (!fuseCtor) {
-    const require = createRequire(import.meta.url);
-    try {
-      fuseCtor = require('fuse-native') as FuseCtor;
-    } catch (err) {
-      throw new MountError('cannot load fuse-native (the FUSE binding)', { cause: err, hint: 'install libfuse2 and fuse3 (apt-get install -y libfuse2 fuse3)' });
-    }
-  }
-  return fuseCtor;
-}
 
 /** Escapes a value for libfuse's -o parser, where `,` separates options and `\` escapes. */
 function escapeFuseOption(value: string): string {
@@ -152,7 +136,8 @@ export async function mountSecretStore(opts: MountSecretStoreOptions): Promise<S
   const audit = ownAudit ?? (opts.audit as AuditLog | undefined);
   const handlers = createHandlers(store, opts.options, { log, audit, mountName: opts.mountName ?? mountpoint });
 
-  const Fuse = loadFuse();
+  // Loaded on first mount only: the CLI's start-up and the metadata command never pay for it.
+  const Fuse = loadFuseBinding();
   try {
     await cleanStaleMount(mountpoint, log);
     await mkdir(mountpoint, { recursive: true });
