@@ -1,7 +1,7 @@
 import { CommanderError, type Command } from 'commander';
 import { SecretfsError } from '../lib/errors.js';
 import type { CliContext } from './context.js';
-import { createProgram } from './program.js';
+import { commandNamed, createProgram } from './program.js';
 
 /** Where commander writes help and usage errors (the process's stdout and stderr). */
 export interface ProgramStreams {
@@ -17,7 +17,8 @@ export interface ProgramStreams {
  */
 export async function runProgram(ctx: CliContext, args: string[], streams: ProgramStreams, debug = false): Promise<number> {
   const { out } = ctx;
-  const program = createProgram(ctx);
+  // `get ...` needs only get; a bare `--help`, `help get` or a mistyped name need the whole tree.
+  const program = await createProgram(ctx, commandNamed(args));
   // Every command reports usage errors as one line on stderr and lets us choose the exit code.
   const configure = (cmd: Command) => {
     cmd.exitOverride().configureOutput({
