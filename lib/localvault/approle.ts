@@ -7,6 +7,7 @@ import { badRequest, bool, int, notFound, str, strList, unsupportedOperation, un
 import type { AppRoleData, AppRoleRole, AppRoleSecretId, MountEntry, TokenEntry } from './state.js';
 import { authMountTtls } from './sys-auth.js';
 import { sanitizePolicies } from './tokens.js';
+import { recordKey } from './records.js';
 
 /**
  * Vault's approle auth method at any auth mount: roles, role_id, secret_ids (generated, custom,
@@ -90,7 +91,7 @@ function newRole(name: string): AppRoleRole {
 const TOKEN_TYPES = ['default', 'service', 'batch', 'default-service', 'default-batch'];
 
 /** POST role/:name (create or update); Vault's checks and texts. */
-function writeRole(core: Core, d: AppRoleData, req: VaultRequest, name: string): Reply {
+function writeRole(core: Core, uuid: string, d: AppRoleData, req: VaultRequest, name: string): Reply {
   const body = req.body;
   const key = name.toLowerCase();
   const existing = d.roles.get(key);
@@ -144,7 +145,7 @@ function writeRole(core: Core, d: AppRoleData, req: VaultRequest, name: string):
   }
   if (role.token_max_ttl > 0 && role.token_ttl > role.token_max_ttl) throw badRequest('token_ttl should not be greater than token_max_ttl');
   d.roles.set(key, role);
-  core.changed();
+  core.touch(recordKey.appRoleRole(uuid, key));
   const warnings = ignoredWarning(body, ROLE_FIELDS);
   return warnings.length > 0 ? { warnings } : {};
 }
@@ -182,12 +183,12 @@ function isExpired(e: AppRoleSecretId, now = Date.now()): boolean {
 }
 
 /** Drops a role's expired secret_ids (Vault's tidy does this in the background). */
-function tidy(core: Core, d: AppRoleData): void {
+function tidy(core: Core, uuid: string, d: AppRoleData): void {
   const now = Date.now();
   for (const [h, e] of d.secretIds) {
     if (isExpired(e, now)) {
       d.secretIds.delete(h);
-      core.changed();
+      core.touch(recordKey.appRoleSecretId(uuid, h));
     }
   }
 }
@@ -251,7 +252,7 @@ function createSecretId(core: Core, mount: MountEntry, d: AppRoleData, req: Vaul
     ttl,
   };
   d.secretIds.set(hash, entry);
-  core.changed();
+  core.touch(recordKey.appRoleSecretId(mount.uuid, hash));
   return {
     data: { secret_id: secretId, secret_id_accessor: entry.accessor, secret_id_num_uses: numUses, secret_id_ttl: ttl },
     warnings: ignoredWarning(body, SECRET_ID_FIELDS),
@@ -297,7 +298,7 @@ function login(core: Core, mount: MountEntry, d: AppRoleData, req: VaultRequest)
     if (!entry || entry.role !== role.name.toLowerCase()) throw badRequest(MSG_INVALID_CREDENTIALS);
     if (isExpired(entry)) {
       d.secretIds.delete(hash);
-      core.changed();
+      core.touch(recordKey.appRoleSecretId(mount.uuid, hash));
       throw badRequest(MSG_INVALID_CREDENTIALS);
     }
     if (entry.num_uses > 0) {
@@ -307,7 +308,7 @@ function login(core: Core, mount: MountEntry, d: AppRoleData, req: VaultRequest)
         entry.num_uses -= 1;
         entry.last_updated_time = new Date().toISOString();
       }
-      core.changed();
+      core.touch(recordKey.appRoleSecretId(mount.uuid, hash));
       if (entry.cidr_list.length > 0 && !ipInCidrs(remote, entry.cidr_list)) {
         throw badRequest(`source address ${JSON.stringify(remote)} unauthorized by CIDR restrictions on the secret ID: %!w(<nil>)`);
       }
@@ -357,7 +358,6 @@ function login(core: Core, mount: MountEntry, d: AppRoleData, req: VaultRequest)
     ...(batch ? { type: 'batch' as const } : {}),
   };
   core.tokens.insert(te);
-  core.changed();
   return { auth: core.tokens.authBlock(te, gen.token, r.ttl), warnings: r.warnings, wrappedAccessor: batch ? undefined : te.accessor };
 }
 
@@ -390,7 +390,7 @@ export function handleApprole(core: Core, mount: MountEntry, req: VaultRequest, 
   }
   if (rest === 'tidy/secret-id') {
     if (op !== 'write') throw unsupportedOperation();
-    tidy(core, d);
+    tidy(core, mount.uuid, d);
     return reply({});
   }
   const m = /^role\/([^/]+)(?:\/(.+?))?\/?$/.exec(rest);
@@ -407,12 +407,17 @@ export function handleApprole(core: Core, mount: MountEntry, req: VaultRequest, 
       if (op === 'delete') {
         const key = name.toLowerCase();
         if (d.roles.delete(key)) {
-          for (const [h, e] of d.secretIds) if (e.role === key) d.secretIds.delete(h);
-          core.changed();
+          core.touch(recordKey.appRoleRole(mount.uuid, key));
+          for (const [h, e] of d.secretIds) {
+            if (e.role === key) {
+              d.secretIds.delete(h);
+              core.touch(recordKey.appRoleSecretId(mount.uuid, h));
+            }
+          }
         }
         return reply({});
       }
-      if (op === 'write') return reply(writeRole(core, d, req, name));
+      if (op === 'write') return reply(writeRole(core, mount.uuid, d, req, name));
       throw unsupportedOperation();
     }
     case 'role-id': {
@@ -427,14 +432,14 @@ export function handleApprole(core: Core, mount: MountEntry, req: VaultRequest, 
       if (!roleId) throw badRequest('missing role_id');
       for (const other of d.roles.values()) if (other !== role && other.role_id === roleId) throw badRequest('role_id already in use');
       role.role_id = roleId;
-      core.changed();
+      core.touch(recordKey.appRoleRole(mount.uuid, role.name.toLowerCase()));
       return reply({});
     }
     case 'secret-id':
     case 'custom-secret-id': {
       if (op === 'list' && sub === 'secret-id') {
         const role = requireRole(d, name);
-        tidy(core, d);
+        tidy(core, mount.uuid, d);
         const keys = [...d.secretIds.values()].filter((e) => e.role === role.name.toLowerCase()).map((e) => e.accessor).sort();
         if (keys.length === 0) throw notFound();
         return reply({ data: { keys } });
@@ -454,7 +459,7 @@ export function handleApprole(core: Core, mount: MountEntry, req: VaultRequest, 
       if (sub === 'secret-id/destroy') {
         if (entry && entry.role === role.name.toLowerCase()) {
           d.secretIds.delete(hash);
-          core.changed();
+          core.touch(recordKey.appRoleSecretId(mount.uuid, hash));
         }
         return reply({});
       }
@@ -472,7 +477,7 @@ export function handleApprole(core: Core, mount: MountEntry, req: VaultRequest, 
       }
       if (sub === 'secret-id-accessor/destroy') {
         d.secretIds.delete(found[0]);
-        core.changed();
+        core.touch(recordKey.appRoleSecretId(mount.uuid, found[0]));
         return reply({});
       }
       return reply({ data: secretIdView(found[1]) });

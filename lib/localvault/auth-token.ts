@@ -1,6 +1,7 @@
 import { parseDurationSeconds, formatDuration } from '../duration.js';
 import { badRequest, bool, int, notFound, str, strList, unsupportedOperation, unsupportedPath, VaultHttpError, type Reply, type VaultRequest } from './envelope.js';
 import type { Core } from './core.js';
+import { recordKey } from './records.js';
 import type { TokenEntry, TokenRole } from './state.js';
 import { NON_ASSIGNABLE_POLICIES, sanitizePolicies, SYSTEM_DEFAULT_TTL, SYSTEM_MAX_TTL } from './tokens.js';
 
@@ -281,7 +282,6 @@ function createToken(core: Core, req: VaultRequest, orphan: boolean, role: Token
     ...(tokenType === 'batch' ? { type: 'batch' as const } : {}),
   };
   core.tokens.insert(entry);
-  core.changed();
   for (const p of policies) {
     if (p !== 'root' && p !== 'default' && !core.state.policies.has(p)) warnings.push(`Policy ${JSON.stringify(p)} does not exist`);
   }
@@ -305,7 +305,7 @@ function renewReply(core: Core, te: TokenEntry, token: string, body: Record<stri
   const nowMs = Date.now();
   te.expireAt = nowMs + r.ttl * 1000;
   te.lastRenewal = nowMs;
-  core.changed();
+  core.tokens.changed(te);
   return { auth: core.tokens.authBlock(te, token, r.ttl), warnings: r.warnings };
 }
 
@@ -443,7 +443,6 @@ function bodyAccessor(req: VaultRequest): string {
 
 function revokeTree(core: Core, target: TokenEntry): Reply {
   core.tokens.revokeTree(target);
-  core.changed();
   return {};
 }
 
@@ -497,7 +496,6 @@ const TOKEN_PATHS: Record<string, TokenHandler> = {
     if (!target) throw badRequest('token to revoke not found');
     if (target.type === 'batch') throw badRequest('batch tokens cannot be revoked');
     core.tokens.revokeOrphan(target);
-    core.changed();
     return {};
   }),
   'accessors/': (core, req) => {
@@ -526,11 +524,11 @@ function handleRole(core: Core, req: VaultRequest, name: string): Reply {
       const warnings: string[] = [];
       const role = readRole(req.body, core.state.roles.get(name), name, warnings);
       core.state.roles.set(name, role);
-      core.changed();
+      core.touch(recordKey.role(name));
       return warnings.length > 0 ? { warnings } : {};
     }
     case 'delete':
-      if (core.state.roles.delete(name)) core.changed();
+      if (core.state.roles.delete(name)) core.touch(recordKey.role(name));
       return {};
     default:
       throw unsupportedOperation();

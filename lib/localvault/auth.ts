@@ -17,7 +17,6 @@ export function authenticate(core: Core, req: VaultRequest): TokenEntry {
   if (te.boundCidrs && te.boundCidrs.length > 0 && !ipInCidrs(req.remoteAddress, te.boundCidrs)) throw permissionDenied();
   if (te.numUses > 0) {
     if (core.tokens.use(te)) req.revokeAfter = te;
-    core.changed();
   }
   req.te = te;
   req.acl = core.aclFor(te.policies);

@@ -4,10 +4,11 @@ import type { Core } from './core.js';
 import type { KvMountData } from './state.js';
 import { SYSTEM_DEFAULT_TTL } from './tokens.js';
 import { listKeys, listReply } from './kv-keys.js';
+import { recordKey } from './records.js';
 
 /** The KV version 1 engine (also the cubbyhole's): one unversioned value per key. */
 
-export function kvV1(core: Core, req: VaultRequest, data: Extract<KvMountData, { version: 1 }>, key: string): Reply {
+export function kvV1(core: Core, req: VaultRequest, uuid: string, data: Extract<KvMountData, { version: 1 }>, key: string): Reply {
   switch (req.op) {
     case 'list':
       return listReply(listKeys(data.entries.keys(), key));
@@ -29,11 +30,11 @@ export function kvV1(core: Core, req: VaultRequest, data: Extract<KvMountData, {
       if (key === '') throw badRequest('missing path');
       if (Object.keys(req.body).length === 0) throw badRequest('missing data fields');
       data.entries.set(key, structuredClone(req.body));
-      core.changed();
+      core.touch(recordKey.kv1(uuid, key));
       return {};
     }
     case 'delete':
-      if (data.entries.delete(key)) core.changed();
+      if (data.entries.delete(key)) core.touch(recordKey.kv1(uuid, key));
       return {};
     default:
       throw unsupportedOperation();

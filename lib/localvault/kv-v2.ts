@@ -13,6 +13,7 @@ import {
 import type { Core } from './core.js';
 import type { KvMountData, KvV2Key, KvVersion } from './state.js';
 import { isObject, listKeys, listReply } from './kv-keys.js';
+import { kv2KeyRecords, recordKey } from './records.js';
 
 /**
  * The KV version 2 engine, with Vault's paths, bodies and edge cases (deleted-version 404 with a
@@ -125,7 +126,7 @@ function newKey(): KvV2Key {
 }
 
 /** Adds a version, trimming the oldest ones beyond max_versions. */
-function addVersion(d: V2, key: KvV2Key, value: Record<string, unknown>): number {
+function addVersion(core: Core, uuid: string, name: string, d: V2, key: KvV2Key, value: Record<string, unknown>): number {
   const t = now();
   const n = key.current_version + 1;
   const dva = key.delete_version_after || d.config.delete_version_after;
@@ -140,9 +141,16 @@ function addVersion(d: V2, key: KvV2Key, value: Record<string, unknown>): number
   const max = effectiveMaxVersions(d, key);
   const firstKept = n - max + 1;
   if (firstKept > 1) {
-    for (const v of [...key.versions.keys()]) if (v < firstKept) key.versions.delete(v);
+    for (const v of [...key.versions.keys()]) {
+      if (v < firstKept) {
+        key.versions.delete(v);
+        core.touch(recordKey.kv2Version(uuid, v, name));
+      }
+    }
     key.oldest_version = Math.max(key.oldest_version, firstKept);
   }
+  core.touch(recordKey.kv2Meta(uuid, name));
+  core.touch(recordKey.kv2Version(uuid, n, name));
   return n;
 }
 
@@ -167,16 +175,16 @@ function subkeys(value: unknown, depth: number, level = 1): unknown {
   return out;
 }
 
-export function kvV2(core: Core, req: VaultRequest, d: V2, rest: string): Reply {
-  if (rest === 'config') return kvConfig(core, req, d);
+export function kvV2(core: Core, req: VaultRequest, uuid: string, d: V2, rest: string): Reply {
+  if (rest === 'config') return kvConfig(core, req, uuid, d);
   const m = /^(data|metadata|delete|undelete|destroy|subkeys)\/(.*)$/s.exec(rest);
   if (!m) throw unsupportedPath();
   const [, area, name] = m;
   switch (area) {
     case 'data':
-      return kvData(core, req, d, name);
+      return kvData(core, req, uuid, d, name);
     case 'metadata':
-      return kvMetadata(core, req, d, name);
+      return kvMetadata(core, req, uuid, d, name);
     case 'subkeys': {
       if (req.op !== 'read') throw unsupportedOperation();
       const key = d.keys.get(name);
@@ -205,15 +213,16 @@ export function kvV2(core: Core, req: VaultRequest, d: V2, rest: string): Reply 
         if (area === 'destroy') {
           v.destroyed = true;
           delete v.data;
+          core.touch(recordKey.kv2Version(uuid, n, name));
         }
       }
-      core.changed();
+      core.touch(recordKey.kv2Meta(uuid, name));
       return {};
     }
   }
 }
 
-function kvData(core: Core, req: VaultRequest, d: V2, name: string): Reply {
+function kvData(core: Core, req: VaultRequest, uuid: string, d: V2, name: string): Reply {
   if (req.op === 'list') throw unsupportedOperation();
   // The plugin's pattern is data/(?P<path>.*?[^/]$): no empty key, no trailing slash.
   if (name === '' || name.endsWith('/')) throw unsupportedPath();
@@ -244,8 +253,7 @@ function kvData(core: Core, req: VaultRequest, d: V2, name: string): Reply {
         k = newKey();
         d.keys.set(name, k);
       }
-      const n = addVersion(d, k, req.body.data);
-      core.changed();
+      const n = addVersion(core, uuid, name, d, k, req.body.data);
       const v = k.versions.get(n)!;
       return { data: versionMetadata(k, n, v) };
     }
@@ -261,8 +269,7 @@ function kvData(core: Core, req: VaultRequest, d: V2, name: string): Reply {
         throw new VaultHttpError(404, [], { status: 404, data: versionMetadata(key, key.current_version, current) });
       }
       const merged = mergePatch(current.data ?? {}, req.body.data) as Record<string, unknown>;
-      const n = addVersion(d, key, merged);
-      core.changed();
+      const n = addVersion(core, uuid, name, d, key, merged);
       return { data: versionMetadata(key, n, key.versions.get(n)!) };
     }
     case 'delete': {
@@ -270,7 +277,7 @@ function kvData(core: Core, req: VaultRequest, d: V2, name: string): Reply {
       const v = key.versions.get(key.current_version);
       if (v && !v.destroyed && !isDeleted(v)) {
         v.deletion_time = now();
-        core.changed();
+        core.touch(recordKey.kv2Meta(uuid, name));
       }
       return {};
     }
@@ -332,7 +339,7 @@ function applyMetadataFields(d: V2, key: KvV2Key, body: Record<string, unknown>,
   return warnings;
 }
 
-function kvMetadata(core: Core, req: VaultRequest, d: V2, name: string): Reply {
+function kvMetadata(core: Core, req: VaultRequest, uuid: string, d: V2, name: string): Reply {
   const key = d.keys.get(name);
   switch (req.op) {
     case 'list':
@@ -347,25 +354,28 @@ function kvMetadata(core: Core, req: VaultRequest, d: V2, name: string): Reply {
       const k = key ?? newKey();
       const warnings = applyMetadataFields(d, k, req.body, false);
       if (!key) d.keys.set(name, k);
-      core.changed();
+      core.touch(recordKey.kv2Meta(uuid, name));
       return warnings.length > 0 ? { warnings } : {};
     }
     case 'patch': {
       if (req.body.custom_metadata !== undefined && req.body.custom_metadata !== null) parseCustomMetadata(req.body.custom_metadata, true);
       if (!key) throw notFound();
       const warnings = applyMetadataFields(d, key, req.body, true);
-      core.changed();
+      core.touch(recordKey.kv2Meta(uuid, name));
       return warnings.length > 0 ? { warnings } : {};
     }
     case 'delete':
-      if (d.keys.delete(name)) core.changed();
+      if (key) {
+        for (const k of kv2KeyRecords(uuid, name, key)) core.touch(k);
+        d.keys.delete(name);
+      }
       return {};
     default:
       throw unsupportedOperation();
   }
 }
 
-function kvConfig(core: Core, req: VaultRequest, d: V2): Reply {
+function kvConfig(core: Core, req: VaultRequest, uuid: string, d: V2): Reply {
   if (req.op === 'read') {
     return {
       data: {
@@ -390,6 +400,6 @@ function kvConfig(core: Core, req: VaultRequest, d: V2): Reply {
       throw badRequest(`error converting input for field "delete_version_after": ${(err as Error).message}`);
     }
   }
-  core.changed();
+  core.touch(recordKey.kvConfig(uuid));
   return {};
 }

@@ -9,19 +9,19 @@ import { kvV2 } from './kv-v2.js';
  * kv-v2.ts) and the cubbyhole engine (a KV v1 per token).
  */
 
+/** The uuid under which a mount's KV data is kept; each token's cubbyhole has its own. */
+function dataUuid(req: VaultRequest, mount: MountEntry): string {
+  return mount.type === 'cubbyhole' ? `cubbyhole:${req.te?.accessor ?? ''}` : mount.uuid;
+}
+
 /** The KV data of a mount (or of the caller's cubbyhole). */
-function mountData(core: Core, req: VaultRequest, mount: MountEntry): KvMountData {
-  if (mount.type === 'cubbyhole') {
-    const key = `cubbyhole:${req.te?.accessor ?? ''}`;
-    let data = core.state.kv.get(key);
-    if (!data) {
-      data = { version: 1, entries: new Map() };
-      // Not persisted until something is written.
-      if (req.op === 'write') core.state.kv.set(key, data);
-    }
-    return data;
+function mountData(core: Core, req: VaultRequest, mount: MountEntry, uuid: string): KvMountData {
+  let data = core.state.kv.get(uuid);
+  if (!data && mount.type === 'cubbyhole') {
+    data = { version: 1, entries: new Map() };
+    // Kept only once something is written.
+    if (req.op === 'write') core.state.kv.set(uuid, data);
   }
-  const data = core.state.kv.get(mount.uuid);
   if (!data) throw new VaultHttpError(500, ['mount data missing']);
   return data;
 }
@@ -33,7 +33,7 @@ export function kvVersionOf(mount: MountEntry): 1 | 2 {
 
 /** Whether a create-vs-update existence check finds the target. */
 export function kvExists(core: Core, req: VaultRequest, mount: MountEntry, rest: string): boolean {
-  const data = mount.type === 'cubbyhole' ? core.state.kv.get(`cubbyhole:${req.te?.accessor ?? ''}`) : core.state.kv.get(mount.uuid);
+  const data = core.state.kv.get(dataUuid(req, mount));
   if (!data) return false;
   if (data.version === 1) return data.entries.has(rest);
   if (rest === 'config') return true;
@@ -44,9 +44,10 @@ export function kvExists(core: Core, req: VaultRequest, mount: MountEntry, rest:
 
 /** Serves one request on a KV (or cubbyhole) mount. `rest` is the path below the mount. */
 export function handleKv(core: Core, req: VaultRequest, mount: MountEntry, rest: string): Reply {
-  const data = mountData(core, req, mount);
+  const uuid = dataUuid(req, mount);
+  const data = mountData(core, req, mount, uuid);
   const mountType = mount.type;
-  const reply = data.version === 1 ? kvV1(core, req, data, rest) : kvV2(core, req, data, rest);
+  const reply = data.version === 1 ? kvV1(core, req, uuid, data, rest) : kvV2(core, req, uuid, data, rest);
   reply.mountType = mountType;
   return reply;
 }

@@ -90,6 +90,12 @@ const ROUTES: Route[] = [
   },
 ];
 
+/** Whether a request to this path is answered only for a valid token (every path but Vault's unauthenticated ones). */
+export function requiresToken(path: string): boolean {
+  const route = ROUTES.find((r) => r.re.test(path));
+  return route ? route.auth !== 'none' : true;
+}
+
 function capabilityFor(op: Operation, exists: boolean | undefined): Capability {
   switch (op) {
     case 'read':
@@ -165,9 +171,16 @@ function dispatch(core: Core, req: VaultRequest, audit: { operation: string }): 
   throw unsupportedPath();
 }
 
-/** Runs one request through auth, ACL, the handler, wrapping and persistence. Never throws. */
-export async function handleRequest(core: Core, req: VaultRequest): Promise<Outcome> {
-  const before = core.mutations;
+/** Vault's answer when storage fails (its physical backends' errors end up as a 500 with this envelope). */
+const PERSIST_FAILED = '1 error occurred:\n\t* failed to persist the change to storage\n\n';
+
+/**
+ * Runs one request through auth, ACL, the handler and wrapping, then commits what it changed in
+ * one durable transaction before the answer exists: a change that could not be committed is
+ * dropped (in memory too) and answered 500. Synchronous from the handler to the commit, so no
+ * other request sees a change before it is durable. Never throws.
+ */
+export function handleRequest(core: Core, req: VaultRequest): Outcome {
   const audit = { operation: req.op as string };
   let outcome: Outcome;
   try {
@@ -176,17 +189,12 @@ export async function handleRequest(core: Core, req: VaultRequest): Promise<Outc
   } catch (err) {
     outcome = renderError(core, req, err, audit.operation);
   }
-  if (req.revokeAfter && core.tokens.lookupAccessor(req.revokeAfter.accessor)) {
-    core.tokens.revokeTree(req.revokeAfter);
-    core.changed();
-  }
-  if (core.mutations !== before) {
-    try {
-      await core.persist();
-    } catch (err) {
-      core.log.error('persisting the store failed', { error: (err as Error).message });
-      return { status: 500, body: { errors: ['failed to persist the change to storage'] }, operation: audit.operation, wrapped: false, error: 'persist failed' };
-    }
+  if (req.revokeAfter && core.tokens.lookupAccessor(req.revokeAfter.accessor)) core.tokens.revokeTree(req.revokeAfter);
+  try {
+    core.commit();
+  } catch (err) {
+    core.log.error('persisting the store failed', { error: (err as Error).message });
+    return { status: 500, body: { errors: [PERSIST_FAILED] }, operation: audit.operation, wrapped: false, error: 'persist failed' };
   }
   return outcome;
 }

@@ -3,20 +3,27 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
-import { ORIGINAL_METHOD_HEADER, RewritingSocket } from './list-method.js';
+import { LIST_TARGET_PREFIX, RewritingSocket } from './list-method.js';
 import type { AddressInfo } from 'node:net';
 import { Core, type StoreLogger } from './core.js';
+import type { CompactResult } from './engine.js';
 import { VaultHttpError, type Operation, type VaultRequest } from './envelope.js';
-import { handleRequest, type Outcome } from './router.js';
+import { handleRequest, requiresToken, type Outcome } from './router.js';
+import { DEFAULT_JSON_LIMITS, jsonLimitViolation, type JsonLimits } from './json-limits.js';
+import { readListenerConfig, type ListenerConfig } from './listener-config.js';
 import { parseWrapTtl } from './wrapping.js';
 
 /**
  * The embedded store's HTTP server: Vault's API under /v1/ on node:http, keep-alive friendly,
- * with Vault's 32 MiB request body limit (413 beyond it).
+ * with Vault's tcp listener limits: max_request_size (32 MiB, 413 beyond it), the JSON payload
+ * limits (400), read-header, read and idle timeouts, and a cap on open connections. A request
+ * without a valid token cannot make the store buffer more than a small body.
  */
 
 /** Vault's default max_request_size. */
 export const MAX_BODY_BYTES = 32 * 1024 * 1024;
+/** What a request without a valid token may send to a path that needs one before it is refused (403). */
+export const UNAUTHENTICATED_BODY_BYTES = 64 * 1024;
 
 /** Options of createStoreServer. */
 export interface StoreServerOptions {
@@ -29,7 +36,7 @@ export interface StoreServerOptions {
   /** Path of the audit log (JSON lines, 0600). None when omitted. */
   auditLog?: string;
   log?: StoreLogger;
-  /** Body size limit in bytes (default 32 MiB). */
+  /** Body size limit in bytes (default 32 MiB, or max_request_size of listener.json). */
   maxBodyBytes?: number;
   /**
    * Listen with TLS (Vault's listener tls_cert_file / tls_key_file, PEM text). With `clientCa`, a
@@ -37,6 +44,8 @@ export interface StoreServerOptions {
    * tls_require_and_verify_client_cert).
    */
   tls?: { cert: string; key: string; clientCa?: string };
+  /** Listener settings; default: `<dataDir>/listener.json` when it exists, else Vault's defaults. */
+  listener?: Partial<ListenerConfig>;
 }
 
 /** A running store. */
@@ -46,8 +55,10 @@ export interface StoreServer {
   port: number;
   /** The file holding the root token (written when the store was created). */
   rootTokenFile: string;
-  /** Stops listening, closes connections, waits for pending writes. */
+  /** Stops listening, closes connections, closes the engine. */
   close(): Promise<void>;
+  /** A compacting copy of the store's database while it keeps serving (see Engine.compact). */
+  compact(): Promise<CompactResult>;
 }
 
 const METHODS: Record<string, Operation> = {
@@ -76,7 +87,9 @@ function send(res: http.ServerResponse, status: number, body: unknown, head = fa
 /** Vault's answer to any body that is not a JSON object (http/logical.go): the cause is not named. */
 export const MSG_BAD_JSON = 'error parsing JSON';
 
-function parseBody(buf: Buffer): Record<string, unknown> {
+function parseBody(buf: Buffer, limits: JsonLimits): Record<string, unknown> {
+  const violation = jsonLimitViolation(buf, limits);
+  if (violation) throw new VaultHttpError(400, [violation]);
   // Go's decoder replaces invalid UTF-8 inside strings with U+FFFD, as Buffer.toString does.
   const text = buf.toString('utf8');
   if (text.trim() === '') return {};
@@ -110,11 +123,14 @@ function tokenOf(req: http.IncomingMessage): string {
 }
 
 /** Parses the HTTP request into a VaultRequest, or throws a VaultHttpError with Vault's status. */
-async function parseRequest(req: http.IncomingMessage, limit: number): Promise<VaultRequest> {
+async function parseRequest(core: Core, req: http.IncomingMessage, listener: ListenerConfig): Promise<VaultRequest> {
   let method = (req.method ?? 'GET').toUpperCase();
-  if (method === 'GET' && req.headers[ORIGINAL_METHOD_HEADER] === 'LIST') method = 'LIST';
   // The raw target, not new URL(): URL parsing would silently resolve "..", which we must refuse.
-  const target = req.url ?? '/';
+  let target = req.url ?? '/';
+  if (method === 'GET' && target.startsWith(LIST_TARGET_PREFIX + '/')) {
+    method = 'LIST';
+    target = target.slice(LIST_TARGET_PREFIX.length);
+  }
   const qIndex = target.indexOf('?');
   const rawPath = qIndex >= 0 ? target.slice(0, qIndex) : target;
   const query = new URLSearchParams(qIndex >= 0 ? target.slice(qIndex + 1) : '');
@@ -146,14 +162,20 @@ async function parseRequest(req: http.IncomingMessage, limit: number): Promise<V
   if (method === 'HEAD' && path !== 'sys/health') throw new VaultHttpError(405, ['1 error occurred:\n\t* unsupported operation\n\n']);
   if (op === 'list' && !path.endsWith('/')) path += '/';
   const contentType = String(req.headers['content-type'] ?? '');
-  const buf = await readLimitedBody(req, limit, () => new VaultHttpError(413, ['http: request body too large']));
+  // Without a valid token, a path that needs one gets no more than a small body buffered.
+  const token = tokenOf(req);
+  const anonymous = requiresToken(path) && !core.tokens.peek(token);
+  const limit = anonymous ? Math.min(listener.maxRequestSize, UNAUTHENTICATED_BODY_BYTES) : listener.maxRequestSize;
+  const buf = await readLimitedBody(req, limit, () =>
+    anonymous && limit < listener.maxRequestSize ? new VaultHttpError(403, ['permission denied']) : new VaultHttpError(413, ['http: request body too large']),
+  );
   if (method === 'PATCH') {
     const mediaType = contentType.split(';')[0].trim().toLowerCase();
     if (mediaType !== 'application/merge-patch+json') {
       throw new VaultHttpError(415, [`PATCH requires Content-Type of application/merge-patch+json, provided ${mediaType}`]);
     }
   }
-  let body = parseBody(buf);
+  let body = parseBody(buf, listener.json);
   // As in Vault, GET, LIST, HEAD and DELETE carry their parameters in the query string (a true
   // `list` flag is consumed; a false one stays a parameter).
   if ((method === 'GET' || method === 'LIST' || method === 'HEAD' || method === 'DELETE') && Object.keys(body).length === 0) {
@@ -173,7 +195,7 @@ async function parseRequest(req: http.IncomingMessage, limit: number): Promise<V
     body,
     hasBody: buf.length > 0,
     contentType,
-    token: tokenOf(req),
+    token,
     remoteAddress: req.socket.remoteAddress ?? '',
     wrapTtl: parseWrapTtl(typeof wrapHeader === 'string' ? wrapHeader : undefined),
   };
@@ -190,46 +212,68 @@ export function auditPath(path: string): string {
 /** Starts the store: opens (or creates) the data directory and listens. */
 export async function createStoreServer(opts: StoreServerOptions): Promise<StoreServer> {
   const core = await Core.open({ dataDir: opts.dataDir, auditLog: opts.auditLog, log: opts.log });
-  const limit = opts.maxBodyBytes ?? MAX_BODY_BYTES;
-  const server = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 120_000 }, (req, res) => {
-    const started = Date.now();
-    void (async () => {
-      let outcome: Outcome;
-      let vreq: VaultRequest | undefined;
-      try {
-        vreq = await parseRequest(req, limit);
-        outcome = await handleRequest(core, vreq);
-      } catch (err) {
-        if (err instanceof VaultHttpError) {
-          outcome = { status: err.status, body: { errors: err.errors }, operation: req.method ?? '', wrapped: false, error: err.errors[0] };
-          if (err.status === 413) res.setHeader('Connection', 'close');
-        } else {
-          core.log.error('request failed', { error: (err as Error)?.message });
-          outcome = { status: 500, body: { errors: ['1 error occurred:\n\t* internal error\n\n'] }, operation: req.method ?? '', wrapped: false, error: 'internal error' };
+  let listener: ListenerConfig;
+  try {
+    listener = { ...(await readListenerConfig(opts.dataDir)), ...opts.listener };
+    if (opts.maxBodyBytes !== undefined) listener.maxRequestSize = opts.maxBodyBytes;
+  } catch (err) {
+    await core.close();
+    throw err;
+  }
+  const server = http.createServer(
+    {
+      // Vault's listener: http_read_header_timeout, http_read_timeout (the whole request), http_idle_timeout.
+      headersTimeout: listener.readHeaderTimeoutMs,
+      requestTimeout: listener.readTimeoutMs,
+      keepAliveTimeout: listener.idleTimeoutMs,
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(listener.readHeaderTimeoutMs / 4))),
+    },
+    (req, res) => {
+      const started = Date.now();
+      void (async () => {
+        let outcome: Outcome;
+        let vreq: VaultRequest | undefined;
+        try {
+          vreq = await parseRequest(core, req, listener);
+          outcome = handleRequest(core, vreq);
+        } catch (err) {
+          if (err instanceof VaultHttpError) {
+            outcome = { status: err.status, body: { errors: err.errors }, operation: req.method ?? '', wrapped: false, error: err.errors[0] };
+            // The unread rest of a refused body is not parsed as a next request: the connection ends.
+            if (err.status === 413 || err.status === 403) res.setHeader('Connection', 'close');
+          } else {
+            core.log.error('request failed', { error: (err as Error)?.message });
+            outcome = { status: 500, body: { errors: ['1 error occurred:\n\t* internal error\n\n'] }, operation: req.method ?? '', wrapped: false, error: 'internal error' };
+          }
         }
-      }
-      send(res, outcome.status, outcome.body, req.method === 'HEAD');
-      if (outcome.status === 413) req.resume();
-      core.audit?.write({
-        time: new Date(started).toISOString(),
-        request_id: vreq?.id ?? '',
-        operation: outcome.operation,
-        method: req.method ?? '',
-        path: auditPath(vreq?.path ?? ''),
-        accessor: vreq?.te?.accessor ?? '',
-        remote_address: req.socket.remoteAddress ?? '',
-        status: outcome.status,
-        // Vault Community Edition has only the root namespace: the header is accepted and ignored,
-        // and recorded here so a client's namespace setting can be seen.
-        ...(typeof req.headers['x-vault-namespace'] === 'string' ? { namespace: req.headers['x-vault-namespace'] } : {}),
-        // Error texts are left out: some quote request input, and the audit log never holds values.
-        ...(outcome.wrapped ? { wrapped: true } : {}),
-      });
-    })();
+        send(res, outcome.status, outcome.body, req.method === 'HEAD');
+        core.audit?.write({
+          time: new Date(started).toISOString(),
+          request_id: vreq?.id ?? '',
+          operation: outcome.operation,
+          method: req.method ?? '',
+          path: auditPath(vreq?.path ?? ''),
+          accessor: vreq?.te?.accessor ?? '',
+          remote_address: req.socket.remoteAddress ?? '',
+          status: outcome.status,
+          // Vault Community Edition has only the root namespace: the header is accepted and ignored,
+          // and recorded here so a client's namespace setting can be seen.
+          ...(typeof req.headers['x-vault-namespace'] === 'string' ? { namespace: req.headers['x-vault-namespace'] } : {}),
+          // Error texts are left out: some quote request input, and the audit log never holds values.
+          ...(outcome.wrapped ? { wrapped: true } : {}),
+        });
+      })();
+    },
+  );
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    // As node:http answers: 408 for a request that took too long, 431 for oversized headers, else 400.
+    const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
+    socket.destroy();
   });
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-  });
+  // node:http tracks connections for its header and request timeouts once it is "listening"; the TCP
+  // server below listens for it (connections come through the LIST rewriter), so say so here.
+  server.emit('listening');
   const host = opts.host ?? '127.0.0.1';
   // node:http cannot parse Vault's LIST method, so connections pass through a rewriter first.
   // Connections are tracked here (node:http's own tracking needs it to listen itself), so close()
@@ -248,6 +292,8 @@ export async function createStoreServer(opts: StoreServerOptions): Promise<Store
       cert: opts.tls.cert,
       key: opts.tls.key,
       minVersion: 'TLSv1.2',
+      // A handshake that does not finish is held no longer than a request head.
+      handshakeTimeout: listener.readHeaderTimeoutMs,
       ...(opts.tls.clientCa ? { ca: opts.tls.clientCa, requestCert: true, rejectUnauthorized: true } : {}),
     });
     secure.on('secureConnection', (socket) => {
@@ -260,6 +306,8 @@ export async function createStoreServer(opts: StoreServerOptions): Promise<Store
   } else {
     tcp = net.createServer({ noDelay: true }, accept);
   }
+  tcp.maxConnections = listener.maxConnections;
+  tcp.on('drop', () => core.log.warn('connection refused: the store has max_connections open', { maxConnections: listener.maxConnections }));
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
     const entry = sockets.get(req.socket as unknown as RewritingSocket);
     if (!entry) return;
@@ -295,9 +343,11 @@ export async function createStoreServer(opts: StoreServerOptions): Promise<Store
             for (const sock of sockets.keys()) sock.destroy();
           }, 2000).unref();
         });
+        server.close();
         await core.close();
       })();
       return closing;
     },
+    compact: () => core.compact(),
   };
 }

@@ -2,15 +2,14 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { chmod, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StoreError } from '../errors.js';
-import { deserializeState, type StoreState } from './state.js';
 
 /**
- * Encrypted persistence of the store: one data file (AES-256-GCM) under a key kept in a separate
- * 0600 file, in a 0700 directory. Writes are atomic (temp file, fsync, rename, fsync of the
- * directory). A damaged file stops the server with a clear message; it is never reset.
+ * The store's files besides the engine's database: the key file (64 hex digits, 0600) in the 0700
+ * data directory, atomic small-file writes (the root token file), and the reader of the data file
+ * of earlier versions (one AES-256-GCM sealed JSON document), which is migrated at first start.
  */
 
-/** The encrypted data file, inside the data directory. */
+/** The data file of earlier versions (migrated into the engine at first start), inside the data directory. */
 export const DATA_FILE = 'store.data';
 /** The key file (64 hex digits, mode 0600), inside the data directory. */
 export const KEY_FILE = 'store.key';
@@ -82,112 +81,59 @@ export async function writeFileAtomic(dir: string, name: string, content: string
   }
 }
 
-/** The store's files in one data directory. */
-export class Storage {
-  private constructor(
-    readonly dir: string,
-    private readonly key: Buffer,
-  ) {}
-
-  /** Opens (creating when needed) the data directory and its key. */
-  static async open(dir: string): Promise<Storage> {
-    try {
-      await mkdir(dir, { recursive: true, mode: 0o700 });
-    } catch (err) {
-      throw new StoreError(`cannot use ${dir} as the store data directory: ${(err as Error).message}`, { cause: err });
-    }
-    await chmod(dir, 0o700);
-    const keyPath = join(dir, KEY_FILE);
-    const dataPath = join(dir, DATA_FILE);
-    let keyText: string | undefined;
-    try {
-      keyText = await readFile(keyPath, 'utf8');
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EISDIR') throw new StoreError(`the store key file ${keyPath} is a directory, not a file; refusing to start`);
-      if (code !== 'ENOENT') throw new StoreError(`cannot read the store key file ${keyPath}: ${(err as Error).message}`, { cause: err });
-    }
-    if (keyText === undefined) {
+/**
+ * Opens (creating when needed) the 0700 data directory and reads its key, creating a new key for a
+ * new store. Refuses when data exists without its key.
+ */
+export async function openStoreKey(dir: string, dataFiles: string[]): Promise<Buffer> {
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw new StoreError(`cannot use ${dir} as the store data directory: ${(err as Error).message}`, { cause: err });
+  }
+  await chmod(dir, 0o700);
+  const keyPath = join(dir, KEY_FILE);
+  let keyText: string | undefined;
+  try {
+    keyText = await readFile(keyPath, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EISDIR') throw new StoreError(`the store key file ${keyPath} is a directory, not a file; refusing to start`);
+    if (code !== 'ENOENT') throw new StoreError(`cannot read the store key file ${keyPath}: ${(err as Error).message}`, { cause: err });
+  }
+  if (keyText === undefined) {
+    for (const name of dataFiles) {
+      const dataPath = join(dir, name);
       if (await exists(dataPath)) {
         throw new StoreError(`the store key file ${keyPath} is missing but ${dataPath} exists; refusing to start`, {
           hint: 'restore the key file from a backup; without it the data cannot be decrypted',
         });
       }
-      const key = randomBytes(32);
-      await writeFileAtomic(dir, KEY_FILE, key.toString('hex') + '\n');
-      return new Storage(dir, key);
     }
-    const hex = keyText.trim();
-    if (!/^[0-9a-f]{64}$/.test(hex)) throw new StoreError(`the store key file ${keyPath} is damaged (expected 64 hex digits); refusing to start`);
-    return new Storage(dir, Buffer.from(hex, 'hex'));
+    const key = randomBytes(32);
+    await writeFileAtomic(dir, KEY_FILE, key.toString('hex') + '\n');
+    return key;
   }
-
-  get dataFile(): string {
-    return join(this.dir, DATA_FILE);
-  }
-
-  /** The stored state, or undefined for a new store. Throws StoreError when the file is damaged. */
-  async load(): Promise<StoreState | undefined> {
-    let blob: Buffer;
-    try {
-      blob = await readFile(this.dataFile);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return undefined;
-      if (code === 'EISDIR') {
-        throw new StoreError(`the store data file ${this.dataFile} is a directory, not a file; refusing to start`, {
-          hint: 'move that directory away (the store writes its data file there)',
-        });
-      }
-      throw new StoreError(`cannot read the store data file ${this.dataFile}: ${(err as Error).message}`, { cause: err });
-    }
-    const text = openDocument(this.key, blob, this.dataFile);
-    try {
-      return deserializeState(text);
-    } catch (err) {
-      throw new StoreError(`the store data file ${this.dataFile} is damaged (${(err as Error).message}); refusing to start`, { cause: err });
-    }
-  }
-
-  /** Encrypts and atomically writes a serialized state. */
-  async save(serialized: string): Promise<void> {
-    await writeFileAtomic(this.dir, DATA_FILE, sealDocument(this.key, serialized));
-  }
+  const hex = keyText.trim();
+  if (!/^[0-9a-f]{64}$/.test(hex)) throw new StoreError(`the store key file ${keyPath} is damaged (expected 64 hex digits); refusing to start`);
+  return Buffer.from(hex, 'hex');
 }
 
-/**
- * Serializes and coalesces saves: at most one write runs at a time; everything that asks to be
- * saved while a write is in flight shares the next write. `flush()` resolves once a write that
- * started after the call has finished, so a caller's mutation is durable when it resolves.
- */
-export class Persister {
-  private writing: Promise<void> | null = null;
-  private pending: Promise<void> | null = null;
-
-  constructor(private readonly write: () => Promise<void>) {}
-
-  /** Makes the current in-memory state durable. */
-  flush(): Promise<void> {
-    if (!this.writing) {
-      const run = this.write();
-      this.writing = run.finally(() => {
-        this.writing = null;
+/** The legacy data file's document (JSON text), or undefined when there is none. Throws StoreError when damaged. */
+export async function readLegacyDocument(dir: string, key: Buffer): Promise<string | undefined> {
+  const file = join(dir, DATA_FILE);
+  let blob: Buffer;
+  try {
+    blob = await readFile(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    if (code === 'EISDIR') {
+      throw new StoreError(`the store data file ${file} is a directory, not a file; refusing to start`, {
+        hint: 'move that directory away (the store migrates a data file of that name at start)',
       });
-      return this.writing;
     }
-    if (!this.pending) {
-      this.pending = this.writing
-        .catch(() => {})
-        .then(() => {
-          this.pending = null;
-          return this.flush();
-        });
-    }
-    return this.pending;
+    throw new StoreError(`cannot read the store data file ${file}: ${(err as Error).message}`, { cause: err });
   }
-
-  /** Waits for every write in flight. */
-  async idle(): Promise<void> {
-    while (this.writing || this.pending) await (this.pending ?? this.writing)!.catch(() => {});
-  }
+  return openDocument(key, blob, file);
 }

@@ -3,6 +3,7 @@ import { badRequest, str, type Reply, type VaultRequest } from './envelope.js';
 import type { Core } from './core.js';
 import { mountAccessor, type MountEntry } from './state.js';
 import { mountView, SYSTEM_LEASE_TTL, tuneCommon, tuneTtl, tuneView } from './sys-mounts.js';
+import { appRoleRecordKeys, recordKey } from './records.js';
 
 /**
  * sys/auth: the auth methods (list, read, enable, disable, tune). The token method is built in
@@ -66,9 +67,11 @@ export function authOne(core: Core, req: VaultRequest, rawPath: string): Reply {
   if (req.op === 'delete') {
     if (path === 'token/') throw badRequest('token credential backend cannot be disabled');
     if (!existing) return {};
+    const d = core.state.approle.get(existing.uuid);
+    if (d) for (const k of appRoleRecordKeys(existing.uuid, d)) core.touch(k);
     core.state.authMounts.delete(path);
     core.state.approle.delete(existing.uuid);
-    core.changed();
+    core.touch(recordKey.authMount(path));
     return {};
   }
   const type = str(req.body, 'type');
@@ -98,7 +101,7 @@ export function authOne(core: Core, req: VaultRequest, rawPath: string): Reply {
   };
   core.state.authMounts.set(path, entry);
   core.state.approle.set(entry.uuid, { roles: new Map(), secretIds: new Map() });
-  core.changed();
+  core.touch(recordKey.authMount(path));
   return {};
 }
 

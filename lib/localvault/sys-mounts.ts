@@ -4,6 +4,7 @@ import type { Core } from './core.js';
 import { emptyKvData, kvMount, type KvV2Key, type MountEntry } from './state.js';
 import { kvVersionOf } from './kv.js';
 import { listAuth } from './sys-auth.js';
+import { kvRecordKeys, recordKey } from './records.js';
 
 /**
  * sys/mounts (list, read, enable, disable, tune) and sys/internal/ui/mounts, the lookup the
@@ -70,9 +71,11 @@ export function mountOne(core: Core, req: VaultRequest, rawPath: string): Reply 
   if (req.op === 'delete') {
     if (!existing) return {};
     if (existing.builtin) throw badRequest(`cannot unmount ${JSON.stringify(path)}`);
+    const data = core.state.kv.get(existing.uuid);
+    if (data) for (const k of kvRecordKeys(existing.uuid, data)) core.touch(k);
     core.state.mounts.delete(path);
     core.state.kv.delete(existing.uuid);
-    core.changed();
+    core.touch(recordKey.mount(path));
     return {};
   }
   // enable
@@ -100,9 +103,11 @@ export function mountOne(core: Core, req: VaultRequest, rawPath: string): Reply 
   }
   const entry = kvMount(path, version === '2' ? '2' : '1', str(req.body, 'description'), options);
   if (!('version' in options)) entry.options = { ...options, version: '1' };
+  const data = emptyKvData(version === '2' ? 2 : 1);
   core.state.mounts.set(path, entry);
-  core.state.kv.set(entry.uuid, emptyKvData(version === '2' ? 2 : 1));
-  core.changed();
+  core.state.kv.set(entry.uuid, data);
+  core.touch(recordKey.mount(path));
+  for (const k of kvRecordKeys(entry.uuid, data)) core.touch(k);
   return {};
 }
 
@@ -141,7 +146,8 @@ export function tuneCommon(core: Core, req: VaultRequest, m: MountEntry): void {
     m.config = { ...m.config, default_lease_ttl: def, max_lease_ttl: max };
   }
   if (typeof req.body.description === 'string') m.description = req.body.description;
-  core.changed();
+  // The same entry object is a secrets mount or an auth mount; its record says which.
+  core.touch(core.state.authMounts.get(m.path) === m ? recordKey.authMount(m.path) : recordKey.mount(m.path));
 }
 
 /** sys/mounts/<path>/tune: read the config, or change description, lease TTLs and the KV version (1 → 2 upgrades). */
@@ -161,6 +167,7 @@ export function tuneMount(core: Core, req: VaultRequest, rawPath: string): Reply
   }
   tuneCommon(core, req, m);
   if (upgrade) upgradeToV2(core, m);
+  core.touch(recordKey.mount(path));
   return {};
 }
 
@@ -184,7 +191,10 @@ function upgradeToV2(core: Core, m: MountEntry): void {
       next.keys.set(k, key);
     }
   }
+  // The v1 entries' records are deleted (their kind no longer matches), the v2 ones written.
+  if (old) for (const k of kvRecordKeys(m.uuid, old)) core.touch(k);
   core.state.kv.set(m.uuid, next);
+  for (const k of kvRecordKeys(m.uuid, next)) core.touch(k);
   m.options = { ...(m.options ?? {}), version: '2' };
 }
 

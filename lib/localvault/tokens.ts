@@ -34,6 +34,8 @@ export class TokenStore {
   private readonly children = new Map<string, Set<string>>();
   /** Called with each revoked entry (to drop wrapped responses, cubbyholes). */
   onRevoke: (te: TokenEntry) => void = () => {};
+  /** Called with the hash of each entry that was added, changed or removed (its record is to be written). */
+  onChange: (hash: string) => void = () => {};
 
   constructor(private readonly state: StoreState) {
     for (const te of state.tokens.values()) this.index(te);
@@ -67,10 +69,16 @@ export class TokenStore {
     return { token: `${type === 'batch' ? 'hvb' : 'hvs'}.${randomBase62(24)}`, accessor: randomBase62(24) };
   }
 
+  /** Records that an entry's fields changed (e.g. a renewal). */
+  changed(te: TokenEntry): void {
+    this.onChange(te.hash);
+  }
+
   /** Stores a new entry. */
   insert(te: TokenEntry): void {
     this.state.tokens.set(te.hash, te);
     this.index(te);
+    this.onChange(te.hash);
   }
 
   /** Whether the entry (and every ancestor) is unexpired. Expired ones are revoked on the spot. */
@@ -93,6 +101,13 @@ export class TokenStore {
     const te = this.state.tokens.get(this.hash(token));
     if (!te || !this.valid(te, now)) return undefined;
     return te;
+  }
+
+  /** Whether a token is known and unexpired, without side effects (a pre-check; `lookup` decides). */
+  peek(token: string, now = Date.now()): boolean {
+    if (!token) return false;
+    const te = this.state.tokens.get(this.hash(token));
+    return !!te && (!te.expireAt || te.expireAt > now);
   }
 
   /** The live entry of an accessor, or undefined. */
@@ -123,7 +138,10 @@ export class TokenStore {
     const kids = this.children.get(te.accessor);
     if (kids) for (const acc of kids) {
       const child = this.byAccessor.get(acc);
-      if (child) child.parent = '';
+      if (child) {
+        child.parent = '';
+        this.onChange(child.hash);
+      }
     }
     this.children.delete(te.accessor);
     this.remove(te);
@@ -131,6 +149,7 @@ export class TokenStore {
 
   private remove(te: TokenEntry): boolean {
     if (!this.state.tokens.delete(te.hash)) return false;
+    this.onChange(te.hash);
     this.byAccessor.delete(te.accessor);
     this.children.delete(te.accessor);
     if (te.parent) this.children.get(te.parent)?.delete(te.accessor);
@@ -145,6 +164,7 @@ export class TokenStore {
   use(te: TokenEntry): boolean {
     if (te.numUses <= 0) return false;
     te.numUses -= 1;
+    this.onChange(te.hash);
     return te.numUses === 0;
   }
 

@@ -4,6 +4,7 @@ import { badRequest, permissionDenied, str, type Reply, type VaultRequest } from
 import { authenticate } from './auth.js';
 import type { Core } from './core.js';
 import type { TokenEntry } from './state.js';
+import { recordKey } from './records.js';
 
 /**
  * Response wrapping: a response is stored under a single-use token with a TTL and handed out as
@@ -71,7 +72,7 @@ export function wrapResponse(core: Core, req: VaultRequest, body: string, ttl: n
     tag: cipher.getAuthTag().toString('base64'),
     ciphertext: ct.toString('base64'),
   });
-  core.changed();
+  core.touch(recordKey.wrap(accessor));
   const wrapInfo: Record<string, unknown> = { token, accessor, ttl, creation_time: creationTime, creation_path: req.path };
   if (wrappedAccessor) wrapInfo.wrapped_accessor = wrappedAccessor;
   return {
@@ -101,7 +102,6 @@ function consume(core: Core, token: string): unknown {
   decipher.setAuthTag(Buffer.from(w.tag, 'base64'));
   const text = Buffer.concat([decipher.update(Buffer.from(w.ciphertext, 'base64')), decipher.final()]).toString('utf8');
   core.tokens.revokeTree(te);
-  core.changed();
   return JSON.parse(text);
 }
 
@@ -116,7 +116,6 @@ export function unwrap(core: Core, req: VaultRequest): Reply {
     const caller = authenticate(core, req);
     if (caller.wrapping) {
       core.tokens.revokeTree(caller);
-      core.changed();
     }
     if (!req.acl!.allows('sys/wrapping/unwrap', ['update'])) throw permissionDenied();
     return { raw: consume(core, bodyToken) };

@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { startTestStore, storeSuite, vaultClient, vaultError } from '../../helpers/store.js';
 import { createStoreServer } from '../../../lib/localvault/server.js';
-import { DATA_FILE } from '../../../lib/localvault/storage.js';
+import { ENGINE_FILE } from '../../../lib/localvault/engine.js';
+import { createRequire } from 'node:module';
+import type Database from 'better-sqlite3';
 import { StoreError } from '../../../lib/errors.js';
 
 const test = suite('localvault persistence, encryption at rest and audit');
@@ -51,7 +53,7 @@ test('a restart keeps secrets, versions, mounts, policies, tokens and roles; no 
   const secrets = [canary, canaryV1, canaryWrap, child.client_token, wrapToken];
   const files = await allFiles(store.home);
   assert.ok(files.some((f) => f.endsWith('audit.log')), 'audit log exists');
-  assert.ok(files.some((f) => f.endsWith(DATA_FILE)), 'data file exists');
+  assert.ok(files.some((f) => f.endsWith(ENGINE_FILE)), 'database file exists');
   for (const file of files) {
     const content = await readFile(file, 'latin1');
     for (const s of secrets) assert.not.ok(content.includes(s), `${file} contains a secret value or token`);
@@ -84,31 +86,52 @@ test('a token put in a URL path is masked in the audit log', async () => {
   assert.ok(log.includes('auth/token/lookup/[token]'));
 });
 
-test('a corrupted or truncated data file refuses to start, with a clear message, and is not reset', async () => {
+/** Opens the store's database directly (as an attacker with the files would) to change records. */
+function openDb(dataDir: string): Database.Database {
+  return new (createRequire(import.meta.url)('better-sqlite3') as typeof Database)(join(dataDir, ENGINE_FILE));
+}
+
+async function startFailure(dataDir: string): Promise<unknown> {
+  return createStoreServer({ dataDir, port: 0 }).then(
+    async (s) => {
+      await s.close();
+      return undefined;
+    },
+    (err: unknown) => err,
+  );
+}
+
+test('a modified record, a value moved to another key, or a truncated database refuses to start, naming the file, and is not reset', async () => {
   const home = await mkdtemp(join(tmpdir(), 'lv-corrupt-'));
   try {
     const s = await startTestStore({ home });
-    await vaultClient(s.addr, s.rootToken).write('secret/data/x', { data: { a: '1' } });
+    const v = vaultClient(s.addr, s.rootToken);
+    await v.write('secret/data/x', { data: { a: '1' } });
+    await v.write('secret/data/y', { data: { a: '2' } });
     await s.stop();
-    const file = join(s.dataDir, DATA_FILE);
-    const raw = await readFile(file);
-    const damaged = Buffer.from(raw);
-    damaged[damaged.length - 5] ^= 0xff;
-    await writeFile(file, damaged);
-    const failure = await createStoreServer({ dataDir: s.dataDir, port: 0 }).then(
-      () => undefined,
-      (err: unknown) => err,
-    );
-    assert.instance(failure, StoreError, 'the store must not start on a damaged file');
-    assert.match((failure as Error).message, /damaged.*refusing to start/);
-    assert.ok((await readFile(file)).equals(damaged), 'the file is left untouched');
-    await writeFile(file, raw.subarray(0, 20));
-    const truncated = await createStoreServer({ dataDir: s.dataDir, port: 0 }).then(
-      () => undefined,
-      (err: unknown) => err,
-    );
+    const file = join(s.dataDir, ENGINE_FILE);
+    const db = openDb(s.dataDir);
+    const x = db.prepare("SELECT k, v FROM records WHERE k LIKE 'kv2/%/v/1/x'").get() as { k: string; v: Buffer };
+    const y = db.prepare("SELECT k, v FROM records WHERE k LIKE 'kv2/%/v/1/y'").get() as { k: string; v: Buffer };
+    const flipped = Buffer.from(x.v);
+    flipped[flipped.length - 3] ^= 0x01;
+    db.prepare('UPDATE records SET v = ? WHERE k = ?').run(flipped, x.k);
+    db.close();
+    const failure = await startFailure(s.dataDir);
+    assert.instance(failure, StoreError, 'the store must not start on a modified record');
+    assert.is((failure as Error).message, `the store database ${file} is damaged (record ${JSON.stringify(x.k)} fails its check: it was modified, moved or written with another key); refusing to start`);
+    const again = openDb(s.dataDir);
+    assert.ok((again.prepare('SELECT v FROM records WHERE k = ?').get(x.k) as { v: Buffer }).v.equals(flipped), 'the record is left untouched');
+    // y's sealed value under x's key: authentic bytes, wrong place.
+    again.prepare('UPDATE records SET v = ? WHERE k = ?').run(y.v, x.k);
+    again.close();
+    const moved = await startFailure(s.dataDir);
+    assert.instance(moved, StoreError);
+    assert.match((moved as Error).message, /fails its check: it was modified, moved or written with another key/);
+    await writeFile(file, (await readFile(file)).subarray(0, 20));
+    const truncated = await startFailure(s.dataDir);
     assert.instance(truncated, StoreError);
-    assert.match((truncated as Error).message, /truncated/);
+    assert.match((truncated as Error).message, new RegExp(`^the store database ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is damaged \\(.+\\); refusing to start$`));
   } finally {
     await rm(home, { recursive: true, force: true });
   }

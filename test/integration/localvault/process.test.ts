@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { resolvePaths, type Paths } from '../../../lib/paths.js';
 import { builtCliEntry } from '../../../lib/version.js';
 import { parseStoreAddr, renderStoreEnv, startStoreInBackground, stopStore, storeStatus } from '../../../lib/localvault/process.js';
-import { DATA_FILE } from '../../../lib/localvault/storage.js';
+import { ENGINE_FILE } from '../../../lib/localvault/engine.js';
 import { StoreError, UsageError } from '../../../lib/errors.js';
 import { startTestStoreProcess, vaultClient } from '../../helpers/store.js';
 
@@ -62,10 +62,10 @@ test('start in background, status, env, stop: pid and address files come and go'
   assert.not.ok(log.includes(token), 'the log holds no token');
 });
 
-test('a damaged data file: start fails with StoreError and the log says why', async () => {
+test('a damaged database file: start fails with StoreError and the log says why', async () => {
   await startStoreInBackground(paths, { command: entry('http://127.0.0.1:0') });
   await stopStore(paths);
-  const file = join(paths.storeDir, DATA_FILE);
+  const file = join(paths.storeDir, ENGINE_FILE);
   await writeFile(file, (await readFile(file)).subarray(0, 30));
   try {
     await startStoreInBackground(paths, { command: entry('http://127.0.0.1:0'), timeoutMs: 10_000 });

@@ -3,7 +3,8 @@ import * as assert from 'uvu/assert';
 import http from 'node:http';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Storage } from '../../../lib/localvault/storage.js';
+import { openStoreKey } from '../../../lib/localvault/storage.js';
+import { createStoreServer } from '../../../lib/localvault/server.js';
 import { storeEnv } from '../../../lib/localvault/process.js';
 import { startTestStore, vaultClient, vaultError, type TestStore } from '../../helpers/store.js';
 
@@ -172,12 +173,11 @@ test('DELETE carries its parameters in the query string (KV v2 versions=)', asyn
 
 test('a data file that is a directory is a clear StoreError, not EISDIR', async () => {
   const dir = join(store.home, 'bad-store');
-  await Storage.open(dir); // writes the key file
+  await openStoreKey(dir, []); // writes the key file
   await mkdir(join(dir, 'store.data'));
-  const storage = await Storage.open(dir);
   try {
-    await storage.load();
-    assert.unreachable('load should fail');
+    await (await createStoreServer({ dataDir: dir, port: 0 })).close();
+    assert.unreachable('start should fail');
   } catch (err) {
     assert.is((err as Error).name, 'StoreError');
     assert.match((err as Error).message, /store\.data is a directory, not a file; refusing to start$/);
