@@ -12,6 +12,8 @@ export interface Paths {
   configFile: string;
   /** pid files and the embedded store's address file. */
   runDir: string;
+  /** Which KV mount answers a path, remembered a few seconds across CLI commands (no secret in it). */
+  kvMountCacheFile: string;
   /** Log files of the background processes. */
   logDir: string;
   /** The embedded store's data directory (0700): encrypted data file, key file, root token, audit log. */
@@ -73,6 +75,7 @@ export function resolvePaths(env: NodeJS.ProcessEnv = process.env): Paths {
     home,
     configFile: join(home, 'config.json'),
     runDir,
+    kvMountCacheFile: join(runDir, 'kv-mounts.json'),
     logDir,
     storeDir,
     storePidFile: join(runDir, 'store.pid'),

@@ -103,14 +103,19 @@ export async function writeSecret(
   return { version: res.data?.version };
 }
 
-/** The current version of a KV v2 secret (0 when there is none), for check-and-set. */
-export async function currentVersion(vault: VaultClient, mount: KvMount, path: string): Promise<number> {
+/**
+ * The latest data of a KV v2 secret and the version to check-and-set against, in one GET: a
+ * deleted or destroyed latest version answers 404 with its metadata, which still names its
+ * number; no secret at all is version 0.
+ */
+async function latestForUpdate(vault: VaultClient, mount: KvMount, path: string): Promise<{ data: Record<string, unknown>; cas: number }> {
   try {
-    const res = await vault.request('GET', kvApiPath(mount, path, 'metadata'));
-    return Number(res.data?.current_version ?? 0);
+    const res = await vault.request('GET', kvApiPath(mount, path, 'data'));
+    return { data: res.data?.data ?? {}, cas: Number(res.data?.metadata?.version ?? 0) };
   } catch (err) {
-    if (isVaultFailure(err, 'not_found')) return 0;
-    throw err;
+    if (!isVaultFailure(err, 'not_found')) throw err;
+    const body = (err as VaultError).body as { data?: { metadata?: { version?: number } } } | undefined;
+    return { data: {}, cas: Number(body?.data?.metadata?.version ?? 0) };
   }
 }
 
@@ -132,11 +137,7 @@ export async function updateSecret(
     let current: Record<string, unknown> = {};
     let cas = 0;
     if (mount.version === 2) {
-      cas = await currentVersion(vault, mount, path);
-      if (cas > 0) current = await readSecret(vault, mount, path, cas).then((s) => s.data, (err) => {
-        if (isVaultFailure(err, 'not_found')) return {};
-        throw err;
-      });
+      ({ data: current, cas } = await latestForUpdate(vault, mount, path));
     } else {
       current = await readSecret(vault, mount, path).then((s) => s.data, (err) => {
         if (isVaultFailure(err, 'not_found')) return {};
