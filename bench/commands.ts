@@ -3,14 +3,12 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { join } from 'node:path';
-import { ensureBusyboxImage } from '../lib/docker/local-image.js';
+import { ensureTestImage } from '../harness/docker-image.js';
 import type { BenchContext } from './context.js';
 import { REPO_ROOT } from './native.js';
 import type { BenchStore } from './store.js';
 import { median, mustCmd, round, sleep } from './util.js';
 
-/** The e2e tests' local image (test/helpers/docker-image.ts), built once by whichever runs first. */
-const BENCH_IMAGE = 'secretfs-test/busybox:latest';
 const SECRET_PATH = 'secret/bench/cli';
 
 /** One command's median wall time next to its baseline's, from the same interleaved rounds. */
@@ -168,7 +166,7 @@ export async function measureCommands(ctx: BenchContext, store: BenchStore): Pro
     await rm(home, { recursive: true, force: true });
   });
   await mustCmd(node, [main, 'init', '--yes', '--vault-addr', store.address, '--default-path', SECRET_PATH], { env, timeoutMs: 120_000 });
-  const image = await ensureBusyboxImage(BENCH_IMAGE, 'docker', env);
+  const image = await ensureTestImage(undefined, env);
   await mustCmd(node, [main, 'put', SECRET_PATH, 'db-password'], { env, input: 'bench-value' });
 
   const cases: Record<string, { file: string; args: string[]; input?: string; expect?: string }> = {

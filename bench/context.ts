@@ -1,4 +1,4 @@
-import type { TestDockerd } from '../test/helpers/dockerd.js';
+import type { TestDockerd } from '../harness/dockerd.js';
 import type { NativeTools } from './native.js';
 import type { Cleanup, Progress } from './util.js';
 
@@ -12,7 +12,7 @@ export interface BenchContext {
   /** --quick: fewer iterations, the same measurements. */
   quick: boolean;
   /**
-   * The bench's own private dockerd (test/helpers/dockerd.ts), started on first use and stopped by
+   * The bench's own private dockerd (harness/dockerd.ts), started on first use and stopped by
    * cleanup: drivers put their sockets in its plugin dir and docker runs go to its socket, so the
    * user's engine never meets a bench driver.
    */

@@ -1,13 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { ensureBusyboxImage } from '../lib/docker/local-image.js';
+import { ensureTestImage } from '../harness/docker-image.js';
 import type { BenchContext } from './context.js';
 import { startBenchDriver } from './driver.js';
 import { FLOOR_KEY, FLOOR_VALUE } from './floors.js';
 import type { BenchStore } from './store.js';
 import { cmd, median, mustCmd, round } from './util.js';
-
-/** The e2e tests' local image (test/helpers/docker-image.ts), built once by whichever runs first. */
-const BENCH_IMAGE = 'secretfs-test/busybox:latest';
 
 /** docker run with a secretfs volume against a local volume holding the same file, medians in ms. */
 export interface DockerRunResult {
@@ -41,7 +38,7 @@ export async function measureDockerRun(ctx: BenchContext, store: BenchStore): Pr
   ctx.progress.step('docker run: local image');
   const dockerd = await ctx.dockerd();
   const env = { ...process.env, ...dockerd.env };
-  const image = await ensureBusyboxImage(BENCH_IMAGE, 'docker', env);
+  const image = await ensureTestImage(undefined, env);
   await store.put('bench/docker', { [FLOOR_KEY]: FLOOR_VALUE });
   ctx.progress.step('docker run: starting the driver');
   const driver = await startBenchDriver(ctx, store, 'docker');

@@ -24,7 +24,7 @@ import { checkTargets, gitCommit, machineInfo, renderText, writeBenchmarksDoc, t
 import { measureScale, type ScaleResult } from './scale.js';
 import { startBenchStore, type BenchStore } from './store.js';
 import { Cleanup, createProgress, round, tempDir } from './util.js';
-import { startTestDockerd, type TestDockerd } from '../test/helpers/dockerd.js';
+import { startTestDockerd, type TestDockerd } from '../harness/dockerd.js';
 
 const GROUPS = ['cli', 'commands', 'reads', 'coalesce', 'growth', 'store', 'docker', 'scale'] as const;
 type Group = (typeof GROUPS)[number];
@@ -64,7 +64,7 @@ const NOTES = [
   'Node FUSE floors (in the analysis): bench/node-floor-child.ts, fuse-native with synchronous in-memory handlers and the same -o options, in three shapes (open and release handlers, open only, neither), read in the same rounds as the warm read: what fuse-native itself costs, apart from secretfs.',
   'Coalescing: 100 threads (bench/probe.c burst) released together by a barrier open a secret never read before, on a fresh mount; counted in the store\'s audit log (GETs of that secret). Reported: the larger of "all 100 open the same file" and "each opens a different key of the secret".',
   'The embedded store (lib/localvault createStoreServer) runs in its own process on 127.0.0.1 with its audit log on; every client uses keep-alive.',
-  'docker run: `docker run --rm -v VOL:/s IMAGE cat /s/db-password` with a secretfs volume of a bench-only driver (SECRETFS_DRIVER_NAME=sfsbench...) against a local volume holding the same file, interleaved, medians; the image is the local busybox image of test/helpers/docker-image.ts (no registry pulls).',
+  'docker run: `docker run --rm -v VOL:/s IMAGE cat /s/db-password` with a secretfs volume of a bench-only driver (SECRETFS_DRIVER_NAME=sfsbench...) against a local volume holding the same file, interleaved, medians; the image is the local busybox image of harness/docker-image.ts (no registry pulls).',
   'CLI start: `node dist/cli/main.js docker-cli-plugin-metadata` (what the plugin shim runs) against `node -e 0`, and `docker secretfs --help` with the plugin installed in a temporary DOCKER_CONFIG; interleaved, medians.',
   'CLI commands: `init` against the bench\'s store (driver on the private dockerd), the plugin shim in a temporary DOCKER_CONFIG, then interleaved rounds (the order reversed every other round) of `docker secretfs get/put/ls/--help/version` against `node -e 0`, the metadata command (run by node directly, as the docker CLI runs it before every plugin command) against `node -e 0`, and `docker secretfs run -- IMAGE true` against `docker run --rm IMAGE true`, medians. Run start-up: `node dist/cli/main.js run` with a docker "binary" that notes the time it starts. CPU: bash `times` of each run and its children. Requests: one invocation each, Vault requests counted in the store\'s audit log, Docker Engine API requests through a counting unix socket in front of the private dockerd.',
   'Scale: 1, 10, 50 and 200 volumes created and mounted through the driver\'s socket (POST /VolumeDriver.Create, /VolumeDriver.Mount), Mount latency p50/p99 of each step, driver VmRSS from /proc/<pid>/status, and one read of a file in every mounted volume.',

@@ -1,4 +1,4 @@
-import { ensureBusyboxImage } from '../../lib/docker/local-image.js';
+import { ensureBusyboxImage } from '../lib/docker/local-image.js';
 
 /** The local test image; no test ever pulls from a registry. */
 export const TEST_IMAGE = 'secretfs-test/busybox:latest';

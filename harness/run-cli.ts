@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 /** The built CLI, as users run it. Tests need `npm run build` first (npm test does it). */
-export const CLI_ENTRY = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+export const CLI_ENTRY = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 
 export interface CliResult {
   code: number;

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { testDockerdMissing } from './dockerd.js';
+import { testDockerdMissing } from '../../harness/dockerd.js';
 
 const exec = promisify(execFile);
 
@@ -32,7 +32,7 @@ export function fuseAvailable(): boolean {
 /**
  * Returns a reason to skip when a requirement is missing outside CI; in CI it throws, so the
  * suite fails instead of passing by skipping (architecture.md §5). `docker` means a private
- * dockerd of the harness (test/helpers/dockerd.ts): root, dockerd and unshare. Prints nothing:
+ * dockerd of the harness (harness/dockerd.ts): root, dockerd and unshare. Prints nothing:
  * each case that then does not run says so with `return skipped(reason)`.
  */
 export async function missingRequirement(needs: { docker?: boolean; fuse?: boolean }): Promise<string | undefined> {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import type { TestDockerd } from './dockerd.js';
-import { runCli, runCommand, type CliResult, type RunOptions } from './run-cli.js';
+import type { TestDockerd } from '../../harness/dockerd.js';
+import { runCli, runCommand, type CliResult, type RunOptions } from '../../harness/run-cli.js';
 
 /** An isolated secretfs set-up for one test file: its own home, driver name and embedded store, on a private dockerd. */
 export interface SecretfsEnv {
@@ -20,7 +20,7 @@ export interface SecretfsEnv {
 }
 
 /**
- * A fresh environment on `dockerd` (test/helpers/dockerd.ts): the home lives under the dockerd's
+ * A fresh environment on `dockerd` (harness/dockerd.ts): the home lives under the dockerd's
  * root (so the driver's FUSE mounts reach that dockerd), the driver's socket goes to its plugin
  * dir, and every docker call goes to its socket. Nothing runs until `init`.
  */

@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { runCli } from '../../helpers/run-cli.js';
+import { runCli } from '../../../harness/run-cli.js';
 
 const test = suite('e2e/exit-codes');
 

@@ -4,9 +4,9 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sharedTestDockerd, type TestDockerd } from '../../helpers/dockerd.js';
+import { sharedTestDockerd, type TestDockerd } from '../../../harness/dockerd.js';
 import { missingRequirement, skipped } from '../../helpers/environment.js';
-import { runCli, runCommand } from '../../helpers/run-cli.js';
+import { runCli, runCommand } from '../../../harness/run-cli.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const test = suite('e2e/cli-plugin');

@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { TEST_IMAGE } from '../../helpers/docker-image.js';
-import { sharedTestDockerd, type TestDockerd } from '../../helpers/dockerd.js';
+import { TEST_IMAGE } from '../../../harness/docker-image.js';
+import { sharedTestDockerd, type TestDockerd } from '../../../harness/dockerd.js';
 import { missingRequirement, skipped } from '../../helpers/environment.js';
 
 const test = suite('e2e/test-image');

@@ -4,10 +4,10 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { TEST_IMAGE } from '../../helpers/docker-image.js';
-import { sharedTestDockerd } from '../../helpers/dockerd.js';
+import { TEST_IMAGE } from '../../../harness/docker-image.js';
+import { sharedTestDockerd } from '../../../harness/dockerd.js';
 import { missingRequirement, skipped } from '../../helpers/environment.js';
-import { CLI_ENTRY } from '../../helpers/run-cli.js';
+import { CLI_ENTRY } from '../../../harness/run-cli.js';
 import { createSecretfsEnv, type SecretfsEnv } from '../../helpers/secretfs-env.js';
 
 const test = suite('e2e/run and volume (real dockerd, FUSE, embedded store)');

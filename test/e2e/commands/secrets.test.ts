@@ -3,10 +3,10 @@ import * as assert from 'uvu/assert';
 import { randomBytes } from 'node:crypto';
 import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sharedTestDockerd } from '../../helpers/dockerd.js';
+import { sharedTestDockerd } from '../../../harness/dockerd.js';
 import { missingRequirement, skipped } from '../../helpers/environment.js';
 import { createSecretfsEnv, type SecretfsEnv } from '../../helpers/secretfs-env.js';
-import { runCli } from '../../helpers/run-cli.js';
+import { runCli } from '../../../harness/run-cli.js';
 
 const test = suite('e2e/secret commands (init, put, get, ls, rm, history, policy, token)');
 const CANARY = `CANARY-${randomBytes(8).toString('hex')}`;

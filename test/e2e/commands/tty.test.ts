@@ -3,10 +3,10 @@ import * as assert from 'uvu/assert';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sharedTestDockerd } from '../../helpers/dockerd.js';
+import { sharedTestDockerd } from '../../../harness/dockerd.js';
 import { missingRequirement, skipped } from '../../helpers/environment.js';
 import { runOnPty } from '../../helpers/pty.js';
-import { CLI_ENTRY } from '../../helpers/run-cli.js';
+import { CLI_ENTRY } from '../../../harness/run-cli.js';
 import { createSecretfsEnv, type SecretfsEnv } from '../../helpers/secretfs-env.js';
 
 const test = suite('e2e/prompts on a terminal (init wizard, put without echo)');

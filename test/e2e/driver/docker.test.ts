@@ -3,10 +3,10 @@ import * as assert from 'uvu/assert';
 import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { TEST_IMAGE } from '../../helpers/docker-image.js';
-import { sharedTestDockerd, type TestDockerd } from '../../helpers/dockerd.js';
+import { TEST_IMAGE } from '../../../harness/docker-image.js';
+import { sharedTestDockerd, type TestDockerd } from '../../../harness/dockerd.js';
 import { missingRequirement, skipped } from '../../helpers/environment.js';
-import { CLI_ENTRY, runCli, runCommand, type CliResult } from '../../helpers/run-cli.js';
+import { CLI_ENTRY, runCli, runCommand, type CliResult } from '../../../harness/run-cli.js';
 import { startTestStoreProcess, type TestStore } from '../../helpers/store.js';
 import { resolvePaths, type Paths } from '../../../lib/paths.js';
 import { VaultError } from '../../../lib/errors.js';
@@ -19,7 +19,7 @@ import { readDriverCredential } from '../../../lib/driver/credential.js';
 
 /**
  * The driver end to end: the built CLI's `driver start|status|stop`, a real dockerd, real FUSE
- * (the harness's private one, test/helpers/dockerd.ts) and the embedded store. Each run uses its own
+ * (the harness's private one, harness/dockerd.ts) and the embedded store. Each run uses its own
  * driver name (so its own socket, in the private dockerd's plugin dir) and SECRETFS_HOME.
  */
 const test = suite('driver e2e (dockerd, FUSE, embedded store)');

@@ -7,7 +7,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { missingRequirement, skipped } from '../../helpers/environment.js';
-import { CLI_ENTRY } from '../../helpers/run-cli.js';
+import { CLI_ENTRY } from '../../../harness/run-cli.js';
 import { startTestStoreProcess, type TestStore } from '../../helpers/store.js';
 import { resolvePaths, type Paths } from '../../../lib/paths.js';
 import { createVaultClient } from '../../../lib/vault/client.js';

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import https from 'node:https';
 import { join } from 'node:path';
 import { createStoreServer, type StoreServer } from '../../../lib/localvault/server.js';
-import { runCli } from '../../helpers/run-cli.js';
+import { runCli } from '../../../harness/run-cli.js';
 import { makeTestPki, type TestPki } from '../../helpers/pki.js';
 
 /** The store's TLS listener with a private CA made here by openssl; mutual TLS; the namespace header. */

@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fileURLToPath } from 'node:url';
-import { runCommand, type CliResult } from '../../helpers/run-cli.js';
+import { runCommand, type CliResult } from '../../../harness/run-cli.js';
 
 /**
  * scripts/test.mjs, the real runner, on the fixture suites of test/fixtures/runner (a folder the
