@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runCli, runCommand } from '../../helpers/run-cli.js';
+import { runCli, runCommand } from '../../../harness/run-cli.js';
 
 /**
  * The one FUSE binding check (lib/fs/fuse-binding.ts), made to fail for real: each child process

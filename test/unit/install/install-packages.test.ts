@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runCommand, type CliResult } from '../../helpers/run-cli.js';
+import { runCommand, type CliResult } from '../../../harness/run-cli.js';
 
 /**
  * install.sh's package decisions, run for real by bash against a PATH of stubs only: `dpkg -s`

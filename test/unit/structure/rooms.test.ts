@@ -59,7 +59,7 @@ test('the reader finds imports of every kind (so an empty answer below means som
   assert.equal(sample.map((i) => i.target).sort(), ['fuse-native', 'lib/fs/store.ts', 'lib/vault/kv.ts', 'node-vault']);
   assert.ok(all.length > 300, `only ${all.length} imports found`);
   assert.ok(all.some((i) => i.file === 'lib/docker/client.ts' && i.target === 'dockerode'));
-  assert.ok(all.some((i) => i.file === 'lib/fs/mount.ts' && i.target === 'fuse-native'));
+  assert.ok(all.some((i) => i.file === 'lib/fs/handlers.ts' && i.target === 'fuse-native'));
 });
 
 test('lib/ imports nothing from cli/, bench/, harness/ or test/', () => {
@@ -123,8 +123,8 @@ test('dockerode only in lib/docker', () => {
   assert.equal(breaks((f) => !under(f, 'lib/docker'), pkg('dockerode')), []);
 });
 
-test('fuse-native only in the FUSE adapter (lib/fs/handlers.ts, lib/fs/mount.ts), the bench floor of raw fuse-native, and test types', () => {
-  const adapter = ['lib/fs/handlers.ts', 'lib/fs/mount.ts', 'bench/node-floor-child.ts'];
+test('fuse-native only in the FUSE adapter (lib/fs/fuse-binding.ts, handlers.ts, mount.ts), the bench floor of raw fuse-native, and test types', () => {
+  const adapter = ['lib/fs/fuse-binding.ts', 'lib/fs/handlers.ts', 'lib/fs/mount.ts', 'bench/node-floor-child.ts'];
   assert.equal(breaks((f) => !under(f, 'test'), pkg('fuse-native'), (f) => adapter.includes(f)), []);
 });
 
