@@ -3,7 +3,7 @@
 // (dist/cli/chunks/), replacing tsc's unbundled dist/cli/main.js. Node then loads a command from
 // a few files instead of hundreds of small modules: see `npm run bench` (cli-start) for what it
 // saves. tsc still type-checks and emits everything else (the bench and the tests use that).
-// Native addons (fuse-native, and ssh2's optional ones under dockerode) stay in node_modules.
+// fuse-native, a native addon, stays in node_modules.
 import { rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -22,7 +22,7 @@ await build({
   platform: 'node',
   target: 'node20',
   sourcemap: true,
-  external: ['fuse-native', 'ssh2', 'cpu-features'],
+  external: ['fuse-native'],
   // CommonJS dependencies bundled into an ES module still call require() for Node's built-ins.
   banner: { js: "import { createRequire as __secretfsCreateRequire } from 'node:module'; const require = __secretfsCreateRequire(import.meta.url);" },
   logLevel: 'warning',

@@ -1,8 +1,4 @@
-import { createRequire } from 'node:module';
-import type Dockerode from 'dockerode';
-import { DockerError } from '../errors.js';
-
-const require = createRequire(import.meta.url);
+import { connectEngine } from './engine.js';
 
 /** A Docker volume as we see it. */
 export interface VolumeInfo {
@@ -14,7 +10,7 @@ export interface VolumeInfo {
   createdAt?: string;
 }
 
-/** The narrow part of the Docker engine API that secretfs uses. The only importer of dockerode. */
+/** The narrow part of the Docker engine API that secretfs uses (over lib/docker/engine.ts). */
 export interface DockerClient {
   serverVersion(): Promise<string>;
   createVolume(spec: { name: string; driver: string; options: Record<string, string>; labels?: Record<string, string> }): Promise<VolumeInfo>;
@@ -32,13 +28,6 @@ export function dockerHostFrom(globalFlags: string[], env: NodeJS.ProcessEnv): s
   return env.DOCKER_HOST || undefined;
 }
 
-function dockerodeOptions(host: string | undefined): Dockerode.DockerOptions {
-  if (!host) return { socketPath: '/var/run/docker.sock' };
-  if (host.startsWith('unix://')) return { socketPath: host.slice('unix://'.length) };
-  const url = new URL(host.replace(/^tcp:/, 'http:'));
-  return { host: url.hostname, port: Number(url.port || 2375), protocol: 'http' };
-}
-
 function toVolumeInfo(v: any): VolumeInfo {
   return {
     name: v.Name,
@@ -50,60 +39,32 @@ function toVolumeInfo(v: any): VolumeInfo {
   };
 }
 
-/** Turns dockerode's errors into a DockerError with the engine's own message. */
-function wrap(err: unknown, what: string): DockerError {
-  const e = err as { statusCode?: number; json?: { message?: string }; message?: string; code?: string };
-  if (e?.code === 'ENOENT' || e?.code === 'ECONNREFUSED' || e?.code === 'EACCES') {
-    return new DockerError(`cannot reach the Docker engine (${e.code})`, { cause: err, hint: 'is dockerd running? `docker info` should answer' });
-  }
-  const message = e?.json?.message ?? e?.message ?? String(err);
-  return new DockerError(`${what}: ${message.replace(/^\(HTTP code \d+\) [a-z ]+ - /, '')}`, { cause: err });
-}
-
 /** Creates a client for the engine at `host` (see dockerHostFrom). */
 export function createDockerClient(host?: string): DockerClient {
-  const DockerodeClass = require('dockerode') as typeof Dockerode;
-  const docker = new DockerodeClass(dockerodeOptions(host));
+  const engine = connectEngine(host);
+  const volumePath = (name: string) => `/volumes/${encodeURIComponent(name)}`;
   return {
     async serverVersion() {
-      const v = await docker.version().catch((err) => { throw wrap(err, 'version'); });
-      return v.Version;
+      return (await engine.request('GET', '/version', { what: 'version' })).body.Version;
     },
     async createVolume({ name, driver, options, labels }) {
-      try {
-        await docker.createVolume({ Name: name, Driver: driver, DriverOpts: options, Labels: labels ?? {} });
-        const info = await docker.getVolume(name).inspect();
-        return toVolumeInfo(info);
-      } catch (err) {
-        throw wrap(err, `creating volume ${name}`);
-      }
+      // The engine answers with the volume (an existing one of that name too): no second inspect.
+      const res = await engine.request('POST', '/volumes/create', { body: { Name: name, Driver: driver, DriverOpts: options, Labels: labels ?? {} }, what: `creating volume ${name}` });
+      return toVolumeInfo(res.body);
     },
     async inspectVolume(name) {
-      try {
-        return toVolumeInfo(await docker.getVolume(name).inspect());
-      } catch (err) {
-        if ((err as { statusCode?: number }).statusCode === 404) return undefined;
-        throw wrap(err, `inspecting volume ${name}`);
-      }
+      const res = await engine.request('GET', volumePath(name), { what: `inspecting volume ${name}`, accept: [404] });
+      return res.status === 404 ? undefined : toVolumeInfo(res.body);
     },
     async removeVolume(name, force = false) {
-      try {
-        await docker.getVolume(name).remove({ force });
-      } catch (err) {
-        if ((err as { statusCode?: number }).statusCode === 404) return;
-        throw wrap(err, `removing volume ${name}`);
-      }
+      await engine.request('DELETE', volumePath(name), { query: { force }, what: `removing volume ${name}`, accept: [404] });
     },
     async listVolumes(filter = {}) {
       const filters: Record<string, string[]> = {};
       if (filter.driver) filters.driver = [filter.driver];
       if (filter.label) filters.label = [filter.label];
-      try {
-        const res = (await docker.listVolumes({ filters: JSON.stringify(filters) } as Dockerode.VolumeListOptions)) as { Volumes?: unknown[] };
-        return (res.Volumes ?? []).map(toVolumeInfo);
-      } catch (err) {
-        throw wrap(err, 'listing volumes');
-      }
+      const res = await engine.request('GET', '/volumes', { query: { filters }, what: 'listing volumes' });
+      return ((res.body?.Volumes ?? []) as unknown[]).map(toVolumeInfo);
     },
   };
 }
