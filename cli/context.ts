@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import type { DockerClient } from '../lib/docker/client.js';
 import type { Paths } from '../lib/paths.js';
 import type { Output } from './output.js';
+import type { Termination } from './termination.js';
 
 /** Everything a command may touch. Tests build their own; nothing reads process globals deeper down. */
 export interface CliContext {
@@ -19,6 +20,8 @@ export interface CliContext {
   dockerCli: string;
   /** The Docker engine (Docker's -H/--host, else DOCKER_HOST, else the local socket), built on first use. */
   docker(): DockerClient;
+  /** SIGINT, SIGTERM and the docker CLI's plugin socket: commands that stop cleanly take them over with `handle()`. */
+  termination: Termination;
   /** Set by commands whose exit status is not 0-on-success (run passes the container's through). */
   exitCode?: number;
 }

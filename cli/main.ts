@@ -15,6 +15,17 @@ if (argv[0] === 'docker-cli-plugin-metadata') {
 }
 
 async function runCli(rawArgv: string[]): Promise<number> {
+  // Listening for SIGINT, SIGTERM and the docker CLI's plugin socket starts before anything else runs.
+  const { watchTermination } = await import('./termination.js');
+  const termination = watchTermination({ env: process.env, exit: (code) => process.exit(code) });
+  try {
+    return await runWith(rawArgv, termination);
+  } finally {
+    termination.dispose();
+  }
+}
+
+async function runWith(rawArgv: string[], termination: import('./termination.js').Termination): Promise<number> {
   const [{ runProgram }, { parsePluginArgs }, { createOutput, shouldUseColor }, { resolvePaths }, { createDockerClient, dockerHostFrom }] = await Promise.all([
     import('./run-program.js'),
     import('./plugin-args.js'),
@@ -37,6 +48,7 @@ async function runCli(rawArgv: string[]): Promise<number> {
     isInteractive: Boolean(process.stdin.isTTY && process.stderr.isTTY),
     dockerGlobalFlags,
     dockerCli: env.DOCKER_CLI_PLUGIN_ORIGINAL_CLI_COMMAND || 'docker',
+    termination,
     exitCode: undefined as number | undefined,
   };
   return runProgram(ctx, args, { stdout: process.stdout, stderr: process.stderr }, debug);

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { formatOption } from '../options.js';
 import { renderTable } from '../output.js';
 import type { CliContext } from '../context.js';
+import { whenAborted } from '../termination.js';
 
 /** The driver's process control, loaded only when a driver command runs. */
 const driverProcess = () => import('../../lib/driver/process.js');
@@ -48,7 +49,12 @@ export function driverCommand(ctx: CliContext): Command {
     .description('run the driver in the foreground (SIGTERM or Ctrl-C stops it and unmounts)')
     .action(async () => {
       const { serveDriver } = await import('../../lib/driver/serve.js');
-      await serveDriver(ctx.paths, ctx.env, { onReady: (info) => ctx.out.info(`volume driver listening on ${info.socket} (pid ${info.pid})`) });
+      const stop = ctx.termination.handle();
+      const served = await serveDriver(ctx.paths, ctx.env);
+      ctx.out.info(`volume driver listening on ${served.socket} (pid ${served.pid})`);
+      const reason = await whenAborted(stop);
+      await served.stop(reason);
+      ctx.out.info(`volume driver stopped (${reason})`);
     });
   return driver;
 }

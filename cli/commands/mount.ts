@@ -5,7 +5,6 @@ import { parseFsOptions } from '../../lib/fs/options.js';
 import { createLogger } from '../../lib/log.js';
 import { parseKeyValues } from '../../lib/key-values.js';
 import type { CliContext } from '../context.js';
-import { waitForStopSignal } from '../signals.js';
 import { openVault } from '../vault-session.js';
 
 /** `mount PATH DIR`: serves a Vault path as a read-only directory on the host until Ctrl-C or SIGTERM. */
@@ -19,18 +18,18 @@ export function mountCommand(ctx: CliContext): Command {
       const options = parseFsOptions(parseKeyValues(opts.opt));
       const { vault } = await openVault(ctx);
       const mountpoint = resolve(dir);
-      const { mountSecretFs } = await import('../../lib/fs/mount.js');
-      const mounted = await mountSecretFs({
+      const { runForegroundMount } = await import('../../lib/fs/foreground.js');
+      const ended = await runForegroundMount({
         vault,
         path,
         mountpoint,
         options,
         log: createLogger({ level: ctx.env.SECRETFS_DEBUG ? 'debug' : 'warn', write: (line) => ctx.stderr.write(line) }),
         audit: { file: ctx.paths.fsAuditLog },
+        // From here a stop request unmounts instead of ending the process.
+        stop: ctx.termination.handle(),
+        onReady: () => ctx.out.success(`mounted ${path} at ${mountpoint} (Ctrl-C or SIGTERM unmounts)`),
       });
-      ctx.out.success(`mounted ${path} at ${mountpoint} (Ctrl-C or SIGTERM unmounts)`);
-      const signal = await waitForStopSignal();
-      await mounted.unmount();
-      ctx.out.info(`unmounted ${mountpoint} (${signal})`);
+      ctx.out.info(ended === 'outside' ? `${mountpoint} was unmounted from outside; exiting` : `unmounted ${mountpoint} (${ended})`);
     });
 }

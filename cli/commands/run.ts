@@ -3,6 +3,7 @@ import { collect, fsOptOption } from '../options.js';
 import { runWithSecrets } from '../../lib/app/run-container.js';
 import { parseVolumeOpts } from '../../lib/app/secret-volume.js';
 import type { CliContext } from '../context.js';
+import { exitCodeFor } from '../termination.js';
 import { openVault } from '../vault-session.js';
 
 interface RunOptions {
@@ -25,6 +26,11 @@ export function runCommand(ctx: CliContext): Command {
       ctx.exitCode = 125;
       const fsOptions = parseVolumeOpts(opts.opt);
       const { config, vault } = await openVault(ctx);
+      // From here a stop request stops the container and cleans up; a second one, later, leaves at once and says what stays.
+      let volumes: readonly string[] = [];
+      ctx.termination.onForcedExit(() => {
+        if (volumes.length) ctx.out.warn(`left behind: volume ${volumes.join(', ')} (remove with: docker secretfs volume rm NAME)`);
+      });
       const result = await runWithSecrets(
         {
           vault,
@@ -35,9 +41,11 @@ export function runCommand(ctx: CliContext): Command {
           env: ctx.env,
           step: (title, work) => ctx.out.step(title, work),
           warn: (m) => ctx.out.warn(m),
+          stop: ctx.termination.handle(),
+          onVolumes: (names) => (volumes = [...names]),
         },
         { paths: opts.path.length ? opts.path : [config.defaultPath], target: opts.target, fsOptions, dockerArgs },
       );
-      ctx.exitCode = result.signalled === 'SIGINT' ? 130 : result.status;
+      ctx.exitCode = result.signalled ? exitCodeFor(result.signalled) : result.status;
     });
 }

@@ -4,6 +4,7 @@ import { UsageError } from '../../lib/errors.js';
 import { formatOption } from '../options.js';
 import { DEFAULT_STORE_ADDR } from '../../lib/config.js';
 import type { CliContext } from '../context.js';
+import { whenAborted } from '../termination.js';
 
 /** The store's process control, loaded only when a server command runs (it pulls in the whole server). */
 const storeProcess = () => import('../../lib/localvault/process.js');
@@ -75,9 +76,12 @@ export function serverCommand(ctx: CliContext): Command {
     .action(async (opts: { addr?: string } & TlsOpts) => {
       const tls = tlsFiles(opts);
       const { serveStore } = await storeProcess();
+      const stop = ctx.termination.handle();
       const served = await serveStore(ctx.paths, { addr: opts.addr, tls });
       ctx.out.info(`embedded store listening on ${served.address} (pid ${served.pid})`);
-      await served.stopped;
+      const reason = await whenAborted(stop);
+      await served.stop();
+      ctx.out.info(`embedded store stopped (${reason})`);
     });
   return server;
 }

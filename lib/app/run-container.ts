@@ -1,5 +1,5 @@
 import type { DockerClient } from '../docker/client.js';
-import { runDockerCli } from '../docker/run-cli.js';
+import { runDockerCli, type StopSignalName } from '../docker/run-cli.js';
 import { dockerRunArgs, planMounts } from './run-plan.js';
 import { createSecretVolume, ephemeralVolumeName, explainDriverError, removeSecretVolume, type VolumeOpts } from './secret-volume.js';
 import type { VaultClient } from '../vault/client.js';
@@ -22,14 +22,21 @@ export interface RunContext {
   /** Progress reporting for the steps before and after the container. */
   step<T>(title: string, work: () => Promise<T>): Promise<T>;
   warn(message: string): void;
+  /** Aborted when we are asked to stop (reason 'SIGINT' or 'SIGTERM'): the container is stopped, then everything is cleaned up. */
+  stop?: AbortSignal;
+  /** Told the volumes that exist at each moment, so a forced exit can say what it leaves behind. */
+  onVolumes?(names: readonly string[]): void;
 }
+
+/** How often, after a SIGTERM request, we look for the container to stop (docker may still be creating it). */
+const STOP_POLL_MS = 250;
 
 /**
  * Runs a container with each path mounted read-only from a short-lived secrets volume that has
  * its own policy and token. The volumes are removed and their tokens revoked when the container
  * stops, fails, or the run is interrupted. Resolves to the container's exit status.
  */
-export async function runWithSecrets(ctx: RunContext, req: RunRequest): Promise<{ status: number; signalled?: NodeJS.Signals }> {
+export async function runWithSecrets(ctx: RunContext, req: RunRequest): Promise<{ status: number; signalled?: StopSignalName }> {
   const plan = planMounts(req.paths, req.target);
   const mounts: { volume: string; target: string }[] = plan.map((m) => ({ volume: ephemeralVolumeName(), target: m.target }));
   const args = dockerRunArgs(ctx.dockerGlobalFlags, mounts, req.dockerArgs);
@@ -38,23 +45,53 @@ export async function runWithSecrets(ctx: RunContext, req: RunRequest): Promise<
   try {
     await ctx.step(`creating a secrets volume for ${req.paths.join(', ')}`, async () => {
       for (const [i, m] of plan.entries()) {
+        if (ctx.stop?.aborted) break;
         await createSecretVolume(deps, { name: mounts[i].volume, path: m.path, fsOptions: req.fsOptions }).catch((err) => {
           throw explainDriverError(err, ctx.driverName);
         });
         created.push(mounts[i].volume);
+        ctx.onVolumes?.(created);
       }
     });
-    return await runDockerCli(ctx.dockerCli, args, ctx.env);
+    if (ctx.stop?.aborted) return { status: 128, signalled: ctx.stop.reason as StopSignalName };
+    let running = true;
+    let stopping: Promise<void> | undefined;
+    const result = await runDockerCli(ctx.dockerCli, args, ctx.env, {
+      stop: ctx.stop,
+      onTerminate: () => {
+        stopping = stopContainersOf(ctx, created, () => running);
+      },
+    }).finally(() => {
+      running = false;
+    });
+    await stopping;
+    return result;
   } finally {
-    // Cleanup must not be cut short by a second Ctrl-C.
-    const ignore = () => {};
-    process.on('SIGINT', ignore);
-    try {
-      for (const name of created) {
-        await removeSecretVolume(deps, name).catch((err) => ctx.warn(`could not remove volume ${name}: ${(err as Error).message}`));
-      }
-    } finally {
-      process.off('SIGINT', ignore);
+    for (const name of [...created]) {
+      await removeSecretVolume(deps, name).then(
+        () => created.splice(created.indexOf(name), 1),
+        (err) => ctx.warn(`could not remove volume ${name}: ${(err as Error).message}`),
+      );
+      ctx.onVolumes?.(created);
     }
   }
+}
+
+/**
+ * A SIGTERM request means `docker stop` of our container: its stop signal, then SIGKILL after its
+ * stop timeout (`docker run --stop-signal`, `--stop-timeout` are honoured by dockerd). Docker may
+ * still be creating the container, so we keep looking for it (by our volumes) until the docker CLI exits.
+ */
+async function stopContainersOf(ctx: RunContext, volumes: readonly string[], stillRunning: () => boolean): Promise<void> {
+  const stopped = new Map<string, Promise<void>>();
+  while (stillRunning()) {
+    for (const volume of volumes) {
+      const ids = await ctx.docker.containersUsingVolume(volume).catch(() => [] as string[]);
+      for (const id of ids) {
+        if (!stopped.has(id)) stopped.set(id, ctx.docker.stopContainer(id).catch((err) => ctx.warn((err as Error).message)));
+      }
+    }
+    await new Promise((r) => setTimeout(r, STOP_POLL_MS));
+  }
+  await Promise.all(stopped.values());
 }

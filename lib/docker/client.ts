@@ -17,6 +17,10 @@ export interface DockerClient {
   inspectVolume(name: string): Promise<VolumeInfo | undefined>;
   removeVolume(name: string, force?: boolean): Promise<void>;
   listVolumes(filter?: { driver?: string; label?: string }): Promise<VolumeInfo[]>;
+  /** IDs of the running containers that mount this volume. */
+  containersUsingVolume(name: string): Promise<string[]>;
+  /** `docker stop`: the container's stop signal, then SIGKILL after its stop timeout. Gone or stopped already is fine. */
+  stopContainer(id: string): Promise<void>;
 }
 
 /** Where the engine is: `-H/--host` from docker's global flags, else DOCKER_HOST, else the default socket. */
@@ -65,6 +69,23 @@ export function createDockerClient(host?: string): DockerClient {
       if (filter.label) filters.label = [filter.label];
       const res = await engine.request('GET', '/volumes', { query: { filters }, what: 'listing volumes' });
       return ((res.body?.Volumes ?? []) as unknown[]).map(toVolumeInfo);
+    },
+    async containersUsingVolume(name) {
+      try {
+        const list = await docker.listContainers({ filters: JSON.stringify({ volume: [name], status: ['created', 'running', 'restarting'] }) });
+        return list.map((c) => c.Id);
+      } catch (err) {
+        throw wrap(err, `listing the containers of volume ${name}`);
+      }
+    },
+    async stopContainer(id) {
+      try {
+        await docker.getContainer(id).stop();
+      } catch (err) {
+        const status = (err as { statusCode?: number }).statusCode;
+        if (status === 304 || status === 404) return;
+        throw wrap(err, `stopping container ${id.slice(0, 12)}`);
+      }
     },
   };
 }

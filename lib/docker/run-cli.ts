@@ -1,30 +1,36 @@
 import { spawn } from 'node:child_process';
 import { DockerError } from '../errors.js';
 
+/** A stop request as the command layer passes it on: its reason is the signal it stands for. */
+export type StopSignalName = 'SIGINT' | 'SIGTERM';
+
+export interface RunDockerCliOptions {
+  /** Aborted when we are asked to stop; reason 'SIGINT' or 'SIGTERM'. */
+  stop?: AbortSignal;
+  /** What to do on a SIGTERM request while the docker CLI runs (e.g. stop the container). */
+  onTerminate?(): void;
+}
+
 /**
  * Runs the docker CLI with the terminal attached (so `-it` works) and resolves to its exit status.
- * SIGINT and SIGTERM reaching us are passed on to it instead of ending us, so the caller can
- * clean up after the container stops.
+ * On a SIGINT request the docker CLI gets SIGINT (it passes it to the container, as Ctrl-C would);
+ * on a SIGTERM request onTerminate runs. Either way we wait for the docker CLI to exit.
  */
-export function runDockerCli(dockerCli: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number; signalled?: NodeJS.Signals }> {
+export function runDockerCli(dockerCli: string, args: string[], env: NodeJS.ProcessEnv, options: RunDockerCliOptions = {}): Promise<{ status: number; signalled?: StopSignalName }> {
   return new Promise((resolve, reject) => {
     // The plugin-only variables would make the child think it is a plugin too.
     const { DOCKER_CLI_PLUGIN_ORIGINAL_CLI_COMMAND: _a, DOCKER_CLI_PLUGIN_SOCKET: _b, ...childEnv } = env;
     const child = spawn(dockerCli, args, { stdio: 'inherit', env: childEnv });
-    let signalled: NodeJS.Signals | undefined;
-    const forward = (signal: NodeJS.Signals) => {
-      signalled = signal;
+    let signalled: StopSignalName | undefined;
+    const onStop = () => {
+      signalled = options.stop?.reason === 'SIGINT' ? 'SIGINT' : 'SIGTERM';
       // On a TTY the kernel already sent SIGINT to the whole foreground group; sending again is harmless.
-      child.kill(signal);
+      if (signalled === 'SIGINT') child.kill('SIGINT');
+      else options.onTerminate?.();
     };
-    const onInt = () => forward('SIGINT');
-    const onTerm = () => forward('SIGTERM');
-    process.on('SIGINT', onInt);
-    process.on('SIGTERM', onTerm);
-    const done = () => {
-      process.off('SIGINT', onInt);
-      process.off('SIGTERM', onTerm);
-    };
+    if (options.stop?.aborted) onStop();
+    else options.stop?.addEventListener('abort', onStop, { once: true });
+    const done = () => options.stop?.removeEventListener('abort', onStop);
     child.on('error', (err) => {
       done();
       reject(new DockerError(`cannot run ${dockerCli}: ${err.message}`, { cause: err }));

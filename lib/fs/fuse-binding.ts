@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import type FuseClass from 'fuse-native';
 import { MountError } from '../errors.js';
 
@@ -38,4 +39,17 @@ export function fuseBindingProblem(): MountError | undefined {
     if (err instanceof MountError) return err;
     throw err;
   }
+}
+
+/**
+ * After an unmount from outside, fuse-native's own unmount fails at its `fusermount -uz` and never
+ * reaches the native step that lets go of the event loop, so the process would never exit. That
+ * step alone (fuse_native_unmount: unref the thread's async handle) is what is left to do.
+ */
+export function releaseFuseThread(fuse: InstanceType<FuseCtor>): void {
+  const require = createRequire(import.meta.url);
+  const fuseDir = dirname(require.resolve('fuse-native/package.json'));
+  const binding = createRequire(join(fuseDir, 'index.js'))('node-gyp-build')(fuseDir) as { fuse_native_unmount(mnt: string, thread: Buffer): void };
+  const internals = fuse as unknown as { mnt: string; _thread: Buffer };
+  binding.fuse_native_unmount(internals.mnt, internals._thread);
 }

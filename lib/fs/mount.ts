@@ -6,7 +6,7 @@ import { silentLogger } from '../log.js';
 import type { VaultClient } from '../vault/client.js';
 import { normalizeSecretPath } from '../vault/kv-path.js';
 import { createAuditLog, type AuditLog } from './audit.js';
-import { loadFuseBinding } from './fuse-binding.js';
+import { loadFuseBinding, releaseFuseThread } from './fuse-binding.js';
 import { createHandlers, type SecretFsHandlers } from './handlers.js';
 import { cleanStaleMount, forceUnmount, isMounted } from './mount-table.js';
 import type { FsOptions } from './options.js';
@@ -74,6 +74,11 @@ export interface SecretFsMount {
   readonly handlers: SecretFsHandlers;
   /** Unmounts (lazily if busy) and closes the audit log if this mount opened it. Idempotent. */
   unmount(): Promise<void>;
+  /**
+   * Resolves when the mountpoint leaves the mount table while we did not unmount it (`fusermount -u`
+   * from outside), checked every `intervalMs`; never resolves once unmount() was called.
+   */
+  unmountedFromOutside(intervalMs?: number): Promise<void>;
 }
 
 
@@ -163,14 +168,32 @@ export async function mountSecretStore(opts: MountSecretStoreOptions): Promise<S
   log.info('mounted', { path, mountpoint, options: optionString });
 
   let unmounting: Promise<void> | undefined;
+  let outside: Promise<void> | undefined;
   return {
     mountpoint,
     path,
     store,
     handlers,
+    unmountedFromOutside(intervalMs = 1000) {
+      outside ??= new Promise<void>((resolve) => {
+        const timer = setInterval(() => {
+          if (unmounting) return clearInterval(timer);
+          isMounted(mountpoint).then((mounted) => {
+            if (mounted || unmounting) return;
+            clearInterval(timer);
+            log.info('unmounted from outside', { path, mountpoint });
+            resolve();
+          }, () => {});
+        }, intervalMs);
+        timer.unref();
+      });
+      return outside;
+    },
     unmount() {
       unmounting ??= (async () => {
         try {
+          // Unmounted from outside: libfuse's loop has ended already and there is nothing to undo.
+          if (!(await isMounted(mountpoint))) return releaseFuseThread(fuse);
           await new Promise<void>((resolve, reject) => fuse.unmount((err) => (err ? reject(err) : resolve())));
         } catch (err) {
           // fuse-native's unmount runs `fusermount -uz` first; if that failed, try umount -l before giving up.

@@ -163,7 +163,7 @@ export async function storeStatus(paths: Paths): Promise<StoreStatus> {
 export interface ServedStore {
   address: string;
   pid: number;
-  /** Resolves once the store has stopped (after SIGTERM/SIGINT or stop()). */
+  /** Resolves once the store has stopped (after stop()). */
   stopped: Promise<void>;
   /** Stops the store and removes its pid and address files. */
   stop(): Promise<void>;
@@ -171,8 +171,9 @@ export interface ServedStore {
 
 /**
  * Runs the store in the foreground of this process: writes the address file (with the real port
- * when given port 0) and the pid file, and on SIGTERM or SIGINT closes cleanly and removes both.
- * The caller awaits `stopped`. Logs go to the store log file.
+ * when given port 0) and the pid file; stop() closes cleanly and removes both. The caller decides
+ * when to stop (the command layer on SIGTERM, SIGINT or the docker CLI's plugin socket). Logs go
+ * to the store log file.
  */
 export async function serveStore(paths: Paths, opts: { addr?: string; log?: StoreLogger; tls?: StoreTlsFiles } = {}): Promise<ServedStore> {
   const { host, port } = parseStoreAddr(opts.addr ?? DEFAULT_STORE_ADDR, opts.tls !== undefined);
@@ -201,14 +202,8 @@ export async function serveStore(paths: Paths, opts: { addr?: string; log?: Stor
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((r) => (resolveStopped = r));
   let stopping: Promise<void> | undefined;
-  const onSignal = (signal: NodeJS.Signals) => {
-    log.info('stopping on signal', { signal });
-    void stop();
-  };
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
-      process.off('SIGTERM', onSignal);
-      process.off('SIGINT', onSignal);
       try {
         await server.close();
       } finally {
@@ -223,8 +218,6 @@ export async function serveStore(paths: Paths, opts: { addr?: string; log?: Stor
     })();
     return stopping;
   };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
   return { address: server.address, pid: process.pid, stopped, stop };
 }
 

@@ -45,6 +45,8 @@ export async function createTestCli(options: { interactive?: boolean; env?: Node
     dockerGlobalFlags: [],
     dockerCli: 'docker',
     docker: () => createDockerClient(`unix://${join(home, 'no-docker.sock')}`),
+    // In process, nothing asks a command to stop (signals belong to the test runner).
+    termination: { handle: () => new AbortController().signal, onForcedExit: () => () => {}, socketWatched: Promise.resolve(false), dispose() {} },
   };
   return {
     ctx,

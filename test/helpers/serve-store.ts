@@ -12,6 +12,8 @@ import { serveStore } from '../../lib/localvault/process.js';
 const addr = process.argv[2] ?? 'http://127.0.0.1:0';
 try {
   const served = await serveStore(resolvePaths(process.env), { addr });
+  // This entry is its own command layer: it decides what stops the store.
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void served.stop());
   if (process.channel) {
     process.channel.unref();
     process.once('disconnect', () => void served.stop());
