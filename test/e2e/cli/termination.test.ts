@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isMounted } from '../../../lib/fs/mount-table.js';
-import { TEST_IMAGE } from '../../helpers/docker-image.js';
-import { sharedTestDockerd } from '../../helpers/dockerd.js';
+import { TEST_IMAGE } from '../../../harness/docker-image.js';
+import { sharedTestDockerd } from '../../../harness/dockerd.js';
 import { missingRequirement } from '../../helpers/environment.js';
 import { startFakePluginParent, type FakePluginParent } from '../../helpers/plugin-socket-parent.js';
-import { CLI_ENTRY, runCommand } from '../../helpers/run-cli.js';
+import { CLI_ENTRY, runCommand } from '../../../harness/run-cli.js';
 import { createSecretfsEnv, type SecretfsEnv } from '../../helpers/secretfs-env.js';
 import { startTestStore, type TestStore } from '../../helpers/store.js';
 
