@@ -71,21 +71,13 @@ export function createDockerClient(host?: string): DockerClient {
       return ((res.body?.Volumes ?? []) as unknown[]).map(toVolumeInfo);
     },
     async containersUsingVolume(name) {
-      try {
-        const list = await docker.listContainers({ filters: JSON.stringify({ volume: [name], status: ['created', 'running', 'restarting'] }) });
-        return list.map((c) => c.Id);
-      } catch (err) {
-        throw wrap(err, `listing the containers of volume ${name}`);
-      }
+      const filters = { volume: [name], status: ['created', 'running', 'restarting'] };
+      const res = await engine.request('GET', '/containers/json', { query: { filters }, what: `listing the containers of volume ${name}` });
+      return ((res.body ?? []) as { Id: string }[]).map((c) => c.Id);
     },
     async stopContainer(id) {
-      try {
-        await docker.getContainer(id).stop();
-      } catch (err) {
-        const status = (err as { statusCode?: number }).statusCode;
-        if (status === 304 || status === 404) return;
-        throw wrap(err, `stopping container ${id.slice(0, 12)}`);
-      }
+      // 304: stopped already; 404: gone (--rm). The stop waits up to the container's stop timeout.
+      await engine.request('POST', `/containers/${encodeURIComponent(id)}/stop`, { what: `stopping container ${id.slice(0, 12)}`, accept: [304, 404], timeoutMs: 120_000 });
     },
   };
 }
