@@ -23,7 +23,7 @@ import { measureCoalescing, measureCold, measureColdAfterIdle, measureFloorFirst
 import { checkTargets, gitCommit, machineInfo, renderText, writeBenchmarksDoc, type BenchResult } from './report.js';
 import { measureScale, type ScaleResult } from './scale.js';
 import { startBenchStore, type BenchStore } from './store.js';
-import { Cleanup, createProgress, round, tempDir } from './util.js';
+import { Cleanup, createProgress, round, tempDir, type Progress } from './util.js';
 import { startTestDockerd, type TestDockerd } from '../harness/dockerd.js';
 
 const GROUPS = ['cli', 'commands', 'reads', 'coalesce', 'growth', 'store', 'docker', 'scale'] as const;
@@ -71,33 +71,13 @@ const NOTES = [
   'Growth: bench/probe.c reads whole files (readall), lists directories (readdir) and runs N reader threads for a fixed time (loop); cold values as for the cold read.',
 ];
 
-async function main(): Promise<number> {
-  const args = parseArgs(process.argv.slice(2));
-  const progress = createProgress(process.stderr);
-  const cleanup = new Cleanup();
-  const onSignal = (sig: NodeJS.Signals) => {
-    progress.note(`\n${sig}: cleaning up`);
-    void cleanup.run((m) => progress.note(m)).then(() => process.exit(130));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  process.on('SIGHUP', onSignal);
+type Measured = Omit<BenchResult, 'targets' | 'duration_s' | 'machine' | 'date' | 'commit'>;
 
-  const missing = await missingBuildPackages();
-  if (missing.length) {
-    process.stderr.write(`bench: the C floor cannot be built: needs ${missing.join(', ')} (apt-get install -y ${missing.join(' ')}; ./install.sh installs them)\n`);
-    return 1;
-  }
-  const started = Date.now();
-  // The bench must leave the user's engine as it found it: timed at the start and at the end.
-  const engineBaseline = join(tmpdir(), `secretfs-bench-engine-${process.pid}.json`);
-  await userEngineCheck('--before', engineBaseline);
-  const wants = (g: Group) => !args.only || args.only.has(g);
-  const errors: Record<string, string> = {};
-  const details: Record<string, unknown> = {};
-  const r: Omit<BenchResult, 'targets' | 'duration_s' | 'machine' | 'date' | 'commit'> = {
+/** Every measured number, null until a group sets it; details and errors are filled as the groups run. */
+function emptyResult(quick: boolean): Measured {
+  return {
     schema: 1,
-    quick: args.quick,
+    quick,
     warm_p50_us: null,
     warm_p99_us: null,
     tmpfs_p50_us: null,
@@ -120,15 +100,54 @@ async function main(): Promise<number> {
     driver_rss_mb: null,
     scale_reads_ok: null,
     commands: null,
-    details,
+    details: {},
     scale: [],
     growth: {},
-    errors,
+    errors: {},
   };
-  const date = new Date().toISOString();
-  const [machine, commit] = await Promise.all([machineInfo(), gitCommit()]);
+}
 
-  /** Runs one group; a failure is recorded and the run goes on. */
+/** SIGINT, SIGTERM and SIGHUP run the cleanup (mounts, processes, the private dockerd) before exiting 130. */
+function cleanUpOnSignals(progress: Progress, cleanup: Cleanup): void {
+  const onSignal = (sig: NodeJS.Signals) => {
+    progress.note(`\n${sig}: cleaning up`);
+    void cleanup.run((m) => progress.note(m)).then(() => process.exit(130));
+  };
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, onSignal);
+}
+
+/** What every group gets: the cleanup, the built tools, a temp dir, progress, and a private dockerd started on first use. */
+async function createBenchContext(cleanup: Cleanup, progress: Progress, quick: boolean): Promise<BenchContext> {
+  if (process.getuid?.() !== 0) progress.note('note: FUSE mounts with allow_other and the Docker volume plugin socket need root; expect failures');
+  if (!existsSync('/dev/fuse')) throw new Error('/dev/fuse is missing: FUSE is needed for every read measurement');
+  const dir = await tempDir(cleanup, 'secretfs-bench-');
+  progress.step('building the C floor (memfs, readbench) and bench/probe.c');
+  const tools = await buildNativeTools();
+  let dockerd: Promise<TestDockerd> | undefined;
+  return {
+    cleanup,
+    tools,
+    dir,
+    progress,
+    quick,
+    dockerd() {
+      if (!dockerd) {
+        progress.step('starting a private dockerd');
+        dockerd = startTestDockerd();
+        const started = dockerd;
+        // Registered now, so it runs after (and stops the engine under) every driver started later.
+        cleanup.add('stop the private dockerd', async () => (await started.catch(() => undefined))?.stop());
+      }
+      return dockerd;
+    },
+  };
+}
+
+/** Runs the wanted groups in their order (quiet machine first); a failing group is recorded and the run goes on. */
+async function measureGroups(ctx: BenchContext, args: Args, r: Measured): Promise<void> {
+  const { progress, cleanup } = ctx;
+  const { details, errors } = r;
+  const wants = (g: Group) => !args.only || args.only.has(g);
   const group = async (name: Group, fn: () => Promise<void>) => {
     if (!wants(name)) return;
     progress.step(`${name}...`);
@@ -139,146 +158,119 @@ async function main(): Promise<number> {
       progress.note(`${name}: FAILED: ${(err as Error).message}`);
     }
   };
+  const warmN = args.quick ? 5000 : 10000;
 
-  try {
-    if (process.getuid?.() !== 0) progress.note('note: FUSE mounts with allow_other and the Docker volume plugin socket need root; expect failures');
-    if (!existsSync('/dev/fuse')) throw new Error('/dev/fuse is missing: FUSE is needed for every read measurement');
-    const dir = await tempDir(cleanup, 'secretfs-bench-');
-    progress.step('building the C floor (memfs, readbench) and bench/probe.c');
-    const tools = await buildNativeTools();
-    let dockerd: Promise<TestDockerd> | undefined;
-    const ctx: BenchContext = {
-      cleanup,
-      tools,
-      dir,
-      progress,
-      quick: args.quick,
-      dockerd() {
-        if (!dockerd) {
-          progress.step('starting a private dockerd');
-          dockerd = startTestDockerd();
-          const started = dockerd;
-          // Registered now, so it runs after (and stops the engine under) every driver started later.
-          cleanup.add('stop the private dockerd', async () => (await started.catch(() => undefined))?.stop());
-        }
-        return dockerd;
-      },
-    };
-    const warmN = args.quick ? 5000 : 10000;
+  // CLI start first, while nothing else runs on the machine.
+  await group('cli', async () => {
+    const c: CliStartResult = await measureCliStart(ctx);
+    r.node_ms = c.node_ms;
+    r.metadata_ms = c.metadata_ms;
+    r.metadata_vs_node = c.metadata_vs_node;
+    r.docker_secretfs_help_ms = c.docker_secretfs_help_ms;
+    details.cli = c;
+  });
 
-    // CLI start first, while nothing else runs on the machine.
-    await group('cli', async () => {
-      const c: CliStartResult = await measureCliStart(ctx);
-      r.node_ms = c.node_ms;
-      r.metadata_ms = c.metadata_ms;
-      r.metadata_vs_node = c.metadata_vs_node;
-      r.docker_secretfs_help_ms = c.docker_secretfs_help_ms;
-      details.cli = c;
-    });
-
-    let store: BenchStore | undefined;
-    let host: MountHost | undefined;
-    let warmFile: string | undefined;
-    const needsStore = ['commands', 'reads', 'coalesce', 'growth', 'store', 'docker', 'scale'].some((g) => wants(g as Group));
-    if (needsStore) {
-      progress.step('starting the embedded store and the mount host');
-      store = await startBenchStore(cleanup, `${dir}/store`);
-      host = await startMountHost(cleanup, store.address, store.token, `${dir}/fs-audit.log`);
-    }
-
-    // The CLI's commands next, on a machine that is still quiet (the mount host serves nothing yet).
-    await group('commands', async () => {
-      r.commands = await measureCommands(ctx, store!);
-    });
-
-    await group('reads', async () => {
-      progress.step('reads: warm');
-      const w = await measureWarm(ctx, host!, store!, warmN, args.quick ? 3 : 7);
-      warmFile = w.file;
-      r.warm_p50_us = w.warm_p50_us;
-      r.warm_p99_us = w.warm_p99_us;
-      r.fuse_floor_p50_us = w.floor_p50_us;
-      r.fuse_floor_p99_us = w.floor_p99_us;
-      r.tmpfs_p50_us = w.tmpfs_p50_us;
-      progress.step('reads: first read on a fresh memfs');
-      const firstFloor = await measureFloorFirstRead(ctx, args.quick ? 10 : 20);
-      progress.step('reads: direct GET from the store');
-      const g = await measureVaultGet(store!, 'bench/warm', args.quick ? 500 : 2000);
-      r.vault_get_p50_us = round(g.p50_us, 1);
-      progress.step('reads: cold');
-      const c = await measureCold(ctx, host!, store!, args.quick ? 20 : 60);
-      r.cold_p50_us = c.p50_us;
-      r.cold_p99_us = c.p99_us;
-      progress.step('reads: cold after idle');
-      const idle = await measureColdAfterIdle(ctx, host!, store!, 3, args.quick ? 3 : 6);
-      details.reads = {
-        memfs_options: floorMountOptions(),
-        warm: w,
-        vault_get: g,
-        cold: c,
-        memfs_first_read: firstFloor,
-        // The cold read against a floor that is cold too (a first read on a fresh memfs): context, not the target.
-        cold_vs_cold_floor: round(c.p50_us / (g.p50_us + firstFloor.p50_us), 2),
-        cold_after_idle: idle,
-      };
-    });
-
-    await group('coalesce', async () => {
-      progress.step('coalescing: 100 concurrent cold opens');
-      const c = await measureCoalescing(ctx, host!, store!, 100);
-      if (c.failures > 0) throw new Error(`${c.failures} of the concurrent opens failed`);
-      r.coalesce_vault_reads = Math.max(c.same_file, c.distinct_keys);
-      details.coalesce = c;
-    });
-
-    await group('growth', async () => {
-      if (!warmFile) {
-        const w = await measureWarm(ctx, host!, store!, 1000, 1);
-        warmFile = w.file;
-      }
-      Object.assign(r.growth, await measureGrowth(ctx, host!, store!, warmFile));
-    });
-
-    await group('store', async () => {
-      r.growth.store = await measureStoreThroughput(ctx, store!);
-    });
-
-    // The mount host is done; docker and scale run the real driver against the same store.
-    await host?.stop();
-
-    await group('docker', async () => {
-      const d: DockerRunResult = await measureDockerRun(ctx, store!);
-      r.docker_run_secretfs_ms = d.secretfs_ms;
-      r.docker_run_local_ms = d.local_ms;
-      r.docker_run_ratio = d.ratio;
-      details.docker_run = d;
-    });
-
-    await group('scale', async () => {
-      const s: ScaleResult = await measureScale(ctx, store!);
-      r.scale = s.rows;
-      const top = s.rows[s.rows.length - 1];
-      if (top) {
-        r.mount_p50_ms = top.mount_p50_ms;
-        r.driver_rss_mb = top.driver_rss_mb;
-        r.scale_reads_ok = s.rows.every((x) => x.reads_ok === x.reads_tried);
-      }
-      details.scale = s.details;
-    });
-  } catch (err) {
-    errors.run = (err as Error).message;
-    progress.note(`bench: ${(err as Error).message}`);
-  } finally {
-    progress.step('cleaning up');
-    await cleanup.run((m) => progress.note(m));
+  let store: BenchStore | undefined;
+  let host: MountHost | undefined;
+  let warmFile: string | undefined;
+  const needsStore = ['commands', 'reads', 'coalesce', 'growth', 'store', 'docker', 'scale'].some((g) => wants(g as Group));
+  if (needsStore) {
+    progress.step('starting the embedded store and the mount host');
+    store = await startBenchStore(cleanup, `${ctx.dir}/store`);
+    host = await startMountHost(cleanup, store.address, store.token, `${ctx.dir}/fs-audit.log`);
   }
 
+  // The CLI's commands next, on a machine that is still quiet (the mount host serves nothing yet).
+  await group('commands', async () => {
+    r.commands = await measureCommands(ctx, store!);
+  });
+
+  await group('reads', async () => {
+    progress.step('reads: warm');
+    const w = await measureWarm(ctx, host!, store!, warmN, args.quick ? 3 : 7);
+    warmFile = w.file;
+    r.warm_p50_us = w.warm_p50_us;
+    r.warm_p99_us = w.warm_p99_us;
+    r.fuse_floor_p50_us = w.floor_p50_us;
+    r.fuse_floor_p99_us = w.floor_p99_us;
+    r.tmpfs_p50_us = w.tmpfs_p50_us;
+    progress.step('reads: first read on a fresh memfs');
+    const firstFloor = await measureFloorFirstRead(ctx, args.quick ? 10 : 20);
+    progress.step('reads: direct GET from the store');
+    const g = await measureVaultGet(store!, 'bench/warm', args.quick ? 500 : 2000);
+    r.vault_get_p50_us = round(g.p50_us, 1);
+    progress.step('reads: cold');
+    const c = await measureCold(ctx, host!, store!, args.quick ? 20 : 60);
+    r.cold_p50_us = c.p50_us;
+    r.cold_p99_us = c.p99_us;
+    progress.step('reads: cold after idle');
+    const idle = await measureColdAfterIdle(ctx, host!, store!, 3, args.quick ? 3 : 6);
+    details.reads = {
+      memfs_options: floorMountOptions(),
+      warm: w,
+      vault_get: g,
+      cold: c,
+      memfs_first_read: firstFloor,
+      // The cold read against a floor that is cold too (a first read on a fresh memfs): context, not the target.
+      cold_vs_cold_floor: round(c.p50_us / (g.p50_us + firstFloor.p50_us), 2),
+      cold_after_idle: idle,
+    };
+  });
+
+  await group('coalesce', async () => {
+    progress.step('coalescing: 100 concurrent cold opens');
+    const c = await measureCoalescing(ctx, host!, store!, 100);
+    if (c.failures > 0) throw new Error(`${c.failures} of the concurrent opens failed`);
+    r.coalesce_vault_reads = Math.max(c.same_file, c.distinct_keys);
+    details.coalesce = c;
+  });
+
+  await group('growth', async () => {
+    if (!warmFile) {
+      const w = await measureWarm(ctx, host!, store!, 1000, 1);
+      warmFile = w.file;
+    }
+    Object.assign(r.growth, await measureGrowth(ctx, host!, store!, warmFile));
+  });
+
+  await group('store', async () => {
+    r.growth.store = await measureStoreThroughput(ctx, store!);
+  });
+
+  // The mount host is done; docker and scale run the real driver against the same store.
+  await host?.stop();
+
+  await group('docker', async () => {
+    const d: DockerRunResult = await measureDockerRun(ctx, store!);
+    r.docker_run_secretfs_ms = d.secretfs_ms;
+    r.docker_run_local_ms = d.local_ms;
+    r.docker_run_ratio = d.ratio;
+    details.docker_run = d;
+  });
+
+  await group('scale', async () => {
+    const s: ScaleResult = await measureScale(ctx, store!);
+    r.scale = s.rows;
+    const top = s.rows[s.rows.length - 1];
+    if (top) {
+      r.mount_p50_ms = top.mount_p50_ms;
+      r.driver_rss_mb = top.driver_rss_mb;
+      r.scale_reads_ok = s.rows.every((x) => x.reads_ok === x.reads_tried);
+    }
+    details.scale = s.details;
+  });
+}
+
+/** The ratios to the floors, from the medians the groups measured. */
+function computeRatios(r: Measured): void {
   if (r.warm_p50_us !== null && r.fuse_floor_p50_us) r.warm_vs_floor = round(r.warm_p50_us / r.fuse_floor_p50_us, 2);
   if (r.cold_p50_us !== null && r.vault_get_p50_us !== null && r.fuse_floor_p50_us !== null) {
     r.cold_vs_floor = round(r.cold_p50_us / (r.vault_get_p50_us + r.fuse_floor_p50_us), 2);
   }
-  const partial: Omit<BenchResult, 'targets'> = { ...r, date, commit, machine, duration_s: Math.round((Date.now() - started) / 1000) };
-  const result: BenchResult = { ...partial, targets: checkTargets(partial) };
+}
+
+/** The result as a table (or JSON with --json) on stdout, and docs/benchmarks.md unless the run was partial. */
+async function report(result: BenchResult, args: Args, progress: Progress): Promise<void> {
   progress.note('');
   if (args.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
   else process.stdout.write(renderText(result));
@@ -286,10 +278,45 @@ async function main(): Promise<number> {
     const file = await writeBenchmarksDoc(result, NOTES);
     progress.note(`wrote ${file}`);
   }
+}
+
+/** The run by phase: preconditions, the user's engine baseline, the groups, cleanup, ratios, report, the engine again. */
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  const progress = createProgress(process.stderr);
+  const cleanup = new Cleanup();
+  cleanUpOnSignals(progress, cleanup);
+
+  const missing = await missingBuildPackages();
+  if (missing.length) {
+    process.stderr.write(`bench: the C floor cannot be built: needs ${missing.join(', ')} (apt-get install -y ${missing.join(' ')}; ./install.sh installs them)\n`);
+    return 1;
+  }
+  const started = Date.now();
+  // The bench must leave the user's engine as it found it: timed at the start and at the end.
+  const engineBaseline = join(tmpdir(), `secretfs-bench-engine-${process.pid}.json`);
+  await userEngineCheck('--before', engineBaseline);
+  const r = emptyResult(args.quick);
+  const date = new Date().toISOString();
+  const [machine, commit] = await Promise.all([machineInfo(), gitCommit()]);
+
+  try {
+    await measureGroups(await createBenchContext(cleanup, progress, args.quick), args, r);
+  } catch (err) {
+    r.errors.run = (err as Error).message;
+    progress.note(`bench: ${(err as Error).message}`);
+  } finally {
+    progress.step('cleaning up');
+    await cleanup.run((m) => progress.note(m));
+  }
+
+  computeRatios(r);
+  const partial: Omit<BenchResult, 'targets'> = { ...r, date, commit, machine, duration_s: Math.round((Date.now() - started) / 1000) };
+  await report({ ...partial, targets: checkTargets(partial) }, args, progress);
   const engineOk = (await userEngineCheck('--after', engineBaseline)) === 0;
   await rm(engineBaseline, { force: true });
   if (!engineOk) process.stderr.write("bench: the user's Docker engine answers docker volume inspect in more than 2 s (see above)\n");
-  return Object.keys(errors).length > 0 || !engineOk ? 1 : 0;
+  return Object.keys(r.errors).length > 0 || !engineOk ? 1 : 0;
 }
 
 /** scripts/user-engine-check.mjs (shared with scripts/test.mjs); its report goes to stderr, so --json keeps stdout. */
