@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { asksForDetach, dockerRunArgs, planMounts } from '../../../lib/app/run-plan.js';
 import { UsageError } from '../../../lib/errors.js';
 
-const test = suite('lib/run-plan');
+const test = suite('app/run-plan');
 
 test('one path goes at the target itself', () => {
   assert.equal(planMounts(['secret/app-1'], '/run/secrets'), [{ path: 'secret/app-1', target: '/run/secrets' }]);

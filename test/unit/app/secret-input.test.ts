@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { UsageError } from '../../../lib/errors.js';
 import { parseValueSources, readValues } from '../../../lib/app/secret-input.js';
 
-const test = suite('lib/secret-input');
+const test = suite('app/secret-input');
 const stdin = (text: string | Buffer) => ({ readStdin: async () => Buffer.from(text) });
 
 test('KEY, KEY=- and KEY=@file are accepted', () => {
