@@ -27,6 +27,8 @@ export interface Paths {
   driverStateFile: string;
   /** The driver's Vault credential (0600): `{"addr": ..., "token": ...}`. */
   driverCredentialFile: string;
+  /** The driver's AppRole login state (no secrets), for `driver status` and `doctor`. */
+  driverAuthStatusFile: string;
   driverPidFile: string;
   driverLogFile: string;
   /** The FUSE mountpoints of the driver's volumes live below this, never under /var/lib/docker. */
@@ -84,6 +86,7 @@ export function resolvePaths(env: NodeJS.ProcessEnv = process.env): Paths {
     driverDir,
     driverStateFile: join(driverDir, 'state.json'),
     driverCredentialFile: join(driverDir, 'credential.json'),
+    driverAuthStatusFile: join(driverDir, 'auth-status.json'),
     driverPidFile: join(runDir, 'driver.pid'),
     driverLogFile: join(logDir, 'driver.log'),
     mountRoot: join(home, 'mnt'),

@@ -38,11 +38,15 @@ export function driverCommand(ctx: CliContext): Command {
       if (opts.format === 'json') ctx.out.json(status);
       else {
         ctx.out.data(`${status.running ? `running: pid ${status.pid}` : 'not running'}, driver ${status.name}, socket ${status.socket}\n`);
+        if (status.auth) {
+          const a = status.auth;
+          ctx.out.data(`auth: AppRole, ${a.state === 'ok' ? `logged in (${a.logins} login${a.logins === 1 ? '' : 's'}${a.tokenExpires ? `, token until ${a.tokenExpires}` : ''})` : `NOT LOGGED IN: ${a.message}`}\n`);
+        }
         if (status.volumes.length) {
           ctx.out.data(renderTable(['VOLUME', 'PATH', 'MOUNTED', 'REFS', 'TOKEN'], status.volumes.map((v) => [v.name, v.path, v.mounted ? 'yes' : 'no', v.refCount, v.tokenSource])));
         }
       }
-      if (!status.running) ctx.exitCode = 1;
+      if (!status.running || (status.auth && status.auth.state !== 'ok')) ctx.exitCode = 1;
     });
   driver
     .command('serve')

@@ -5,10 +5,29 @@ import type { InitFlags } from '../../lib/app/init.js';
 import { normalizeSecretPath } from '../../lib/vault/kv-path.js';
 import { askInitAnswers } from '../prompts.js';
 import type { CliContext } from '../context.js';
+import { readFile } from 'node:fs/promises';
+import { UsageError } from '../../lib/errors.js';
+import { readAll } from '../stdin.js';
 
 interface InitOptions extends InitFlags {
   yes?: boolean;
   format: 'text' | 'json';
+}
+
+/** A secret given as @FILE or - (stdin), trimmed; a plain value would sit in argv, so it is refused. */
+async function readSecretSource(ctx: CliContext, source: string): Promise<string> {
+  let text: string;
+  if (source === '-') text = (await readAll(ctx.stdin)).toString('utf8');
+  else if (source.startsWith('@')) {
+    try {
+      text = await readFile(source.slice(1), 'utf8');
+    } catch (err) {
+      throw new UsageError(`cannot read the secret_id file ${source.slice(1)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  } else throw new UsageError('--secret-id takes @FILE or - (stdin), never the secret itself (it would show in the process list)');
+  const value = text.trim();
+  if (!value) throw new UsageError(`the secret_id from ${source === '-' ? 'stdin' : source.slice(1)} is empty`);
+  return value;
 }
 
 /** `init`: sets up Vault (or the embedded store), the driver and the config. Safe to run again. */
@@ -29,10 +48,18 @@ export function initCommand(ctx: CliContext): Command {
     .option('--tls-server-name <name>', "name to check Vault's certificate against and send as SNI (VAULT_TLS_SERVER_NAME)")
     .option('--tls-skip-verify', "do not verify Vault's certificate (VAULT_SKIP_VERIFY): insecure, for tests only")
     .option('--namespace <ns>', 'Vault namespace sent as X-Vault-Namespace on every request (VAULT_NAMESPACE; HCP: admin)')
+    .option('--auth <method>', 'how the driver authenticates: token (its own orphan token) or approle (logs in, renews, logs in again)')
+    .option('--role-id <id>', 'AppRole: the role_id of an existing role (default: init makes a role secretfs-driver)')
+    .option('--secret-id <source>', 'AppRole: the secret_id (or a wrapping token of it) from @FILE or - (stdin); never in argv')
+    .option('--approle-mount <path>', 'AppRole: where the approle method is mounted (default approle)')
     .addOption(formatOption())
     .action(async (opts: InitOptions) => {
       // Loaded here, not at start-up: set-up pulls in the store, the driver and their dependencies.
       const { defaultInitChoices, initialize } = await import('../../lib/app/init.js');
+      if (opts.auth !== undefined && opts.auth !== 'token' && opts.auth !== 'approle') throw new UsageError(`--auth must be token or approle, not ${JSON.stringify(opts.auth)}`);
+      if ((opts.roleId || opts.secretId || opts.approleMount) && opts.auth !== 'approle') throw new UsageError('--role-id, --secret-id and --approle-mount go with --auth approle');
+      if (opts.roleId && !opts.secretId) throw new UsageError('--role-id needs --secret-id @FILE or --secret-id - (stdin)');
+      if (opts.secretId) opts.secretId = await readSecretSource(ctx, opts.secretId);
       let choices = await defaultInitChoices(ctx.paths, ctx.env, opts);
       if (choices.connection?.tls?.skipVerify) {
         ctx.out.warn("TLS VERIFICATION IS OFF (--tls-skip-verify / VAULT_SKIP_VERIFY): anyone between here and Vault can read every secret and token. Use --ca-cert instead; keep this for tests only.");

@@ -1,3 +1,4 @@
+import { readDriverAuthStatus } from '../driver/approle-login.js';
 import { access } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import type { Config } from '../config.js';
@@ -105,6 +106,15 @@ export async function runDoctor(deps: DoctorDeps): Promise<CheckResult[]> {
     };
   });
   results.push(kv);
+  const auth = await readDriverAuthStatus(paths);
+  if (auth) {
+    results.push({
+      name: 'driver login',
+      ok: auth.state === 'ok',
+      detail: auth.state === 'ok' ? `AppRole: ${auth.message}; ${auth.logins} login(s)${auth.tokenExpires ? `, token until ${auth.tokenExpires}` : ''}` : `AppRole: ${auth.message}`,
+      ...(auth.state === 'ok' ? {} : { hint: 'give the driver a new secret_id: docker secretfs init --auth approle --force (or --role-id ID --secret-id @FILE)' }),
+    });
+  }
   results.push(
     await check('stale mounts', async () => {
       const stale = await findDeadMounts(paths.mountRoot);

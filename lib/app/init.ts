@@ -3,6 +3,7 @@ import { DEFAULT_STORE_ADDR, readConfigFile, writeConfigFile, type Backend, type
 import type { DockerClient } from '../docker/client.js';
 import { readDriverCredential } from '../driver/credential.js';
 import { provisionDriverCredential } from '../driver/driver-policy.js';
+import { provisionDriverAppRole } from '../driver/driver-approle.js';
 import { startDriverInBackground, stopDriver } from '../driver/process.js';
 import { ConfigError, isVaultFailure } from '../errors.js';
 import { startStoreInBackground, storeRootTokenFile } from '../localvault/process.js';
@@ -32,6 +33,10 @@ export interface InitChoices {
   force: boolean;
   /** TLS settings and namespace of the Vault (Vault's client settings); recorded in the config and the driver's credential. */
   connection?: VaultConnection;
+  /** How the driver authenticates: its own token (default) or AppRole. */
+  driverAuth?: 'token' | 'approle';
+  /** AppRole: an existing role's role_id and secret_id (or a wrapping token of it); none = init makes the role. */
+  approle?: { roleId?: string; secretId?: string; mount?: string };
 }
 
 /** One step's outcome: whether it changed anything. */
@@ -74,7 +79,7 @@ export async function initialize(deps: InitDeps, choices: InitChoices): Promise<
     return outcome;
   }, (o) => record({ step: 'kv-mount', changed: o === 'created', detail: o === 'created' ? `enabled KV v2 at ${kvMount}` : `KV v2 at ${kvMount}` }));
 
-  const credentialChanged = await deps.step('giving the driver its own credential', () => ensureDriverCredential(paths, admin, choices.force), (c) =>
+  const credentialChanged = await deps.step('giving the driver its own credential', () => ensureDriverCredential(paths, admin, choices), (c) =>
     record({ step: 'driver-credential', changed: c, detail: c ? `driver credential written (${paths.driverCredentialFile}, 0600)` : 'driver credential valid' }),
   );
 
@@ -145,9 +150,19 @@ async function connectVault(paths: Paths, choices: InitChoices): Promise<{ admin
 }
 
 /** Keeps a valid driver credential for the same address; otherwise (or with force) mints a new one and revokes the old. */
-async function ensureDriverCredential(paths: Paths, admin: VaultClient, force: boolean): Promise<boolean> {
+async function ensureDriverCredential(paths: Paths, admin: VaultClient, choices: InitChoices): Promise<boolean> {
+  const force = choices.force;
   const existing = await readDriverCredential(paths).catch(() => undefined);
-  if (existing && existing.addr === admin.addr) {
+  if (choices.driverAuth === 'approle') {
+    // Kept when it is an AppRole credential for this Vault and no other role was asked for.
+    const sameConnection = existing && isDeepStrictEqual(mergeConnections(existing), mergeConnections(admin.connection));
+    const same = existing?.approle && existing.addr === admin.addr && sameConnection && (!choices.approle?.roleId || choices.approle.roleId === existing.approle.roleId);
+    if (same && !force) return false;
+    if (existing?.token && existing.addr === admin.addr) await revokeSelf(admin.withToken(existing.token)).catch(() => undefined);
+    await provisionDriverAppRole(admin, paths, choices.approle ?? {});
+    return true;
+  }
+  if (existing?.token && existing.addr === admin.addr) {
     const old = admin.withToken(existing.token);
     const valid = await lookupSelf(old).then(() => true, (err) => {
       if (isVaultFailure(err, 'forbidden', 'not_found')) return false;
@@ -178,6 +193,11 @@ export interface InitFlags {
   tlsServerName?: string;
   tlsSkipVerify?: boolean;
   namespace?: string;
+  /** `--auth approle`; role_id and the secret_id (already read from its file or stdin by the CLI). */
+  auth?: 'token' | 'approle';
+  roleId?: string;
+  secretId?: string;
+  approleMount?: string;
 }
 
 /** The connection settings init records: flags over the environment, file paths made absolute. */
@@ -211,5 +231,7 @@ export async function defaultInitChoices(paths: Paths, env: NodeJS.ProcessEnv, f
     defaultPath: flags.defaultPath ?? existing?.defaultPath ?? 'secret/app-1',
     force: Boolean(flags.force),
     connection: initConnection(env, flags),
+    driverAuth: flags.auth ?? 'token',
+    ...(flags.auth === 'approle' ? { approle: { roleId: flags.roleId, secretId: flags.secretId, mount: flags.approleMount } } : {}),
   };
 }

@@ -3,16 +3,20 @@ import { ConfigError } from '../errors.js';
 import { readConfigFile } from '../config.js';
 import type { Paths } from '../paths.js';
 import { connectionFromEnv, mergeConnections, type VaultConnection } from '../vault/connection.js';
+import type { AppRoleCredential } from './approle-login.js';
 import { readOptionalFile, writePrivateFile } from '../private-files.js';
 
 /**
  * The driver's own Vault credential, kept in `paths.driverCredentialFile` (mode 0600) as
- * `{"addr": "http://127.0.0.1:8282", "token": "<driver token>"}`. The token belongs to that address,
- * so the two are always read and written together.
+ * `{"addr": "http://127.0.0.1:8282", "token": "<driver token>"}`, or with `"approle": {"mount",
+ * "roleId", "secretId"}` instead of a token (the driver logs in itself). The credential belongs to
+ * that address, so they are always read and written together, with the TLS settings and namespace.
  */
 export interface DriverCredential extends VaultConnection {
   addr: string;
-  token: string;
+  /** A token credential; absent for AppRole. */
+  token?: string;
+  approle?: AppRoleCredential;
 }
 
 /** Reads the credential file, or undefined when there is none. Re-tightens its mode to 0600. */
@@ -25,19 +29,24 @@ export async function readDriverCredential(paths: Paths): Promise<DriverCredenti
   } catch (err) {
     throw new ConfigError(`driver credential ${paths.driverCredentialFile} is not valid JSON`, { cause: err, hint: 'run `docker secretfs init --force`' });
   }
-  if (typeof parsed.addr !== 'string' || !parsed.addr || typeof parsed.token !== 'string' || !parsed.token) {
-    throw new ConfigError(`driver credential ${paths.driverCredentialFile} needs "addr" and "token"`, { hint: 'run `docker secretfs init --force`' });
+  const approle = parsed.approle;
+  const approleOk = approle && typeof approle.mount === 'string' && approle.mount && typeof approle.roleId === 'string' && approle.roleId;
+  if (typeof parsed.addr !== 'string' || !parsed.addr || !((typeof parsed.token === 'string' && parsed.token) || approleOk)) {
+    throw new ConfigError(`driver credential ${paths.driverCredentialFile} needs "addr" and "token" (or "approle")`, { hint: 'run `docker secretfs init --force`' });
   }
   const st = await stat(paths.driverCredentialFile);
   if ((st.mode & 0o077) !== 0) await chmod(paths.driverCredentialFile, 0o600);
-  return { addr: parsed.addr, token: parsed.token, ...mergeConnections({ tls: parsed.tls, namespace: parsed.namespace }) };
+  const connection = mergeConnections({ tls: parsed.tls, namespace: parsed.namespace });
+  if (approleOk) return { addr: parsed.addr, approle: approle as AppRoleCredential, ...connection };
+  return { addr: parsed.addr, token: parsed.token, ...connection };
 }
 
 /** Writes the credential file atomically with mode 0600 (init calls this; so does the first start). */
 export async function writeDriverCredential(paths: Paths, credential: DriverCredential): Promise<void> {
   // The TLS settings (file paths) and namespace belong to the address, so they are kept with it.
   const connection = mergeConnections({ tls: credential.tls, namespace: credential.namespace });
-  await writePrivateFile(paths.driverCredentialFile, JSON.stringify({ addr: credential.addr, token: credential.token, ...connection }, null, 2) + '\n');
+  const secret = credential.approle ? { approle: credential.approle } : { token: credential.token };
+  await writePrivateFile(paths.driverCredentialFile, JSON.stringify({ addr: credential.addr, ...secret, ...connection }, null, 2) + '\n');
 }
 
 /**

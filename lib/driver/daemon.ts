@@ -5,7 +5,8 @@ import type { Logger } from '../log.js';
 import type { Paths } from '../paths.js';
 import { ensurePrivateDir } from '../private-files.js';
 import { createVaultClient } from '../vault/client.js';
-import { resolveDriverCredential } from './credential.js';
+import { resolveDriverCredential, writeDriverCredential } from './credential.js';
+import { AppRoleLogin } from './approle-login.js';
 import { createFsMounter } from './fs-mounter.js';
 import { VaultSecretProvider, type SecretProvider } from './secret-provider.js';
 import { createDriverServer } from './server.js';
@@ -52,11 +53,34 @@ export async function startDriver(paths: Paths, options: StartDriverOptions): Pr
   const cleanups: (() => Promise<void> | void)[] = [];
   try {
     let tokens = options.tokens;
+    let login: AppRoleLogin | undefined;
     let secretProvider = options.secretProvider;
     if (!tokens) {
       const credential = await resolveDriverCredential(paths, options.env ?? {});
-      const driverVault = createVaultClient({ addr: credential.addr, token: credential.token, timeoutMs: options.vaultTimeoutMs, tls: credential.tls, namespace: credential.namespace });
-      tokens = await VaultVolumeTokens.start({ driverVault, log: log.child('tokens'), ttl: options.volumeTokenTtl, driverName: paths.driverName, timeoutMs: options.vaultTimeoutMs });
+      const base = createVaultClient({ addr: credential.addr, token: credential.token, timeoutMs: options.vaultTimeoutMs, tls: credential.tls, namespace: credential.namespace });
+      let driverVault = base;
+      if (credential.approle) {
+        // No long-lived token: log in with the role, renew, log in again (lib/driver/approle-login.ts).
+        const approle = credential.approle;
+        const session = await AppRoleLogin.start({
+          base,
+          credential: approle,
+          paths,
+          log: log.child('approle'),
+          forgetSecretId: () => writeDriverCredential(paths, { ...credential, approle: { ...approle, secretId: undefined } }),
+        });
+        cleanups.push(() => session.close());
+        login = session;
+        driverVault = session.client;
+      }
+      tokens = await VaultVolumeTokens.start({
+        driverVault,
+        log: log.child('tokens'),
+        ttl: options.volumeTokenTtl,
+        driverName: paths.driverName,
+        timeoutMs: options.vaultTimeoutMs,
+        credentialKeptAlive: login !== undefined,
+      });
       secretProvider ??= new VaultSecretProvider({ driverVault, log: log.child('swarm'), driverName: paths.driverName, timeoutMs: options.vaultTimeoutMs });
     }
     const ownProvider = secretProvider;
@@ -89,6 +113,7 @@ export async function startDriver(paths: Paths, options: StartDriverOptions): Pr
           await server.close();
           await driver.close();
           secretProvider?.close();
+          login?.close();
           await audit.close();
           await unlink(paths.driverSocket).catch(() => {});
           log.info('driver stopped');

@@ -1,3 +1,4 @@
+import { readDriverAuthStatus, type DriverAuthStatus } from './approle-login.js';
 import { builtCliEntry } from '../version.js';
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync } from 'node:fs';
@@ -23,6 +24,8 @@ export interface DriverStatus {
   socket: string;
   logFile: string;
   volumes: VolumeStatus[];
+  /** The AppRole login state when the driver logs in with AppRole. */
+  auth?: DriverAuthStatus;
 }
 
 export interface BackgroundStartOptions {
@@ -155,9 +158,10 @@ export async function stopDriver(paths: Paths, options: { timeoutMs?: number } =
 export async function driverStatus(paths: Paths): Promise<DriverStatus> {
   const base = { name: paths.driverName, socket: paths.driverSocket, logFile: paths.driverLogFile };
   const pid = await readDriverPid(paths);
+  const auth = await readDriverAuthStatus(paths);
   try {
     const report = await callDriver<DriverStatusReport>(paths.driverSocket, STATUS_ROUTE, {}, 3000);
-    return { ...base, running: true, pid: report.pid ?? pid, volumes: report.volumes };
+    return { ...base, running: true, pid: report.pid ?? pid, volumes: report.volumes, ...(auth ? { auth } : {}) };
   } catch {
     const defs = await new DriverStateStore(paths.driverStateFile, silentLogger).load().catch(() => new Map());
     const volumes: VolumeStatus[] = [...defs.values()].map((d) => ({
@@ -170,6 +174,6 @@ export async function driverStatus(paths: Paths): Promise<DriverStatus> {
       tokenSource: d.tokenSource,
       createdAt: d.createdAt,
     }));
-    return { ...base, running: false, pid, volumes };
+    return { ...base, running: false, pid, volumes, ...(auth ? { auth } : {}) };
   }
 }

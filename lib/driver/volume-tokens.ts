@@ -53,6 +53,8 @@ export interface VaultVolumeTokensOptions {
   timeoutMs?: number;
   /** Retry delay after a failed re-mint. */
   retryMs?: number;
+  /** The credential is kept alive elsewhere (an AppRole login renews and logs in again itself). */
+  credentialKeptAlive?: boolean;
 }
 
 /** Renewal at about two thirds of the TTL, as Vault's own agents do. */
@@ -102,7 +104,7 @@ export class VaultVolumeTokens implements VolumeTokens {
       const self = await lookupSelf(this.opts.driverVault);
       this.isRoot = self.policies.includes('root');
       this.opts.log.info('driver credential', { policies: self.policies.join(','), ttl: self.ttlSeconds, accessor: self.accessor });
-      if (self.renewable && self.ttlSeconds > 0) this.scheduleSelfRenewal(self.ttlSeconds);
+      if (self.renewable && self.ttlSeconds > 0 && !this.opts.credentialKeptAlive) this.scheduleSelfRenewal(self.ttlSeconds);
     })().catch((err) => {
       this.checked = undefined;
       throw err;

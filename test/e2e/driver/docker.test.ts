@@ -186,7 +186,7 @@ test('docker volume inspect and docker inspect show no token', async () => {
   await ok(['run', '-d', '--name', c, '-v', `${vol('v1')}:/secrets`, image, 'sleep', '300']);
   const text = (await ok(['volume', 'inspect', vol('v1')])) + (await ok(['inspect', c]));
   const credential = await readDriverCredential(paths!);
-  for (const secret of [store!.rootToken, credential!.token, 'pw-one-e2e']) assert.not.ok(text.includes(secret), 'no token or secret in inspect');
+  for (const secret of [store!.rootToken, credential!.token!, 'pw-one-e2e']) assert.not.ok(text.includes(secret), 'no token or secret in inspect');
   assert.not.ok(/hvs\.[A-Za-z0-9]{10,}/.test(text), 'no Vault token at all');
   assert.not.ok(/"token"/i.test(text));
   await removeContainer(c);
