@@ -6,7 +6,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { missingRequirement } from '../../helpers/environment.js';
-import { CLI_ENTRY, runCli } from '../../helpers/run-cli.js';
+import { CLI_ENTRY, runCli } from '../../../harness/run-cli.js';
 import { startTestStoreProcess, type TestStore } from '../../helpers/store.js';
 import { resolvePaths, type Paths } from '../../../lib/paths.js';
 import { createVaultClient, type VaultClient } from '../../../lib/vault/client.js';
