@@ -57,6 +57,9 @@ export interface BenchResult {
   docker_run_secretfs_ms: number | null;
   docker_run_local_ms: number | null;
   docker_run_ratio: number | null;
+  swarm_task_secretfs_ms: number | null;
+  swarm_task_plain_ms: number | null;
+  swarm_task_ratio: number | null;
   node_ms: number | null;
   metadata_ms: number | null;
   metadata_vs_node: number | null;
@@ -110,6 +113,7 @@ export function checkTargets(r: Omit<BenchResult, 'targets'>): TargetCheck[] {
     le('cold_vs_floor', r.cold_vs_floor, 1.5),
     { metric: 'coalesce_vault_reads', value: r.coalesce_vault_reads, op: '==', target: 1, pass: r.coalesce_vault_reads === null ? null : r.coalesce_vault_reads === 1 },
     le('docker_run_ratio', r.docker_run_ratio, 1.25),
+    le('swarm_task_ratio', r.swarm_task_ratio, 1.25),
     le('metadata_vs_node', r.metadata_vs_node, 1.5),
     ...(r.commands?.timings ?? []).map((c) => le(`${c.command} vs ${c.baseline}`, c.ratio, c.target)),
   ];
@@ -156,6 +160,7 @@ function mainRows(r: BenchResult): string[][] {
     row('Cold read p50 (fetched from the store)', num(r.cold_p50_us, ' us'), `GET ${num(r.vault_get_p50_us, ' us')} + memfs ${num(r.fuse_floor_p50_us, ' us')}`, 'cold_vs_floor', num(r.cold_vs_floor)),
     row('Store reads for 100 concurrent cold opens', num(r.coalesce_vault_reads), '1', 'coalesce_vault_reads', ''),
     row('docker run --rm -v VOL:/s cat /s/key (median)', num(r.docker_run_secretfs_ms, ' ms'), `local volume ${num(r.docker_run_local_ms, ' ms')}`, 'docker_run_ratio', num(r.docker_run_ratio)),
+    row('Swarm task start with a secretfs secret (median)', num(r.swarm_task_secretfs_ms, ' ms'), `plain Swarm secret ${num(r.swarm_task_plain_ms, ' ms')}`, 'swarm_task_ratio', num(r.swarm_task_ratio)),
     row('docker-cli-plugin-metadata (median)', num(r.metadata_ms, ' ms'), `node -e 0 ${num(r.node_ms, ' ms')}`, 'metadata_vs_node', num(r.metadata_vs_node)),
     row('docker secretfs --help (median)', num(r.docker_secretfs_help_ms, ' ms'), '', undefined, ''),
     row('Mount p50 with 200 volumes', num(r.mount_p50_ms, ' ms'), '', undefined, ''),

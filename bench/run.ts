@@ -3,7 +3,7 @@
  * `npm run bench [-- --json] [-- --quick] [-- --only GROUP,...]`: measures docker secretfs
  * against its floors in one run on this machine, prints a table (or one JSON object with
  * --json; progress goes to stderr) and writes docs/benchmarks.md from the same run.
- * Groups: cli, commands, reads (with the floors), coalesce, growth, store, docker, scale. --only skips the others
+ * Groups: cli, commands, reads (with the floors), coalesce, growth, store, docker, swarm, scale. --only skips the others
  * and does not write docs/benchmarks.md (a partial run is no report).
  */
 import { spawn } from 'node:child_process';
@@ -22,11 +22,12 @@ import { buildNativeTools, missingBuildPackages, REPO_ROOT } from './native.js';
 import { measureCoalescing, measureCold, measureColdAfterIdle, measureFloorFirstRead, measureVaultGet, measureWarm } from './reads.js';
 import { checkTargets, gitCommit, machineInfo, renderText, writeBenchmarksDoc, type BenchResult } from './report.js';
 import { measureScale, type ScaleResult } from './scale.js';
+import { measureSwarmTaskStart } from './swarm.js';
 import { startBenchStore, type BenchStore } from './store.js';
 import { Cleanup, createProgress, round, tempDir, type Progress } from './util.js';
 import { startTestDockerd, type TestDockerd } from '../harness/dockerd.js';
 
-const GROUPS = ['cli', 'commands', 'reads', 'coalesce', 'growth', 'store', 'docker', 'scale'] as const;
+const GROUPS = ['cli', 'commands', 'reads', 'coalesce', 'growth', 'store', 'docker', 'swarm', 'scale'] as const;
 type Group = (typeof GROUPS)[number];
 
 interface Args {
@@ -50,7 +51,7 @@ function parseArgs(argv: string[]): Args {
       args.only = new Set(groups as Group[]);
       args.writeDocs = false;
     } else if (a === '-h' || a === '--help') {
-      process.stdout.write('usage: npm run bench [-- --json] [--quick] [--only cli,commands,reads,coalesce,growth,store,docker,scale] [--no-docs]\n');
+      process.stdout.write('usage: npm run bench [-- --json] [--quick] [--only cli,commands,reads,coalesce,growth,store,docker,swarm,scale] [--no-docs]\n');
       process.exit(0);
     } else throw new Error(`unknown argument ${a} (see --help)`);
   }
@@ -65,6 +66,7 @@ const NOTES = [
   'Coalescing: 100 threads (bench/probe.c burst) released together by a barrier open a secret never read before, on a fresh mount; counted in the store\'s audit log (GETs of that secret). Reported: the larger of "all 100 open the same file" and "each opens a different key of the secret".',
   'The embedded store (lib/localvault createStoreServer) runs in its own process on 127.0.0.1 with its audit log on; every client uses keep-alive.',
   'docker run: `docker run --rm -v VOL:/s IMAGE cat /s/db-password` with a secretfs volume of a bench-only driver (SECRETFS_DRIVER_NAME=sfsbench...) against a local volume holding the same file, interleaved, medians; the image is the local busybox image of harness/docker-image.ts (no registry pulls).',
+  'Swarm task start: on a private single-node swarm, a service whose --secret is a secretfs Swarm secret (the bench driver reads it from the store at assignment) against the same service with a plain Swarm secret holding the same bytes; per run one new service each, interleaved, the time from the task\'s CreatedAt to the timestamp of its running state (swarm\'s own clock), medians.',
   'CLI start: `node dist/cli/main.js docker-cli-plugin-metadata` (what the plugin shim runs) against `node -e 0`, and `docker secretfs --help` with the plugin installed in a temporary DOCKER_CONFIG; interleaved, medians.',
   'CLI commands: `init` against the bench\'s store (driver on the private dockerd), the plugin shim in a temporary DOCKER_CONFIG, then interleaved rounds (the order reversed every other round) of `docker secretfs get/put/ls/--help/version` against `node -e 0`, the metadata command (run by node directly, as the docker CLI runs it before every plugin command) against `node -e 0`, and `docker secretfs run -- IMAGE true` against `docker run --rm IMAGE true`, medians. Run start-up: `node dist/cli/main.js run` with a docker "binary" that notes the time it starts. CPU: bash `times` of each run and its children. Requests: one invocation each, Vault requests counted in the store\'s audit log, Docker Engine API requests through a counting unix socket in front of the private dockerd.',
   'Scale: 1, 10, 50 and 200 volumes created and mounted through the driver\'s socket (POST /VolumeDriver.Create, /VolumeDriver.Mount), Mount latency p50/p99 of each step, driver VmRSS from /proc/<pid>/status, and one read of a file in every mounted volume.',
@@ -92,6 +94,9 @@ function emptyResult(quick: boolean): Measured {
     docker_run_secretfs_ms: null,
     docker_run_local_ms: null,
     docker_run_ratio: null,
+    swarm_task_secretfs_ms: null,
+    swarm_task_plain_ms: null,
+    swarm_task_ratio: null,
     node_ms: null,
     metadata_ms: null,
     metadata_vs_node: null,
@@ -173,7 +178,7 @@ async function measureGroups(ctx: BenchContext, args: Args, r: Measured): Promis
   let store: BenchStore | undefined;
   let host: MountHost | undefined;
   let warmFile: string | undefined;
-  const needsStore = ['commands', 'reads', 'coalesce', 'growth', 'store', 'docker', 'scale'].some((g) => wants(g as Group));
+  const needsStore = ['commands', 'reads', 'coalesce', 'growth', 'store', 'docker', 'swarm', 'scale'].some((g) => wants(g as Group));
   if (needsStore) {
     progress.step('starting the embedded store and the mount host');
     store = await startBenchStore(cleanup, `${ctx.dir}/store`);
@@ -246,6 +251,14 @@ async function measureGroups(ctx: BenchContext, args: Args, r: Measured): Promis
     r.docker_run_local_ms = d.local_ms;
     r.docker_run_ratio = d.ratio;
     details.docker_run = d;
+  });
+
+  await group('swarm', async () => {
+    const w = await measureSwarmTaskStart(ctx, store!);
+    r.swarm_task_secretfs_ms = w.secretfs_ms;
+    r.swarm_task_plain_ms = w.plain_ms;
+    r.swarm_task_ratio = w.ratio;
+    details.swarm_task_start = w;
   });
 
   await group('scale', async () => {

@@ -19,6 +19,7 @@ const COMMANDS: Record<string, () => Promise<CommandFactory>> = {
   history: async () => (await import('./commands/history.js')).historyCommand,
   run: async () => (await import('./commands/run.js')).runCommand,
   volume: async () => (await import('./commands/volume.js')).volumeCommand,
+  secret: async () => (await import('./commands/secret.js')).secretCommand,
   mount: async () => (await import('./commands/mount.js')).mountCommand,
   policy: async () => (await import('./commands/policy.js')).policyCommand,
   token: async () => (await import('./commands/token.js')).tokenCommand,
@@ -45,6 +46,8 @@ export async function createProgram(ctx: CliContext, only?: string): Promise<Com
     .description('HashiCorp Vault secrets as read-only files in containers.\n\nStart with `docker secretfs init`, then `docker secretfs put PATH KEY` and `docker secretfs run -- IMAGE`.')
     .version(readPackageVersion(), '-v, --version', 'show the version')
     .helpOption('-h, --help', 'show help')
+    // Our -v/--version only before a command: `get --version 3` and `secret create --version 3` are theirs.
+    .enablePositionalOptions()
     .showSuggestionAfterError(true)
     .configureHelp({ sortSubcommands: false });
   const names = only !== undefined && Object.hasOwn(COMMANDS, only) ? [only] : Object.keys(COMMANDS);

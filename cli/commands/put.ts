@@ -2,6 +2,8 @@ import { Command } from 'commander';
 import { formatOption } from '../options.js';
 import { readAll } from '../stdin.js';
 import { parseValueSources, readValues } from '../../lib/app/secret-input.js';
+import { readSecretFile } from '../../lib/app/secret-file.js';
+import { UsageError } from '../../lib/errors.js';
 import { updateSecret, writeSecret } from '../../lib/vault/kv.js';
 import { normalizeSecretPath } from '../../lib/vault/kv-path.js';
 import { askSecretValue } from '../prompts.js';
@@ -11,6 +13,7 @@ import { openSecretPath } from '../vault-session.js';
 interface PutOptions {
   replace?: boolean;
   base64?: boolean;
+  fromFile?: string;
   format: 'text' | 'json';
 }
 
@@ -19,20 +22,27 @@ export function putCommand(ctx: CliContext): Command {
   return new Command('put')
     .description('store secret values (asked for without echo on a TTY, else read from stdin)')
     .argument('<path>', 'Vault path, e.g. secret/app-1')
-    .argument('<keys...>', 'KEY (ask or stdin), KEY=- (stdin) or KEY=@FILE')
+    .argument('[keys...]', 'KEY (ask or stdin), KEY=- (stdin) or KEY=@FILE')
+    .option('--from-file <file>', 'every key of a property file: FILE.env (KEY=value lines, as `get --format env` prints) or FILE.json (one object)')
     .option('--replace', 'replace the whole secret instead of merging the keys into it')
     .option('--base64', 'store the values base64-encoded (for binary data; mount with -o encoding=base64)')
     .addOption(formatOption())
-    .addHelpText('after', '\nExamples:\n  docker secretfs put secret/app-1 db-password\n  printf %s "$PW" | docker secretfs put secret/app-1 db-password\n  docker secretfs put secret/app-1 tls-key=@key.pem')
+    .addHelpText('after', '\nExamples:\n  docker secretfs put secret/app-1 db-password\n  printf %s "$PW" | docker secretfs put secret/app-1 db-password\n  docker secretfs put secret/app-1 tls-key=@key.pem\n  docker secretfs put secret/my-service/prod --from-file my_service.env')
     .action(async (rawPath: string, keys: string[], opts: PutOptions) => {
       // The path is checked before any value is asked for.
       normalizeSecretPath(rawPath);
-      const sources = parseValueSources(keys);
-      const values = await readValues(
-        sources,
-        { readStdin: () => readAll(ctx.stdin), prompt: ctx.isInteractive ? (key) => askSecretValue(ctx, key) : undefined },
-        opts.base64,
-      );
+      let values: Record<string, unknown>;
+      if (opts.fromFile !== undefined) {
+        if (keys.length > 0) throw new UsageError('give either KEYs or --from-file, not both');
+        if (opts.base64) throw new UsageError('--base64 applies to KEYs, not to --from-file');
+        values = await readSecretFile(opts.fromFile);
+      } else {
+        values = await readValues(
+          parseValueSources(keys),
+          { readStdin: () => readAll(ctx.stdin), prompt: ctx.isInteractive ? (key) => askSecretValue(ctx, key) : undefined },
+          opts.base64,
+        );
+      }
       const { path, vault, mount } = await openSecretPath(ctx, rawPath);
       const result = opts.replace
         ? await writeSecret(vault, mount, path, values)
