@@ -31,7 +31,7 @@ export interface SwarmTaskStartResult {
  * medians.
  */
 export async function measureSwarmTaskStart(ctx: BenchContext, store: BenchStore): Promise<SwarmTaskStartResult> {
-  const runs = ctx.quick ? 3 : 9;
+  const runs = ctx.quick ? 5 : 15;
   ctx.progress.step('swarm: starting a private single-node swarm');
   const dockerd = await startTestDockerd({ swarm: true, images: false });
   ctx.cleanup.add('stop the swarm dockerd', () => dockerd.stop());

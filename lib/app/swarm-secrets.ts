@@ -96,6 +96,15 @@ export async function listSwarmSecrets(options: { vault: VaultClient; swarm: Swa
       if (spec.version !== undefined) row.vaultVersion = spec.version;
       else if (mount.version === 2) row.vaultVersion = (await currentVersion(vault, mount, spec.path)) || null;
       if (row.vaultVersion === null && mount.version === 2) row.problem = `no secret at ${spec.path}`;
+      else {
+        // What a new task would get: the same checks as the provider (key, size), never shown.
+        try {
+          renderSwarmSecret((await readSecret(vault, mount, spec.path, spec.version)).data, spec);
+        } catch (err) {
+          if (!(err instanceof SecretLabelError) && !isVaultFailure(err)) throw err;
+          row.problem = err.message;
+        }
+      }
       const allowed = await readPolicy(vault, swarmPolicyName(spec.path)).then(
         () => true,
         (err) => {
