@@ -35,6 +35,8 @@ export function runCommand(command: string, args: string[], options: RunOptions 
       clearTimeout(timer);
       resolve({ code: code ?? (signal ? 128 + 9 : 1), stdout, stderr });
     });
+    // A child that exits without reading its stdin makes this write fail with EPIPE: its exit status says what happened.
+    child.stdin.on('error', () => {});
     child.stdin.end(options.input ?? '');
   });
 }
