@@ -4,7 +4,7 @@ import { allowSwarmPath, swarmPolicyName } from '../swarm/access.js';
 import { readPolicy } from '../vault/policy.js';
 import { parseSecretLabels, renderSwarmSecret, secretLabels, SecretLabelError, type SwarmSecretSpec } from '../swarm/secret-spec.js';
 import type { VaultClient } from '../vault/client.js';
-import { currentVersion, readSecret, resolveKvMount } from '../vault/kv.js';
+import { listVersions, readSecret, resolveKvMount } from '../vault/kv.js';
 
 /**
  * The friendly side of Swarm secrets backed by secretfs: `secret create`, `allow`, `ls` and
@@ -94,7 +94,16 @@ export async function listSwarmSecrets(options: { vault: VaultClient; swarm: Swa
     try {
       const mount = await resolveKvMount(vault, spec.path);
       if (spec.version !== undefined) row.vaultVersion = spec.version;
-      else if (mount.version === 2) row.vaultVersion = (await currentVersion(vault, mount, spec.path)) || null;
+      else if (mount.version === 2) {
+        const current = await listVersions(vault, mount, spec.path).then(
+          (v) => v.current,
+          (err) => {
+            if (isVaultFailure(err, 'not_found')) return 0;
+            throw err;
+          },
+        );
+        row.vaultVersion = current || null;
+      }
       if (row.vaultVersion === null && mount.version === 2) row.problem = `no secret at ${spec.path}`;
       else {
         // What a new task would get: the same checks as the provider (key, size), never shown.
