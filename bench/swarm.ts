@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { ensureBusyboxImage } from '../lib/docker/local-image.js';
 import { allowSwarmPath } from '../lib/swarm/access.js';
 import { createVaultClient } from '../lib/vault/client.js';
-import { startTestDockerd } from '../test/helpers/dockerd.js';
+import { startTestDockerd } from '../harness/dockerd.js';
 import type { BenchContext } from './context.js';
 import { startBenchDriver } from './driver.js';
 import { FLOOR_KEY, FLOOR_VALUE } from './floors.js';

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../../helpers/run-cli.js';
+import { runCli } from '../../../harness/run-cli.js';
 import { startTestStore, type TestStore } from '../../helpers/store.js';
 
 /** `put PATH --from-file` and `get --format env|json` with the built CLI and the real store (no Docker needed). */

@@ -4,10 +4,10 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { TEST_IMAGE } from '../../helpers/docker-image.js';
-import { sharedTestDockerd, startTestDockerd, testDockerdMissing, type TestDockerd } from '../../helpers/dockerd.js';
+import { TEST_IMAGE } from '../../../harness/docker-image.js';
+import { sharedTestDockerd, startTestDockerd, testDockerdMissing, type TestDockerd } from '../../../harness/dockerd.js';
 import { missingRequirement } from '../../helpers/environment.js';
-import { runCommand } from '../../helpers/run-cli.js';
+import { runCommand } from '../../../harness/run-cli.js';
 import { createSecretfsEnv, type SecretfsEnv } from '../../helpers/secretfs-env.js';
 
 /**
