@@ -30,7 +30,7 @@ function withTlsOptions(cmd: Command): Command {
 
 const addrHelp = `listen address (default ${DEFAULT_STORE_ADDR}; 127.0.0.1 only unless told otherwise; port 0 picks a free one)`;
 
-/** `server start|stop|status|env|serve`: the embedded Vault-compatible store. */
+/** `server start|stop|status|compact|env|serve`: the embedded Vault-compatible store. */
 export function serverCommand(ctx: CliContext): Command {
   const server = new Command('server').description('run the embedded Vault-compatible store (where there is no Vault)');
   withTlsOptions(server.command('start').description('start the store in the background and print its address').option('--addr <url>', addrHelp))
@@ -64,6 +64,16 @@ export function serverCommand(ctx: CliContext): Command {
         ctx.out.data(`running: pid ${status.pid}, ${status.address}, ${health}\nroot token file: ${status.rootTokenFile}\n`);
       }
       if (!status.running || !status.health) ctx.exitCode = 1;
+    });
+  server
+    .command('compact')
+    .description('compacting copy of the store database: removes the pages deleted or destroyed values leave behind (the store keeps serving)')
+    .addOption(formatOption())
+    .action(async (opts: { format: string }) => {
+      const { compactStore } = await storeProcess();
+      const r = await ctx.out.step('compacting the store database', () => compactStore(ctx.paths), (c) => `compacted the store database in ${c.ms} ms`);
+      if (opts.format === 'json') ctx.out.json(r);
+      else ctx.out.data(`${r.records} records; ${(r.bytesBefore / 1048576).toFixed(1)} MiB -> ${(r.bytesAfter / 1048576).toFixed(1)} MiB${r.online ? ' (the running store compacted itself)' : ''}\n`);
     });
   server
     .command('env')

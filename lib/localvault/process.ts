@@ -1,8 +1,8 @@
-import { get as httpGet } from 'node:http';
-import { get as httpsGet } from 'node:https';
+import { get as httpGet, request as httpRequest } from 'node:http';
+import { get as httpsGet, request as httpsRequest } from 'node:https';
 import { builtCliEntry } from '../version.js';
 import { spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StoreError, UsageError } from '../errors.js';
@@ -12,6 +12,8 @@ import { ensurePrivateDir, readOptionalFile, writePrivateFile } from '../private
 import { DEFAULT_STORE_ADDR } from './address.js';
 import { ROOT_TOKEN_FILE, type StoreLogger } from './core.js';
 import { createStoreServer } from './server.js';
+import { ENGINE_FILE, Engine } from './engine.js';
+import { openStoreKey } from './storage.js';
 
 /**
  * Running the embedded store as a process: in the foreground (`server serve`), in the background
@@ -334,4 +336,63 @@ export async function renderStoreEnv(paths: Paths): Promise<string> {
     throw new StoreError(`no root token file at ${storeRootTokenFile(paths)}`, { hint: 'start the store once with `docker secretfs server start`' });
   }
   return `export VAULT_ADDR=${shellQuote(address)}\nexport VAULT_TOKEN=${shellQuote(token)}\n`;
+}
+
+/** What `server compact` reports. */
+export interface CompactReport {
+  /** Whether the running store compacted itself (else the stopped store's files were compacted here). */
+  online: boolean;
+  bytesBefore: number;
+  bytesAfter: number;
+  ms: number;
+  records: number;
+}
+
+/** POSTs sys/storage/compact to the running store with its root token (loopback; TLS not verified, as fetchHealth). */
+function postCompact(address: string, token: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const url = new URL('/v1/sys/storage/compact', address);
+    const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const req = request(
+      url,
+      { method: 'POST', headers: { 'X-Vault-Token': token }, timeout: 600_000, ...(url.protocol === 'https:' ? { rejectUnauthorized: false } : {}) },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('the store did not answer within 10 minutes')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/**
+ * A compacting copy of the store's database (bounds how long deleted values linger in its free
+ * pages and log): a running store does it itself while it keeps serving; a stopped store's files
+ * are compacted in this process.
+ */
+export async function compactStore(paths: Paths): Promise<CompactReport> {
+  const pid = await readStorePid(paths);
+  const address = pid !== undefined ? await readAddr(paths) : undefined;
+  if (pid !== undefined && address) {
+    const token = (await readOptionalFile(storeRootTokenFile(paths)))?.trim();
+    if (!token) throw new StoreError(`no root token file at ${storeRootTokenFile(paths)}`, { hint: 'compaction needs the root token the store wrote when it was created' });
+    const res = await postCompact(address, token);
+    if (res.status !== 200) throw new StoreError(`the store refused to compact (HTTP ${res.status}): ${res.body.trim()}`);
+    const d = (JSON.parse(res.body) as { data: { bytes_before: number; bytes_after: number; duration_ms: number; records: number } }).data;
+    return { online: true, bytesBefore: d.bytes_before, bytesAfter: d.bytes_after, ms: d.duration_ms, records: d.records };
+  }
+  const file = join(paths.storeDir, ENGINE_FILE);
+  if (!existsSync(file)) throw new StoreError(`no store database at ${file}`, { hint: 'start the store once with `docker secretfs server start`' });
+  const engine = Engine.open(paths.storeDir, await openStoreKey(paths.storeDir, [ENGINE_FILE]));
+  try {
+    engine.readAll(); // every record is checked before the copy replaces the file
+    const r = await engine.compact();
+    return { online: false, bytesBefore: r.bytesBefore, bytesAfter: r.bytesAfter, ms: r.ms, records: r.records };
+  } finally {
+    await engine.close();
+  }
 }

@@ -51,6 +51,9 @@ const ROUTES: Route[] = [
   { re: /^sys\/mounts\/(.+)$/, auth: 'acl', ops: ['read', 'write', 'delete'], handle: (c, r, m) => mountOne(c, r, m[1]) },
   { re: /^sys\/auth\/?$/, auth: 'acl', ops: ['read'], handle: (c) => listAuth(c) },
   // sys/auth/* is root-protected in Vault (sudo).
+  // Not a Vault path: a compacting copy of the store's database (`server compact`), root/sudo only.
+  // The route checks access; the server then runs the compaction (asynchronous, off the event loop).
+  { re: /^sys\/storage\/compact$/, auth: 'acl', ops: ['write'], sudo: () => true, handle: () => ({}) },
   { re: /^sys\/auth\/(.+)\/tune$/, auth: 'acl', ops: ['read', 'write'], sudo: () => true, handle: (c, r, m) => tuneAuth(c, r, m[1]) },
   { re: /^sys\/auth\/(.+)$/, auth: 'acl', ops: ['read', 'write', 'delete'], sudo: () => true, handle: (c, r, m) => authOne(c, r, m[1]) },
   { re: /^sys\/internal\/ui\/mounts(?:\/(.*))?$/, auth: 'token', ops: ['read'], handle: (c, r, m) => internalUiMount(c, r, m[1] ?? '') },

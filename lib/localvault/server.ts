@@ -122,6 +122,14 @@ function tokenOf(req: http.IncomingMessage): string {
   return '';
 }
 
+/** The store's own (non-Vault) path for a compacting copy of its database. */
+export const COMPACT_PATH = 'sys/storage/compact';
+
+async function compactOutcome(core: Core, operation: string): Promise<Outcome> {
+  const r = await core.compact();
+  return { status: 200, body: { data: { bytes_before: r.bytesBefore, bytes_after: r.bytesAfter, duration_ms: r.ms, records: r.records } }, operation, wrapped: false };
+}
+
 /** Parses the HTTP request into a VaultRequest, or throws a VaultHttpError with Vault's status. */
 async function parseRequest(core: Core, req: http.IncomingMessage, listener: ListenerConfig): Promise<VaultRequest> {
   let method = (req.method ?? 'GET').toUpperCase();
@@ -236,6 +244,7 @@ export async function createStoreServer(opts: StoreServerOptions): Promise<Store
         try {
           vreq = await parseRequest(core, req, listener);
           outcome = handleRequest(core, vreq);
+          if (vreq.path === COMPACT_PATH && outcome.status === 204) outcome = await compactOutcome(core, outcome.operation);
         } catch (err) {
           if (err instanceof VaultHttpError) {
             outcome = { status: err.status, body: { errors: err.errors }, operation: req.method ?? '', wrapped: false, error: err.errors[0] };

@@ -246,4 +246,46 @@ test('open connections beyond max_connections are refused; the store serves agai
   }
 });
 
+
+test('server compact: the running store copies itself while it serves and commits; the file shrinks; a stopped store is compacted in place', async () => {
+  const home = await mkdtemp(join(tmpdir(), 'lv-compact-'));
+  const store = await startTestStoreProcess({ home });
+  try {
+    const root = vaultClient(store.addr, store.rootToken);
+    const filler = 'f'.repeat(8000);
+    for (let i = 0; i < 150; i++) await api(store, 'POST', `secret/data/gone-${i}`, store.rootToken, JSON.stringify({ data: { v: filler } }));
+    for (let i = 0; i < 150; i++) await api(store, 'DELETE', `secret/metadata/gone-${i}`, store.rootToken);
+    await root.write('secret/data/kept', { data: { v: 'kept' } });
+    let serving = true;
+    let reads = 0;
+    let writes = 0;
+    const reader = (async () => {
+      while (serving) {
+        assert.is((await api(store, 'GET', 'secret/data/kept', store.rootToken)).status, 200);
+        reads++;
+        assert.is((await api(store, 'POST', `secret/data/during-${writes}`, store.rootToken, JSON.stringify({ data: { v: String(writes) } }))).status, 200);
+        writes++;
+      }
+    })();
+    const { compactStore } = await import('../../../lib/localvault/process.js');
+    const online = await compactStore(store.paths);
+    serving = false;
+    await reader;
+    assert.is(online.online, true);
+    assert.ok(online.bytesAfter < online.bytesBefore / 2, `${online.bytesBefore} -> ${online.bytesAfter}`);
+    assert.ok(reads > 0, 'the store answered while it compacted');
+    // Writes committed during the copy are in the copy.
+    await store.restart();
+    for (let i = 0; i < writes; i++) assert.is((await root.read(`secret/data/during-${i}`)).data.data.v, String(i));
+    assert.is((await api(store, 'GET', 'secret/data/gone-7', store.rootToken)).status, 404);
+    await store.stop();
+    const offline = await compactStore(store.paths);
+    assert.is(offline.online, false);
+    assert.ok(offline.records >= online.records, 'every record is still there');
+  } finally {
+    await store.stop();
+    await rm(home, { recursive: true, force: true });
+  }
+});
+
 test.run();
