@@ -5,6 +5,7 @@ import type { CommandsResult } from './commands.js';
 import type { GrowthResult } from './growth.js';
 import { REPO_ROOT } from './native.js';
 import { cmd } from './util.js';
+import type { StorageResult } from './storage.js';
 
 /** The machine a run was measured on. */
 export interface MachineInfo {
@@ -30,7 +31,7 @@ export interface ScaleRow {
 export interface TargetCheck {
   metric: string;
   value: number | null;
-  op: '<=' | '==';
+  op: '<=' | '==' | '>=';
   target: number;
   pass: boolean | null;
 }
@@ -73,6 +74,8 @@ export interface BenchResult {
   details: Record<string, unknown>;
   scale: ScaleRow[];
   growth: Partial<GrowthResult>;
+  /** The store's engine with 1/32/256 MB stored, and `server compact`. */
+  storage: StorageResult | null;
   errors: Record<string, string>;
 }
 
@@ -116,6 +119,14 @@ export function checkTargets(r: Omit<BenchResult, 'targets'>): TargetCheck[] {
     le('swarm_task_ratio', r.swarm_task_ratio, 1.25),
     le('metadata_vs_node', r.metadata_vs_node, 1.5),
     ...(r.commands?.timings ?? []).map((c) => le(`${c.command} vs ${c.baseline}`, c.ratio, c.target)),
+    le('store write p50 at 256 MB vs 1 MB', r.storage?.write_p50_growth ?? null, 2),
+    {
+      metric: 'store reads/s during compact vs before',
+      value: r.storage ? Math.round((r.storage.reads_per_s_during_compact / r.storage.reads_per_s_before_compact) * 100) / 100 : null,
+      op: '>=',
+      target: 0.8,
+      pass: r.storage ? r.storage.reads_per_s_during_compact / r.storage.reads_per_s_before_compact >= 0.8 : null,
+    },
   ];
 }
 
@@ -193,6 +204,24 @@ function growthTables(r: BenchResult): { title: string; rows: string[][] }[] {
     out.push({
       title: 'Concurrent readers of one warm file (threads, open+read+close)',
       rows: [['readers', 'secretfs reads/s', 'memfs reads/s', 'ratio', 'errors'], ...g.readers.map((x) => [String(x.readers), String(x.reads_per_s), String(x.floor_reads_per_s), (Math.round((x.reads_per_s / x.floor_reads_per_s) * 100) / 100).toFixed(2), String(x.errors)])],
+    });
+  }
+  const st = r.storage;
+  if (st) {
+    out.push({
+      title: 'Embedded store engine as the stored total grows (small KV v2 writes, one durable transaction each; reads by 4 keep-alive clients)',
+      rows: [['stored', 'write p50', 'write p99', 'reads/s'], ...st.levels.map((l) => [`${l.stored_mb} MB`, `${l.write_p50_us} us`, `${l.write_p99_us} us`, String(l.reads_per_s)])],
+    });
+    out.push({
+      title: 'Embedded store file, server compact (after deleting half the filler) and memory',
+      rows: [
+        ['metric', 'value'],
+        ['store.db + log', `${st.file_mb} MiB`],
+        ['server compact', `${st.compact_ms} ms`],
+        ['after compact', `${st.file_after_compact_mb} MiB`],
+        ['reads/s before / during compact', `${st.reads_per_s_before_compact} / ${st.reads_per_s_during_compact}`],
+        ['store RSS now / peak', `${st.rss_mb} / ${st.peak_rss_mb} MiB`],
+      ],
     });
   }
   if (g.store) {

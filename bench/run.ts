@@ -24,10 +24,11 @@ import { checkTargets, gitCommit, machineInfo, renderText, writeBenchmarksDoc, t
 import { measureScale, type ScaleResult } from './scale.js';
 import { measureSwarmTaskStart } from './swarm.js';
 import { startBenchStore, type BenchStore } from './store.js';
+import { measureStorage } from './storage.js';
 import { Cleanup, createProgress, round, tempDir, type Progress } from './util.js';
 import { startTestDockerd, type TestDockerd } from '../harness/dockerd.js';
 
-const GROUPS = ['cli', 'commands', 'reads', 'coalesce', 'growth', 'store', 'docker', 'swarm', 'scale'] as const;
+const GROUPS = ['cli', 'commands', 'reads', 'coalesce', 'growth', 'store', 'storage', 'docker', 'swarm', 'scale'] as const;
 type Group = (typeof GROUPS)[number];
 
 interface Args {
@@ -51,7 +52,7 @@ function parseArgs(argv: string[]): Args {
       args.only = new Set(groups as Group[]);
       args.writeDocs = false;
     } else if (a === '-h' || a === '--help') {
-      process.stdout.write('usage: npm run bench [-- --json] [--quick] [--only cli,commands,reads,coalesce,growth,store,docker,swarm,scale] [--no-docs]\n');
+      process.stdout.write('usage: npm run bench [-- --json] [--quick] [--only cli,commands,reads,coalesce,growth,store,storage,docker,swarm,scale] [--no-docs]\n');
       process.exit(0);
     } else throw new Error(`unknown argument ${a} (see --help)`);
   }
@@ -108,6 +109,7 @@ function emptyResult(quick: boolean): Measured {
     details: {},
     scale: [],
     growth: {},
+    storage: null,
     errors: {},
   };
 }
@@ -240,6 +242,11 @@ async function measureGroups(ctx: BenchContext, args: Args, r: Measured): Promis
 
   await group('store', async () => {
     r.growth.store = await measureStoreThroughput(ctx, store!);
+  });
+
+  // A store of its own, filled to 256 MB: write cost and reads as the stored total grows, compaction.
+  await group('storage', async () => {
+    r.storage = await measureStorage(ctx);
   });
 
   // The mount host is done; docker and scale run the real driver against the same store.

@@ -1,6 +1,8 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { StoreError } from '../errors.js';
@@ -195,7 +197,7 @@ export class Engine {
   }
 
   /**
-   * A compacting copy: a worker thread writes a fresh copy of the database (VACUUM INTO, from a
+   * A compacting copy: a low-priority child process writes a fresh copy (VACUUM INTO, from a
    * read snapshot, so requests keep being served and committed meanwhile); the records committed
    * since the copy started are then written into it, and it replaces the database file. Freed
    * pages (and any deleted value in them) are gone from the new file, and the log starts empty.
@@ -215,18 +217,7 @@ export class Engine {
     createPrivateFile(tmp);
     this.sinceCompactStart = new Set();
     try {
-      const { Worker } = await import('node:worker_threads');
-      await new Promise<void>((resolve, reject) => {
-        const worker = new Worker(
-          `const { workerData } = require('node:worker_threads');
-           const Sqlite = require(workerData.module);
-           const db = new Sqlite(workerData.file, { readonly: true });
-           try { db.prepare('VACUUM INTO ?').run(workerData.tmp); } finally { db.close(); }`,
-          { eval: true, workerData: { file: this.file, tmp, module: createRequire(import.meta.url).resolve('better-sqlite3') } },
-        );
-        worker.once('error', reject);
-        worker.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`the compaction worker exited with code ${code}`))));
-      });
+      await copyInChildProcess(this.file, tmp);
       // Synchronous from here on: no commit can slip in between the catch-up and the swap.
       const Sqlite = loadSqlite();
       const copy = new Sqlite(tmp);
@@ -268,6 +259,28 @@ export class Engine {
     await this.compacting?.catch(() => {});
     if (this.db.open) this.db.close();
   }
+}
+
+/**
+ * Runs VACUUM INTO in a child process at the lowest CPU priority, so the store's own thread keeps
+ * the CPU for requests while the copy is written (a worker thread would compete at full priority).
+ */
+function copyInChildProcess(file: string, tmp: string): Promise<void> {
+  const script = `const Sqlite = require(process.argv[1]);
+    const db = new Sqlite(process.argv[2]);
+    try { db.prepare('VACUUM INTO ?').run(process.argv[3]); } finally { db.close(); }`;
+  const child = spawn(process.execPath, ['-e', script, createRequire(import.meta.url).resolve('better-sqlite3'), file, tmp], { stdio: ['ignore', 'ignore', 'pipe'] });
+  try {
+    setPriority(child.pid!, 19);
+  } catch {
+    /* not allowed: the copy runs at normal priority */
+  }
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`the compacting copy failed (exit ${code}): ${stderr.trim().split('\n').pop()}`))));
+  });
 }
 
 /**
