@@ -10,14 +10,17 @@ const SEGMENT = /^[A-Za-z0-9_.@+=-]+$/;
  * Checks a volume name from Docker. A name is one or more segments separated by `/` (so a
  * Vault path such as `secret/app-1` can be a volume name); it must not be absolute, contain
  * `.` or `..` segments, empty segments, NUL, control characters or anything outside
- * `A-Z a-z 0-9 _ . @ + = -`. Returns the name unchanged.
+ * `A-Z a-z 0-9 _ . @ + = -`; one trailing `/` is allowed (the path is the same without it).
+ * Returns the name unchanged: it is Docker's name for the volume.
  */
 export function validateVolumeName(name: unknown): string {
   if (typeof name !== 'string' || name === '') throw new UsageError('volume name must not be empty');
   if (name.length > MAX_VOLUME_NAME_LENGTH) throw new UsageError(`volume name longer than ${MAX_VOLUME_NAME_LENGTH} characters`);
   if (/[\u0000-\u001f\u007f]/.test(name)) throw new UsageError('volume name must not contain NUL or control characters');
   if (name.startsWith('/')) throw new UsageError(`invalid volume name ${JSON.stringify(name)}: must not start with "/"`);
-  for (const segment of name.split('/')) {
+  // One trailing slash names the same Vault path (`-v secret/app-1/:/secrets`, as tutorials write it).
+  const body = name.endsWith('/') ? name.slice(0, -1) : name;
+  for (const segment of body.split('/')) {
     if (segment === '' || segment === '.' || segment === '..') {
       throw new UsageError(`invalid volume name ${JSON.stringify(name)}: no empty, "." or ".." segments`);
     }

@@ -11,15 +11,16 @@ export interface KvMount {
 export type KvV2Area = 'data' | 'metadata' | 'delete' | 'undelete' | 'destroy' | 'subkeys';
 
 /**
- * Checks a Vault secret path given by a user or a volume option and returns it without
- * surrounding slashes. Refuses empty paths, absolute paths, `.` and `..` segments, empty
+ * Checks a Vault secret path given by a user or a volume option and returns it without its
+ * one trailing slash, if it has one. Refuses empty paths, absolute paths, `.` and `..` segments, empty
  * segments and control characters (NUL included): they would escape or confuse the mount.
  */
 export function normalizeSecretPath(path: string, what = 'path'): string {
   if (typeof path !== 'string' || path.trim() === '') throw new UsageError(`${what} must not be empty`);
   if (/[\u0000-\u001f\u007f]/.test(path)) throw new UsageError(`${what} must not contain control characters or NUL`);
   if (path.startsWith('/')) throw new UsageError(`${what} must be a Vault path like secret/app-1, not an absolute path: ${path}`);
-  const trimmed = path.replace(/\/+$/, '');
+  // One trailing slash is the same path (`secret/app-1/` = `secret/app-1`); more is an empty segment.
+  const trimmed = path.endsWith('/') ? path.slice(0, -1) : path;
   const segments = trimmed.split('/');
   for (const segment of segments) {
     if (segment === '') throw new UsageError(`${what} has an empty segment: ${path}`);

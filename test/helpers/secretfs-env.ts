@@ -24,9 +24,11 @@ export interface SecretfsEnv {
  * root (so the driver's FUSE mounts reach that dockerd), the driver's socket goes to its plugin
  * dir, and every docker call goes to its socket. Nothing runs until `init`.
  */
-export async function createSecretfsEnv(dockerd: TestDockerd): Promise<SecretfsEnv> {
+export async function createSecretfsEnv(dockerd: TestDockerd, opts: { driverName?: string } = {}): Promise<SecretfsEnv> {
   const home = dockerd.homeDir();
-  const driverName = `sfse${randomBytes(4).toString('hex')}`;
+  // A random name by default. `secretfs` (for commands run exactly as the docs write them) is safe
+  // only here: the socket goes to the private dockerd's plugin dir, never /run/docker/plugins.
+  const driverName = opts.driverName ?? `sfse${randomBytes(4).toString('hex')}`;
   // No VAULT_* from the developer's shell: init must choose the embedded store.
   const env: NodeJS.ProcessEnv = {
     SECRETFS_HOME: home,

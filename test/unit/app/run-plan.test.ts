@@ -9,6 +9,14 @@ test('one path goes at the target itself', () => {
   assert.equal(planMounts(['secret/app-1'], '/run/secrets'), [{ path: 'secret/app-1', target: '/run/secrets' }]);
 });
 
+test('run --path with one trailing slash is the same path (secret/app-1/ = secret/app-1)', () => {
+  assert.equal(planMounts(['secret/app-1/'], '/run/secrets'), [{ path: 'secret/app-1', target: '/run/secrets' }]);
+  assert.equal(planMounts(['secret/app-1/', 'secret/team/db/'], '/s'), [
+    { path: 'secret/app-1', target: '/s/app-1' },
+    { path: 'secret/team/db', target: '/s/db' },
+  ]);
+});
+
 test('several paths go under the target by their last segment', () => {
   assert.equal(planMounts(['secret/app-1', 'secret/team/db'], '/s'), [
     { path: 'secret/app-1', target: '/s/app-1' },

@@ -8,8 +8,8 @@ import { looksLikeVaultPath, validateVolumeName, volumeDirName, volumePolicyName
 const test = suite('driver/names and policies');
 
 test('volume names: plain names and Vault paths pass; escapes, NUL and odd characters do not', () => {
-  for (const ok of ['v1', 'app_1.prod', 'secret/app-1', 'secret/team/app-1', 'A-b@c']) assert.is(validateVolumeName(ok), ok);
-  for (const bad of ['', '.', '..', '../x', 'x/..', 'a//b', '/abs', 'a/', 'a\u0000', 'tab\there', 'back\\slash', 'sp ace', 'x'.repeat(201)]) {
+  for (const ok of ['v1', 'app_1.prod', 'secret/app-1', 'secret/team/app-1', 'A-b@c', 'secret/app-1/', 'a/']) assert.is(validateVolumeName(ok), ok);
+  for (const bad of ['', '.', '..', '../x', 'x/..', 'a//b', '/abs', 'a//', 'secret/app-1//', '/', 'a\u0000', 'tab\there', 'back\\slash', 'sp ace', 'x'.repeat(201)]) {
     assert.throws(() => validateVolumeName(bad), /volume name/, JSON.stringify(bad));
   }
   assert.ok(looksLikeVaultPath('secret/app-1'));

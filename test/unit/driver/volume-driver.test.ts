@@ -121,6 +121,17 @@ test('create, mount, unmount: the filesystem lives from the first Mount to the l
   assert.is(mounter.mounts.length, 2);
 });
 
+test('a volume named by a path with one trailing slash (-v secret/app-1/:...) serves that path; -o path=... with one is the same', async () => {
+  await driver.create('secret/app-1/', {});
+  await driver.mount('secret/app-1/', 'id-a');
+  assert.is(mounter.mounts[0].path, 'secret/app-1');
+  assert.is((await driver.status()).volumes.find((v) => v.name === 'secret/app-1/')?.path, 'secret/app-1');
+  await driver.create('v2', { path: 'secret/app-2/' });
+  await driver.mount('v2', 'id-b');
+  assert.is(mounter.mounts[1].path, 'secret/app-2');
+  await rejects(driver.create('secret/app-3//', {}), /no empty, "\." or "\.\." segments/);
+});
+
 test('a repeated Mount with the same ID answers the same mountpoint and mounts once; each is balanced by an Unmount', async () => {
   await driver.create('v1', { path: 'secret/app-1' });
   const a = await driver.mount('v1', 'same');
@@ -188,7 +199,7 @@ test('a token that is not response-wrapped is refused; nothing is created', asyn
 });
 
 test('names with .., / escapes, NUL or control characters are refused everywhere', async () => {
-  for (const name of ['..', '../x', 'a/../b', '/abs', 'a//b', 'a/', 'a\u0000b', 'a\nb', 'a\\b', '.', 'x'.repeat(300)]) {
+  for (const name of ['..', '../x', 'a/../b', '/abs', 'a//b', 'a//', '/', 'a\u0000b', 'a\nb', 'a\\b', '.', 'x'.repeat(300)]) {
     await rejects(driver.create(name, { path: 'secret/a' }), /volume name/);
     await rejects(driver.mount(name, 'id'), /volume name/);
     await rejects(driver.get(name), /volume name/);

@@ -34,6 +34,8 @@ test('KV API paths and path validation', () => {
   assert.is(kvApiPath(v2, 'secret/a b', 'metadata'), 'secret/metadata/a%20b');
   assert.is(kvApiPath(v1, 'kv/x'), 'kv/x');
   assert.is(normalizeSecretPath('secret/app-1/'), 'secret/app-1');
+  // One trailing slash is the same path; two leave an empty segment.
+  assert.throws(() => normalizeSecretPath('secret/app-1//'), /empty segment/);
   for (const bad of ['', '/abs', 'a/../b', 'a//b', 'a\u0000b', './a']) assert.throws(() => normalizeSecretPath(bad), (e: unknown) => e instanceof UsageError);
 });
 
