@@ -69,6 +69,7 @@ fi
 #   docker-compose  the Compose tests (Debian's 1.29)
 #   openssl         the TLS tests' private CA
 #   util-linux      unshare, for the tests' private dockerd (its own mount namespace)
+#   g++ make python3  npm ci builds better-sqlite3's addon from source when no prebuilt one downloads
 # As root with apt-get, the missing ones are installed; otherwise they are named and nothing changes.
 # When no Docker engine answers, dockerd is started (systemd, or in the background with its pid
 # in $dockerd_pidfile, so whoever ran this can stop it).
@@ -91,10 +92,13 @@ missing_packages() {
   has_cmd docker-compose || echo docker-compose
   has_cmd openssl || echo openssl
   has_cmd unshare || echo util-linux
+  has_cmd g++ || echo g++
+  has_cmd make || echo make
+  has_cmd python3 || echo python3
 }
 if [ "$plan" = 1 ]; then
   mapfile -t missing < <(missing_packages)
-  for p in libfuse2 fuse3 busybox-static docker.io libfuse-dev pkg-config gcc docker-compose openssl util-linux; do
+  for p in libfuse2 fuse3 busybox-static docker.io libfuse-dev pkg-config gcc docker-compose openssl util-linux g++ make python3; do
     state=present
     for m in "${missing[@]}"; do case "$m" in "$p"|"$p"t64) state=missing ;; esac; done
     printf '%-15s %s\n' "$p" "$state"
@@ -115,7 +119,7 @@ if [ "$do_system" = 1 ]; then
     apt-get update -qq >&2
     apt-get install -y -qq "${missing[@]}" >&2
   else
-    say "OS packages present (libfuse2, fuse3, busybox-static, docker.io, libfuse-dev, pkg-config, gcc, docker-compose, openssl, util-linux)"
+    say "OS packages present (libfuse2, fuse3, busybox-static, docker.io, libfuse-dev, pkg-config, gcc, docker-compose, openssl, util-linux, g++, make, python3)"
   fi
   if docker_answers; then
     say "Docker engine answers"
