@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { callDriver } from '../../../lib/driver/client.js';
 import { resolvePaths } from '../../../lib/paths.js';
-import { sharedTestDockerd } from '../../helpers/dockerd.js';
+import { sharedTestDockerd } from '../../../harness/dockerd.js';
 import { missingRequirement, skipped } from '../../helpers/environment.js';
 import { createSecretfsEnv, type SecretfsEnv } from '../../helpers/secretfs-env.js';
 
