@@ -18,7 +18,7 @@ export function doctorCommand(ctx: CliContext): Command {
       else {
         const c = ctx.out.color;
         for (const r of results) {
-          ctx.out.info(`${r.ok ? c.green('✔') : c.red('✖')} ${r.name.padEnd(14)} ${r.detail}`);
+          ctx.out.info(`${!r.ok ? c.red('✖') : r.warn ? c.yellow('!') : c.green('✔')} ${r.name.padEnd(14)} ${r.detail}`);
           if (!r.ok && r.hint) ctx.out.info(`  ${c.dim('fix:')} ${r.hint}`);
         }
       }

@@ -1,6 +1,8 @@
 import { readDriverAuthStatus } from '../driver/approle-login.js';
 import { access } from 'node:fs/promises';
-import { constants } from 'node:fs';
+import { constants, existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import type { Config } from '../config.js';
 import type { DockerClient } from '../docker/client.js';
 import { socketAnswers } from '../driver/server.js';
@@ -17,6 +19,8 @@ import { fuseBindingProblem } from '../fs/fuse-binding.js';
 export interface CheckResult {
   name: string;
   ok: boolean;
+  /** Passes, but something here does not last (e.g. nothing brings the daemons back after a reboot). */
+  warn?: boolean;
   detail: string;
   hint?: string;
 }
@@ -72,6 +76,8 @@ export async function runDoctor(deps: DoctorDeps): Promise<CheckResult[]> {
         : { ok: false, detail: `nothing answers on ${paths.driverSocket}`, hint: 'docker secretfs driver start' },
     ),
   );
+  results.push(await check('unknown volume', () => timeUnknownVolumeLookup(docker)));
+  results.push(await rebootCheck());
   if (!config) {
     results.push({ name: 'config', ok: false, detail: `no config at ${paths.configFile}`, hint: 'docker secretfs init' });
     return results;
@@ -124,4 +130,40 @@ export async function runDoctor(deps: DoctorDeps): Promise<CheckResult[]> {
     }),
   );
   return results;
+}
+
+/** dockerd asks every legacy volume driver it has met about an unknown volume name; a dead one costs it ~30 s per lookup. */
+export const SLOW_UNKNOWN_VOLUME_MS = 2000;
+
+/**
+ * Times `docker volume inspect` of a name no driver knows: what `docker run -v new:/x` and
+ * `docker compose up` of a new project pay on every new name. A dead host driver that dockerd
+ * activated once makes it wait ~30 s (until dockerd restarts); a managed plugin does not.
+ */
+async function timeUnknownVolumeLookup(docker: DoctorDeps['docker']): Promise<Omit<CheckResult, 'name'>> {
+  const started = Date.now();
+  await docker.inspectVolume(`secretfs-doctor-${randomBytes(6).toString('hex')}`);
+  const ms = Date.now() - started;
+  if (ms < SLOW_UNKNOWN_VOLUME_MS) return { ok: true, detail: `a lookup of an unknown volume name took ${ms} ms` };
+  return {
+    ok: false,
+    detail: `a lookup of an unknown volume name took ${(ms / 1000).toFixed(1)} s: dockerd is waiting on a volume driver that does not answer (a stopped or dead host driver)`,
+    hint: 'docker secretfs driver start (or restart dockerd so it forgets the driver; the managed plugin, init --managed, avoids this)',
+  };
+}
+
+/** Where systemd runs (sd_booted): /run/systemd/system exists. */
+export function systemdRuns(root = '/'): boolean {
+  return existsSync(join(root, 'run/systemd/system'));
+}
+
+/** What a reboot brings back: with systemd, the installed units; without, nothing started by init. */
+async function rebootCheck(): Promise<CheckResult> {
+  if (systemdRuns()) return { name: 'after a reboot', ok: true, detail: 'systemd runs: enabled units bring the store and the driver back' };
+  return {
+    name: 'after a reboot',
+    ok: true,
+    warn: true,
+    detail: 'no systemd here: the store and the driver started by init do not come back after a reboot or a crash (run `docker secretfs server start` and `docker secretfs driver start` at boot, or use the managed plugin)',
+  };
 }

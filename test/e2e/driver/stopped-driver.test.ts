@@ -1,0 +1,75 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { startTestDockerd, type TestDockerd } from '../../../harness/dockerd.js';
+import { missingRequirement, skipped } from '../../helpers/environment.js';
+import { createSecretfsEnv, type SecretfsEnv } from '../../helpers/secretfs-env.js';
+
+/**
+ * A stopped host driver costs dockerd ~30 s on every lookup of an unknown volume name: `driver stop`
+ * says so, `doctor` measures it, and the next command that needs the driver names the one command
+ * that brings it back. Its own dockerd: a dead driver would slow every other suite on a shared one.
+ */
+const test = suite('e2e/a stopped host driver: what it costs and what says so');
+let dockerd: TestDockerd | undefined;
+let sfs: SecretfsEnv | undefined;
+let skip: string | undefined;
+
+interface Check {
+  name: string;
+  ok: boolean;
+  warn?: boolean;
+  detail: string;
+  hint?: string;
+}
+
+test.before(async () => {
+  skip = await missingRequirement({ docker: true, fuse: true });
+  if (skip) return;
+  dockerd = await startTestDockerd();
+  sfs = await createSecretfsEnv(dockerd);
+  await sfs.init();
+});
+
+test.after(async () => {
+  await sfs?.teardown();
+  await dockerd?.stop();
+});
+
+const checks = async (): Promise<Check[]> => JSON.parse((await sfs!.cli(['doctor', '--format', 'json'], { timeoutMs: 120_000 })).stdout).checks;
+
+test('with the driver up, doctor times an unknown-name lookup as fast and says what a reboot keeps', async () => {
+  if (skip) return skipped(skip);
+  const all = await checks();
+  const lookup = all.find((c) => c.name === 'unknown volume')!;
+  assert.ok(lookup.ok, lookup.detail);
+  assert.match(lookup.detail, /^a lookup of an unknown volume name took \d+ ms$/);
+  const reboot = all.find((c) => c.name === 'after a reboot')!;
+  assert.ok(reboot.ok);
+  assert.match(reboot.detail, /systemd/);
+});
+
+test('driver stop says what it costs; then doctor measures the stall and a volume create names `driver start`', async () => {
+  if (skip) return skipped(skip);
+  // dockerd activates the driver once (a volume of it), and from then on asks it about unknown names.
+  assert.is((await sfs!.cli(['put', 'secret/app-1', 'k=-'], { input: 'v' })).code, 0);
+  assert.is((await sfs!.cli(['volume', 'create', 'stopped-a', '--path', 'secret/app-1'])).code, 0);
+  assert.is((await sfs!.cli(['volume', 'rm', 'stopped-a'])).code, 0);
+  const stop = await sfs!.cli(['driver', 'stop']);
+  assert.is(stop.code, 0, stop.stderr);
+  assert.match(stop.stderr, 'dockerd waits ~30 s for it on every lookup of a volume name it does not know');
+  assert.match(stop.stderr, '`docker secretfs driver start`');
+
+  const lookup = (await checks()).find((c) => c.name === 'unknown volume')!;
+  assert.not.ok(lookup.ok, lookup.detail);
+  assert.match(lookup.detail, /a lookup of an unknown volume name took \d+\.\d s: dockerd is waiting on a volume driver that does not answer/);
+  assert.match(lookup.hint ?? '', 'docker secretfs driver start');
+
+  const create = await sfs!.cli(['volume', 'create', 'stopped-b', '--path', 'secret/app-1'], { timeoutMs: 120_000 });
+  assert.is(create.code, 2, create.stderr);
+  assert.match(create.stderr, 'docker secretfs driver start');
+
+  assert.is((await sfs!.cli(['driver', 'start'])).code, 0);
+  assert.ok((await checks()).find((c) => c.name === 'unknown volume')!.ok, 'fast again once the driver answers');
+});
+
+test.run();
