@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { isMounted } from '../../../lib/fs/mount-table.js';
 import { TEST_IMAGE } from '../../../harness/docker-image.js';
 import { sharedTestDockerd } from '../../../harness/dockerd.js';
-import { missingRequirement } from '../../helpers/environment.js';
+import { missingRequirement, skipped } from '../../helpers/environment.js';
 import { startFakePluginParent, type FakePluginParent } from '../../helpers/plugin-socket-parent.js';
 import { CLI_ENTRY, runCommand } from '../../../harness/run-cli.js';
 import { createSecretfsEnv, type SecretfsEnv } from '../../helpers/secretfs-env.js';
@@ -89,7 +89,7 @@ async function startMount(dir: string, env: NodeJS.ProcessEnv = {}): Promise<Pro
 }
 
 test('mount: the parent closing its plugin socket unmounts and exits 0, as SIGTERM does', async () => {
-  if (skipFuse) return;
+  if (skipFuse) return skipped(skipFuse);
   parent = await startFakePluginParent();
   const dir = join(tmp, 'socket-close');
   const proc = await startMount(dir, { DOCKER_CLI_PLUGIN_SOCKET: parent.address, DOCKER_CLI_PLUGIN_ORIGINAL_CLI_COMMAND: 'docker' });
@@ -101,7 +101,7 @@ test('mount: the parent closing its plugin socket unmounts and exits 0, as SIGTE
 });
 
 test('mount: a SIGTERM arriving with the socket close is the same request (within the grace period): one clean unmount', async () => {
-  if (skipFuse) return;
+  if (skipFuse) return skipped(skipFuse);
   parent = await startFakePluginParent();
   const dir = join(tmp, 'socket-and-signal');
   const proc = await startMount(dir, { DOCKER_CLI_PLUGIN_SOCKET: parent.address });
@@ -114,7 +114,7 @@ test('mount: a SIGTERM arriving with the socket close is the same request (withi
 });
 
 test('mount: unmounted from outside (fusermount -u), it notices and exits 0 by itself', async () => {
-  if (skipFuse) return;
+  if (skipFuse) return skipped(skipFuse);
   const dir = join(tmp, 'outside');
   const proc = await startMount(dir);
   const res = await runCommand('fusermount', ['-u', dir]);
@@ -203,8 +203,8 @@ async function removedAccessors(): Promise<string[]> {
 const viaDocker = (cli: string, args: string[]) => start(cli, ['secretfs', ...args], { ...sfs!.env, DOCKER_CONFIG: dockerConfig });
 
 test('kill <docker pid> (v25+ CLI) during `docker secretfs run`: container stopped, volume removed, token revoked', async () => {
-  if (!(await dockerSetup())) return;
-  if (!withSocket) return console.log('  skipped: no docker CLI v25+ here (its plugin socket is what this tests)');
+  if (!(await dockerSetup())) return skipped(skipDocker ?? 'no Docker engine');
+  if (!withSocket) return skipped('no docker CLI v25+ here (its plugin socket is what this tests)');
   const before = (await removedAccessors()).length;
   const proc = viaDocker(withSocket.path, ['run', '--', image, 'sh', '-c', 'trap "exit 143" TERM; echo ready; sleep 60 & wait']);
   await proc.waitFor('ready');
@@ -217,7 +217,8 @@ test('kill <docker pid> (v25+ CLI) during `docker secretfs run`: container stopp
 });
 
 test('kill <docker pid> (v25+ CLI) during `docker secretfs mount`: unmounted, exit 0', async () => {
-  if (!(await dockerSetup()) || skipFuse || !withSocket) return;
+  if (!(await dockerSetup())) return skipped(skipDocker ?? 'no Docker engine');
+  if (skipFuse || !withSocket) return skipped(skipFuse ?? 'no docker CLI v25+ here');
   const dir = join(tmp, 'via-docker');
   const proc = viaDocker(withSocket.path, ['mount', 'secret/app-1', dir]);
   await proc.waitFor(`mounted secret/app-1 at ${dir}`);
@@ -228,7 +229,7 @@ test('kill <docker pid> (v25+ CLI) during `docker secretfs mount`: unmounted, ex
 });
 
 test('run: a second SIGTERM after the grace period exits at once (143) and says what it leaves behind', async () => {
-  if (!(await dockerSetup())) return;
+  if (!(await dockerSetup())) return skipped(skipDocker ?? 'no Docker engine');
   // A container that ignores SIGTERM (sh as PID 1 without a trap) keeps the first, clean stop busy for its stop timeout.
   const proc = start(process.execPath, [CLI_ENTRY, 'run', '--', '--stop-timeout', '5', image, 'sh', '-c', 'echo ready; sleep 60'], sfs!.env);
   await proc.waitFor('ready');
@@ -246,8 +247,8 @@ test('run: a second SIGTERM after the grace period exits at once (143) and says 
 });
 
 test('Debian docker.io 20.10 CLI (no plugin socket): `docker secretfs run` works as before', async () => {
-  if (!(await dockerSetup())) return;
-  if (!withoutSocket) return console.log('  skipped: no docker CLI older than v25 here');
+  if (!(await dockerSetup())) return skipped(skipDocker ?? 'no Docker engine');
+  if (!withoutSocket) return skipped('no docker CLI older than v25 here');
   const proc = viaDocker(withoutSocket.path, ['run', '--', image, 'cat', '/run/secrets/db-password']);
   assert.is(await proc.exited(), 0);
   assert.match(proc.output(), CANARY);
