@@ -38,8 +38,8 @@ export interface PluginSocketWatch {
 
 /**
  * Watches the docker CLI's plugin socket at `address` and calls onClose once when the CLI closes it.
- * Failing to connect is not an error: an older docker CLI (20.10) has no socket, and the plugin then
- * relies on signals alone, as the Go helper does.
+ * An older docker CLI (20.10) sets no address, and the plugin then relies on signals alone. An address
+ * where nothing listens means the CLI closed it already (it listens until then): reported as a close.
  */
 export function watchPluginSocket(address: string, onClose: () => void): PluginSocketWatch {
   let disposed = false;
@@ -99,7 +99,9 @@ function watchWithPerl(address: string, closed: () => void, setStop: (stop: () =
       }
     });
     helper.once('exit', (code) => {
-      if (isConnected && code === 0) closed();
+      // 0: the CLI closed the socket; 3: nothing listens there any more, because the CLI (which
+      // listens until it closes) closed it before we connected: the same request, only earlier.
+      if ((isConnected && code === 0) || code === 3) closed();
       resolve(false);
     });
   });
