@@ -21,6 +21,21 @@ export interface DockerClient {
   containersUsingVolume(name: string): Promise<string[]>;
   /** `docker stop`: the container's stop signal, then SIGKILL after its stop timeout. Gone or stopped already is fine. */
   stopContainer(id: string): Promise<void>;
+  /** Answers when the engine does (the driver checks its access at Create when on_change is set). */
+  ping(): Promise<void>;
+  /** The running containers that mount the named volume (matched by volume name, not by mount destination). */
+  runningContainersWithVolume(volume: string): Promise<ContainerRef[]>;
+  /** Sends a signal (a name such as SIGHUP) to a running container's main process. */
+  signalContainer(id: string, signal: string): Promise<void>;
+  /** Restarts a container (stop with its stop timeout, then start). */
+  restartContainer(id: string): Promise<void>;
+}
+
+/** A container as the change watcher names it. */
+export interface ContainerRef {
+  id: string;
+  /** Without the leading `/`. */
+  name: string;
 }
 
 /** Where the engine is: `-H/--host` from docker's global flags, else DOCKER_HOST, else the default socket. */
@@ -78,6 +93,22 @@ export function createDockerClient(host?: string): DockerClient {
     async stopContainer(id) {
       // 304: stopped already; 404: gone (--rm). The stop waits up to the container's stop timeout.
       await engine.request('POST', `/containers/${encodeURIComponent(id)}/stop`, { what: `stopping container ${id.slice(0, 12)}`, accept: [304, 404], timeoutMs: 120_000 });
+    },
+    async ping() {
+      await engine.request('GET', '/_ping', { what: 'ping', timeoutMs: 5000 });
+    },
+    async runningContainersWithVolume(volume) {
+      // dockerd's volume filter also matches a mount destination; Mounts[].Name keeps only the volume.
+      const res = await engine.request('GET', '/containers/json', { query: { filters: { volume: [volume], status: ['running'] } }, what: `listing the containers of volume ${volume}` });
+      return ((res.body ?? []) as { Id: string; Names?: string[]; Mounts?: { Type?: string; Name?: string }[] }[])
+        .filter((c) => (c.Mounts ?? []).some((m) => m.Type === 'volume' && m.Name === volume))
+        .map((c) => ({ id: c.Id, name: (c.Names?.[0] ?? c.Id).replace(/^\//, '') }));
+    },
+    async signalContainer(id, signal) {
+      await engine.request('POST', `/containers/${encodeURIComponent(id)}/kill`, { query: { signal }, what: `signalling container ${id.slice(0, 12)}` });
+    },
+    async restartContainer(id) {
+      await engine.request('POST', `/containers/${encodeURIComponent(id)}/restart`, { what: `restarting container ${id.slice(0, 12)}` });
     },
   };
 }

@@ -1,4 +1,5 @@
 import { unlink } from 'node:fs/promises';
+import { createDockerClient } from '../docker/client.js';
 import { createAuditLog } from '../fs/audit.js';
 import { cleanStaleMounts } from '../fs/mount-table.js';
 import type { Logger } from '../log.js';
@@ -7,6 +8,7 @@ import { ensurePrivateDir } from '../private-files.js';
 import { createVaultClient } from '../vault/client.js';
 import { resolveDriverCredential, writeDriverCredential } from './credential.js';
 import { AppRoleLogin } from './approle-login.js';
+import { ChangeWatcher, type ContainerActions } from './change-watcher.js';
 import { createFsMounter } from './fs-mounter.js';
 import { VaultSecretProvider, type SecretProvider } from './secret-provider.js';
 import { createDriverServer } from './server.js';
@@ -28,6 +30,11 @@ export interface StartDriverOptions {
   tokens?: VolumeTokens;
   /** Replaces Swarm's secret provider (which otherwise comes with the Vault credential). */
   secretProvider?: SecretProvider;
+  /**
+   * The Docker engine that on_change signals containers through (default: DOCKER_HOST of env, else
+   * /var/run/docker.sock); null when the driver has no access to it (on_change is then refused).
+   */
+  docker?: ContainerActions | null;
 }
 
 /** A running driver. */
@@ -90,12 +97,15 @@ export async function startDriver(paths: Paths, options: StartDriverOptions): Pr
     const audit = createAuditLog({ file: paths.fsAuditLog });
     cleanups.push(() => audit.close());
     const mounter = options.mounter ?? createFsMounter({ log, audit });
+    const docker = options.docker === null ? undefined : (options.docker ?? createDockerClient(options.env?.DOCKER_HOST || undefined));
+    const watcher = new ChangeWatcher({ docker, audit, log: log.child('watch') });
     const driver = await SecretVolumeDriver.open({
       state: new DriverStateStore(paths.driverStateFile, log.child('state')),
       mounter,
       tokens,
       mountRoot: paths.mountRoot,
       log: log.child('volumes'),
+      watcher,
     });
     cleanups.push(() => driver.close());
     const server = createDriverServer(driver, { socketPath: paths.driverSocket, log: log.child('http'), secretProvider });

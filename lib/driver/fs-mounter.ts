@@ -26,7 +26,7 @@ export function createFsMounter(options: FsMounterOptions): VolumeMounter {
         mountName: spec.name,
         vaultTimeoutMs: options.vaultTimeoutMs,
       });
-      return { unmount: () => mounted.unmount() };
+      return { unmount: () => mounted.unmount(), invalidate: () => mounted.store.clear() };
     },
   };
 }

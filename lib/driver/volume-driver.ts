@@ -5,6 +5,8 @@ import { FS_OPTION_NAMES, parseFsOptions } from '../fs/options.js';
 import type { Logger } from '../log.js';
 import type { VaultClient } from '../vault/client.js';
 import { normalizeSecretPath } from '../vault/kv-path.js';
+import { CHANGE_OPTION_NAMES, parseChangeOptions, type ChangeOptions } from './change-options.js';
+import type { ChangeWatcher } from './change-watcher.js';
 import { KeyedLock } from './keyed-lock.js';
 import type { DriverStatusReport, VolumeDriver, VolumeInfo, VolumeStatus } from './protocol.js';
 import type { DriverStateStore, TokenSource, VolumeDefinition } from './state.js';
@@ -26,6 +28,8 @@ export interface MountSpec {
 /** A live mount. */
 export interface MountHandle {
   unmount(): Promise<void>;
+  /** Drops cached values: the next open reads Vault (the change watcher saw a new version). */
+  invalidate?(): void;
 }
 
 /** The filesystem dependency of the driver: lib/fs in production, a fake in unit tests. */
@@ -54,8 +58,8 @@ export interface VolumeTokens {
   close(): void;
 }
 
-/** Every option a volume accepts: the Vault path, a wrapped token, and the filesystem options. */
-export const VOLUME_OPTION_NAMES = ['path', 'token', ...FS_OPTION_NAMES] as const;
+/** Every option a volume accepts: the Vault path, a wrapped token, the filesystem options and change watching. */
+export const VOLUME_OPTION_NAMES = ['path', 'token', ...FS_OPTION_NAMES, ...CHANGE_OPTION_NAMES] as const;
 
 export interface SecretVolumeDriverDeps {
   state: DriverStateStore;
@@ -65,6 +69,8 @@ export interface SecretVolumeDriverDeps {
   mountRoot: string;
   log: Logger;
   pid?: number;
+  /** Watches the secrets of volumes with `watch` set; without one, `watch` and `on_change` are refused at Create. */
+  watcher?: ChangeWatcher;
 }
 
 interface LiveVolume {
@@ -80,16 +86,25 @@ function sameDefinition(a: VolumeDefinition, path: string, options: Record<strin
   return a.path === path && [...keys].every((k) => a.options[k] === options[k]);
 }
 
-/** Checks a volume's options; returns its Vault path, filesystem options and wrapped token. */
-export function parseVolumeOptions(name: string, opts: Record<string, string>): { path: string; options: Record<string, string>; wrappedToken?: string } {
+/** The filesystem options among a volume's options (what lib/fs is given). */
+export function fsOptionsOf(options: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of FS_OPTION_NAMES) if (options[k] !== undefined) out[k] = options[k];
+  return out;
+}
+
+/** Checks a volume's options; returns its Vault path, filesystem and change options (as strings) and wrapped token. */
+export function parseVolumeOptions(name: string, opts: Record<string, string>): { path: string; options: Record<string, string>; change: ChangeOptions; wrappedToken?: string } {
   const unknown = Object.keys(opts).filter((k) => !(VOLUME_OPTION_NAMES as readonly string[]).includes(k));
   if (unknown.length > 0) {
     throw new UsageError(`unknown volume option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k)).join(', ')}: valid options are ${VOLUME_OPTION_NAMES.join(', ')}`);
   }
   const options: Record<string, string> = {};
-  for (const k of FS_OPTION_NAMES) if (opts[k] !== undefined) options[k] = opts[k].trim();
+  for (const k of [...FS_OPTION_NAMES, ...CHANGE_OPTION_NAMES]) if (opts[k] !== undefined) options[k] = opts[k].trim();
+  let change: ChangeOptions;
   try {
-    parseFsOptions(options);
+    parseFsOptions(fsOptionsOf(options));
+    change = parseChangeOptions(options);
   } catch (err) {
     if (err instanceof SecretfsError) throw new UsageError(`${err.message} (valid options: ${VOLUME_OPTION_NAMES.join(', ')})`);
     throw err;
@@ -103,7 +118,7 @@ export function parseVolumeOptions(name: string, opts: Record<string, string>): 
     wrappedToken = opts.token.trim();
     if (wrappedToken === '') throw new UsageError('token= is empty: pass a response-wrapped token (docker secretfs token --wrap)');
   }
-  return { path, options, wrappedToken };
+  return { path, options, change, wrappedToken };
 }
 
 /**
@@ -158,7 +173,10 @@ export class SecretVolumeDriver implements VolumeDriver {
 
   async create(name: string, opts: Record<string, string>): Promise<void> {
     validateVolumeName(name);
-    const { path, options, wrappedToken } = parseVolumeOptions(name, opts);
+    const { path, options, change, wrappedToken } = parseVolumeOptions(name, opts);
+    if (change.watchMs !== undefined && !this.deps.watcher) throw new UsageError('this driver does not watch secrets: watch= is not available');
+    // Said at Create, not at the first change: a volume whose signals could never be sent is not made.
+    if (change.onChange.kind !== 'none') await this.deps.watcher!.checkDockerAccess();
     await this.lock.run(name, async () => {
       this.assertOpen();
       const existing = this.volumes.get(name);
@@ -186,6 +204,7 @@ export class SecretVolumeDriver implements VolumeDriver {
     await this.lock.run(name, async () => {
       const vol = this.live(name);
       if (vol.ids.size > 0) throw new UsageError(`volume ${name} is in use by ${vol.ids.size} mount(s)`);
+      this.deps.watcher?.unwatch(name);
       if (vol.handle) {
         await vol.handle.unmount();
         vol.handle = undefined;
@@ -212,8 +231,13 @@ export class SecretVolumeDriver implements VolumeDriver {
         }
         await mkdir(this.deps.mountRoot, { recursive: true, mode: 0o700 });
         await mkdir(vol.mountpoint, { recursive: true, mode: 0o755 });
-        vol.handle = await this.deps.mounter.mount({ name, path: vol.def.path, mountpoint: vol.mountpoint, options: vol.def.options, vault: credential.vault });
+        const handle = await this.deps.mounter.mount({ name, path: vol.def.path, mountpoint: vol.mountpoint, options: fsOptionsOf(vol.def.options), vault: credential.vault });
+        vol.handle = handle;
         this.deps.log.info('volume mounted', { volume: name, mountpoint: vol.mountpoint });
+        const change = parseChangeOptions(vol.def.options);
+        if (change.watchMs !== undefined) {
+          this.deps.watcher?.watch({ name, path: vol.def.path, vault: credential.vault, options: change, invalidate: () => handle.invalidate?.() });
+        }
       }
       // The same ID may come again while active (moby mounts.go Setup, e.g. for `docker cp`):
       // it answers the same mountpoint and does not mount twice; each call is balanced by an Unmount.
@@ -233,6 +257,7 @@ export class SecretVolumeDriver implements VolumeDriver {
       } else if (count > 1) vol.ids.set(id, count - 1);
       else vol.ids.delete(id);
       if (vol.ids.size === 0 && vol.handle) {
+        this.deps.watcher?.unwatch(name);
         await vol.handle.unmount();
         vol.handle = undefined;
         this.deps.log.info('volume unmounted', { volume: name });
@@ -289,6 +314,7 @@ export class SecretVolumeDriver implements VolumeDriver {
   /** Unmounts every volume (waiting for running operations on each); tokens stay valid for a restart. */
   async close(): Promise<void> {
     this.closed = true;
+    this.deps.watcher?.close();
     await Promise.all(
       [...this.volumes.values()].map((vol) =>
         this.lock.run(vol.def.name, async () => {

@@ -14,6 +14,28 @@ export interface AuditEntry {
   result: string;
 }
 
+/** A watched volume's secret changed and the driver acted on its containers. Never a value. */
+export interface ChangeAuditEntry {
+  volume: string;
+  /** The Vault path of the secret. */
+  path: string;
+  /** The version before and after: a KV v2 version number, `h:<digest>` on KV v1, `absent` or `deleted`. */
+  oldVersion: string;
+  newVersion: string;
+  /** What was done: `signal:HUP`, `restart` or `none`. */
+  action: string;
+  /** The containers acted on, by name. */
+  containers: string[];
+  /** 'ok', or what failed (never a value). */
+  result: string;
+}
+
+/** Where the driver records the changes it acted on: the same file as the opens. */
+export interface ChangeAuditSink {
+  /** One line `{time, event: "change", volume, path, old_version, new_version, action, containers, result}`. */
+  recordChange(entry: ChangeAuditEntry): void;
+}
+
 /** Where the filesystem records opens. */
 export interface AuditLog {
   record(entry: AuditEntry): void;
@@ -27,7 +49,7 @@ export const AUDIT_FLUSH_MS = 100;
 export const AUDIT_FLUSH_BYTES = 64 * 1024;
 
 /** An audit log that records nothing. */
-export const nullAuditLog: AuditLog = { record: () => {}, close: async () => {} };
+export const nullAuditLog: AuditLog & ChangeAuditSink = { record: () => {}, recordChange: () => {}, close: async () => {} };
 
 /**
  * Opens an audit log: JSON lines `{time, mount, path, key, version, result}` appended to a file
@@ -38,7 +60,7 @@ export const nullAuditLog: AuditLog = { record: () => {}, close: async () => {} 
  * its completion callback on the JS thread that serves FUSE (measured by bench/: about 10 us of a
  * 60-90 us warm open). close() writes what is pending.
  */
-export function createAuditLog(target: { file: string } | { write: (line: string) => void }): AuditLog {
+export function createAuditLog(target: { file: string } | { write: (line: string) => void }): AuditLog & ChangeAuditSink {
   let write: (line: string) => void;
   let stream: WriteStream | undefined;
   let pending: string[] = [];
@@ -78,6 +100,11 @@ export function createAuditLog(target: { file: string } | { write: (line: string
     record(entry) {
       if (closed) return;
       const line = { time: new Date().toISOString(), mount: entry.mount, path: entry.path, key: entry.key, version: entry.version ?? null, result: entry.result };
+      write(JSON.stringify(line) + '\n');
+    },
+    recordChange(e) {
+      if (closed) return;
+      const line = { time: new Date().toISOString(), event: 'change', volume: e.volume, path: e.path, old_version: e.oldVersion, new_version: e.newVersion, action: e.action, containers: e.containers, result: e.result };
       write(JSON.stringify(line) + '\n');
     },
     close() {

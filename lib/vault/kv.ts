@@ -191,3 +191,24 @@ export async function listVersions(vault: VaultClient, mount: KvMount, path: str
     throw err;
   }
 }
+
+/** What KV v2 metadata says of a secret's newest version (read without reading any value). */
+export interface CurrentVersionInfo {
+  /** 0 when the secret has no version. */
+  version: number;
+  /** When the current version was written (RFC 3339), when known. */
+  createdTime?: string;
+  /** True when the current version is soft-deleted or destroyed. */
+  deleted: boolean;
+}
+
+/** Reads `<mount>/metadata/<path>` (KV v2): the current version, its time and whether it is deleted. not_found propagates. */
+export async function readCurrentVersion(vault: VaultClient, mount: KvMount, path: string): Promise<CurrentVersionInfo> {
+  const res = await vault.request<{ current_version?: number; versions?: Record<string, { created_time?: string; deletion_time?: string; destroyed?: boolean }> }>(
+    'GET',
+    kvApiPath(mount, path, 'metadata'),
+  );
+  const version = Number(res.data?.current_version ?? 0);
+  const v = res.data?.versions?.[String(version)];
+  return { version, createdTime: v?.created_time, deleted: Boolean(v?.destroyed || (v?.deletion_time && v.deletion_time !== '')) };
+}
