@@ -1,4 +1,5 @@
 import { Option } from 'commander';
+import { CHANGE_OPTION_NAMES } from '../lib/driver/change-options.js';
 import { FS_OPTION_NAMES } from '../lib/fs/options.js';
 
 /** Collects a repeatable flag's values in order (--path, -o, --policy, --read, --write). */
@@ -14,4 +15,9 @@ export function formatOption(choices: string[] = ['text', 'json'], fallback = ch
 /** The repeatable `-o, --opt key=value` of the commands that mount a secret filesystem (run, volume create, mount). */
 export function fsOptOption(): Option {
   return new Option('-o, --opt <key=value>', `a filesystem option: ${FS_OPTION_NAMES.join(', ')}`).argParser(collect).default([]);
+}
+
+/** The `-o, --opt key=value` of the commands that create a volume (run, volume create): the filesystem options and change watching. */
+export function volumeOptOption(): Option {
+  return new Option('-o, --opt <key=value>', `a volume option: ${[...FS_OPTION_NAMES, ...CHANGE_OPTION_NAMES].join(', ')}`).argParser(collect).default([]);
 }

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { formatOption } from '../options.js';
 import { readAll } from '../stdin.js';
+import { previewChange, type ChangeNotice } from '../../lib/app/change-preview.js';
 import { parseValueSources, readValues } from '../../lib/app/secret-input.js';
 import { readSecretFile } from '../../lib/app/secret-file.js';
 import { UsageError } from '../../lib/errors.js';
@@ -48,7 +49,29 @@ export function putCommand(ctx: CliContext): Command {
         ? await writeSecret(vault, mount, path, values)
         : await updateSecret(vault, mount, path, (current) => ({ ...current, ...values }));
       const summary = { path, keys: Object.keys(values), version: result.version ?? null, replaced: Boolean(opts.replace) };
-      if (opts.format === 'json') ctx.out.json(summary);
-      else ctx.out.success(`stored ${summary.keys.join(', ')} at ${path}${result.version ? ` (version ${result.version})` : ''}`);
+      // Which running containers the driver will tell (volumes with watch and on_change on this path).
+      const preview = await previewChange(ctx.docker(), ctx.paths.driverName, path);
+      if (opts.format === 'json') {
+        ctx.out.json({ ...summary, notify: preview.notices?.map((n) => ({ volume: n.volume, action: n.action, containers: n.containers, withinMs: n.watchMs + n.debounceMs })) ?? null });
+        return;
+      }
+      ctx.out.success(`stored ${summary.keys.join(', ')} at ${path}${result.version ? ` (version ${result.version})` : ''}`);
+      if (preview.error !== undefined) ctx.out.info(`cannot tell which containers will be signalled: ${preview.error}`);
+      else for (const line of describeNotices(preview.notices)) ctx.out.info(line);
     });
+}
+
+function seconds(ms: number): string {
+  return `${Math.round(ms / 100) / 10}s`;
+}
+
+/** One line per watched volume with containers to act on, or one line saying none will be. */
+function describeNotices(notices: ChangeNotice[]): string[] {
+  const acting = notices.filter((n) => n.containers.length > 0);
+  if (acting.length === 0) return ['no running container will be signalled or restarted'];
+  return acting.map((n) => {
+    const what = n.action === 'restart' ? 'restart' : `send SIG${n.action.slice('signal:'.length)} to`;
+    const count = n.containers.length === 1 ? '1 running container' : `${n.containers.length} running containers`;
+    return `the driver will ${what} ${count} of volume ${n.volume} within ${seconds(n.watchMs + n.debounceMs)}: ${n.containers.join(', ')}`;
+  });
 }

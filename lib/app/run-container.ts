@@ -1,6 +1,9 @@
 import type { DockerClient } from '../docker/client.js';
 import { runDockerCli, type StopSignalName } from '../docker/run-cli.js';
-import { dockerRunArgs, planMounts } from './run-plan.js';
+import { isVaultFailure } from '../errors.js';
+import { parseKeySelection } from '../fs/key-selection.js';
+import { readSecret, resolveKvMount } from '../vault/kv.js';
+import { dockerRunArgs, fileEnvVars, planMounts, type PlannedMount } from './run-plan.js';
 import { createSecretVolume, ephemeralVolumeName, explainDriverError, removeSecretVolume, type VolumeOpts } from './secret-volume.js';
 import type { VaultClient } from '../vault/client.js';
 
@@ -10,6 +13,8 @@ export interface RunRequest {
   fsOptions: VolumeOpts;
   /** `[docker run options] IMAGE [COMMAND...]`. */
   dockerArgs: string[];
+  /** `--env-files`: a `<KEY>_FILE` variable (a path, never a value) for each file, with this prefix. */
+  envFiles?: { prefix: string };
 }
 
 export interface RunContext {
@@ -39,7 +44,8 @@ const STOP_POLL_MS = 250;
 export async function runWithSecrets(ctx: RunContext, req: RunRequest): Promise<{ status: number; signalled?: StopSignalName }> {
   const plan = planMounts(req.paths, req.target);
   const mounts: { volume: string; target: string }[] = plan.map((m) => ({ volume: ephemeralVolumeName(), target: m.target }));
-  const args = dockerRunArgs(ctx.dockerGlobalFlags, mounts, req.dockerArgs);
+  const env = req.envFiles ? fileEnvVars(await filesOf(ctx.vault, plan, req.fsOptions), req.envFiles.prefix) : [];
+  const args = dockerRunArgs(ctx.dockerGlobalFlags, mounts, req.dockerArgs, env);
   const deps = { vault: ctx.vault, docker: ctx.docker, driverName: ctx.driverName };
   const created: string[] = [];
   try {
@@ -94,4 +100,28 @@ async function stopContainersOf(ctx: RunContext, volumes: readonly string[], sti
     await new Promise((r) => setTimeout(r, STOP_POLL_MS));
   }
   await Promise.all(stopped.values());
+}
+
+/**
+ * The files each mount will show at its root: the selected names with `keys=`, else the keys of
+ * the secret (read with the caller's token; only the names are kept).
+ */
+async function filesOf(vault: VaultClient, plan: PlannedMount[], fsOptions: Record<string, string>): Promise<{ target: string; files: string[] }[]> {
+  const out: { target: string; files: string[] }[] = [];
+  for (const m of plan) {
+    if (fsOptions.keys !== undefined) {
+      out.push({ target: m.target, files: parseKeySelection(fsOptions.keys).map((k) => k.name) });
+      continue;
+    }
+    const mount = await resolveKvMount(vault, m.path);
+    const data = await readSecret(vault, mount, m.path).then(
+      (s) => s.data,
+      (err) => {
+        if (isVaultFailure(err, 'not_found')) return {};
+        throw err;
+      },
+    );
+    out.push({ target: m.target, files: Object.keys(data).filter((k) => k !== '' && k !== '.' && k !== '..' && !k.includes('/') && !k.includes('\0')) });
+  }
+  return out;
 }

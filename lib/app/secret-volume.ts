@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { DockerError, UsageError } from '../errors.js';
 import { parseKeyValues } from '../key-values.js';
 import type { DockerClient, VolumeInfo } from '../docker/client.js';
+import { CHANGE_OPTION_NAMES, parseChangeOptions } from '../driver/change-options.js';
 import { parseFsOptions } from '../fs/options.js';
 import type { VaultClient } from '../vault/client.js';
 import { resolveKvMount } from '../vault/kv.js';
@@ -119,12 +120,16 @@ export async function listSecretVolumes(deps: Pick<SecretVolumeDeps, 'docker' | 
 
 /**
  * Parses repeated `-o key=value` volume options: `token` and `path` are set by secretfs itself;
- * the rest must be valid filesystem options (names and values checked by parseFsOptions).
+ * the rest must be valid filesystem options (names and values checked by parseFsOptions) or
+ * change-watching options (watch, on_change, on_change_debounce).
  */
 export function parseVolumeOpts(values: string[]): VolumeOpts {
   const out = parseKeyValues(values);
   for (const key of ['token', 'path']) if (key in out) throw new UsageError(`-o ${key} is set by secretfs itself`);
-  parseFsOptions(out);
+  const fs: Record<string, string> = {};
+  for (const [k, v] of Object.entries(out)) if (!(CHANGE_OPTION_NAMES as readonly string[]).includes(k)) fs[k] = v;
+  parseFsOptions(fs);
+  parseChangeOptions(out);
   return out as VolumeOpts;
 }
 

@@ -12,6 +12,8 @@ export interface VolumeInfo {
 
 /** The narrow part of the Docker engine API that secretfs uses (over lib/docker/engine.ts). */
 export interface DockerClient {
+  /** Answers when the engine does (the driver checks its access at Create when on_change is set). */
+  ping(): Promise<void>;
   serverVersion(): Promise<string>;
   createVolume(spec: { name: string; driver: string; options: Record<string, string>; labels?: Record<string, string> }): Promise<VolumeInfo>;
   inspectVolume(name: string): Promise<VolumeInfo | undefined>;
