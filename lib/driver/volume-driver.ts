@@ -1,9 +1,11 @@
 import { mkdir, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { NotFoundError, SecretfsError, UsageError } from '../errors.js';
+import { NotFoundError, SecretfsError, UsageError, isVaultFailure } from '../errors.js';
+import { missingKeys, parseKeySelection } from '../fs/key-selection.js';
 import { FS_OPTION_NAMES, parseFsOptions } from '../fs/options.js';
 import type { Logger } from '../log.js';
 import type { VaultClient } from '../vault/client.js';
+import { readSecret, resolveKvMount } from '../vault/kv.js';
 import { normalizeSecretPath } from '../vault/kv-path.js';
 import { CHANGE_OPTION_NAMES, parseChangeOptions, type ChangeOptions } from './change-options.js';
 import type { ChangeWatcher } from './change-watcher.js';
@@ -187,6 +189,15 @@ export class SecretVolumeDriver implements VolumeDriver {
       }
       const { accessor, tokenSource } = await this.deps.tokens.issue({ name, path }, wrappedToken);
       const def: VolumeDefinition = { name, path, options, createdAt: new Date().toISOString(), accessor, tokenSource };
+      if (options.keys !== undefined) {
+        // Said at Create, with the keys' names (never values), not as files missing later.
+        try {
+          await this.checkSelectedKeys(def);
+        } catch (err) {
+          await this.deps.tokens.revoke(def).catch(() => {});
+          throw err;
+        }
+      }
       this.volumes.set(name, { def, mountpoint: join(this.deps.mountRoot, volumeDirName(name)), ids: new Map() });
       try {
         await this.save();
@@ -197,6 +208,25 @@ export class SecretVolumeDriver implements VolumeDriver {
       }
       this.deps.log.info('volume created', { volume: name, path, tokenSource, accessor });
     });
+  }
+
+  /** Reads the secret with the volume's token: every key that keys= selects must be in it. */
+  private async checkSelectedKeys(def: VolumeDefinition): Promise<void> {
+    const selection = parseKeySelection(def.options.keys);
+    const { vault } = await this.deps.tokens.acquire(def);
+    const mount = await resolveKvMount(vault, def.path);
+    let data: Record<string, unknown>;
+    try {
+      data = (await readSecret(vault, mount, def.path, def.options.version ? Number(def.options.version) : undefined)).data;
+    } catch (err) {
+      if (isVaultFailure(err, 'not_found')) throw new UsageError(`keys= selects keys of ${def.path}, but there is no secret there (write it first)`, { cause: err });
+      throw err;
+    }
+    const missing = missingKeys(selection, data);
+    if (missing.length > 0) {
+      const list = missing.map((k) => JSON.stringify(k)).join(', ');
+      throw new UsageError(`keys=: ${def.path} has no key${missing.length > 1 ? 's' : ''} ${list} (its keys: ${Object.keys(data).sort().join(', ') || 'none'})`);
+    }
   }
 
   async remove(name: string): Promise<void> {

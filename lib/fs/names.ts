@@ -2,7 +2,7 @@ import { isServableKey } from '../render/secret.js';
 import type { SecretSnapshot } from './store.js';
 
 /**
- * The views of a whole secret, one pair in every directory of the filesystem. The names start
+ * The views of a whole secret, in every directory of the filesystem that has one. The names start
  * with a dot so that `ls` (without -a) shows the keys only.
  */
 export const VIEW_NAMES = {
@@ -10,6 +10,8 @@ export const VIEW_NAMES = {
   json: '.secretfs.json',
   /** The whole secret as a POSIX-sh-sourceable .env file (`set -a; . ./.secretfs.env`). */
   env: '.secretfs.env',
+  /** The secret's version and change time (`version=3`, `changed=<RFC 3339>`): one small file to poll. */
+  version: '.secretfs.version',
 } as const;
 export type ViewKind = keyof typeof VIEW_NAMES;
 
@@ -17,6 +19,7 @@ export type ViewKind = keyof typeof VIEW_NAMES;
 export function viewKindOf(name: string): ViewKind | undefined {
   if (name === VIEW_NAMES.json) return 'json';
   if (name === VIEW_NAMES.env) return 'env';
+  if (name === VIEW_NAMES.version) return 'version';
   return undefined;
 }
 

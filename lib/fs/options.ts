@@ -1,5 +1,6 @@
 import { UsageError } from '../errors.js';
 import type { ValueEncoding } from '../render/secret.js';
+import { parseKeySelection, type KeySelection } from './key-selection.js';
 
 /** How values are turned into file bytes: as text (UTF-8), or decoded from base64 for binary values. */
 export type FsEncoding = ValueEncoding;
@@ -24,6 +25,8 @@ export interface FsOptions {
   /** A pinned KV v2 version of the mounted secret (not of its sub-paths). */
   version?: number;
   encoding: FsEncoding;
+  /** keys=: only these keys of the mounted secret appear (renamed, with their own mode); no sub-paths. */
+  keys?: KeySelection[];
 }
 
 /**
@@ -48,7 +51,7 @@ const MAX_STALE_MS = 7 * 24 * 3600_000;
 const MAX_ID = 0xfffffffe;
 
 /** The option names a volume or `docker secretfs mount -o` accepts; the driver rejects any other. */
-export const FS_OPTION_NAMES = ['uid', 'gid', 'mode', 'dir_mode', 'listing', 'cache_ttl', 'stale_if_error', 'version', 'encoding'] as const;
+export const FS_OPTION_NAMES = ['uid', 'gid', 'mode', 'dir_mode', 'listing', 'cache_ttl', 'stale_if_error', 'version', 'encoding', 'keys'] as const;
 export type FsOptionName = (typeof FS_OPTION_NAMES)[number];
 
 const HELP: Record<FsOptionName, string> = {
@@ -61,6 +64,7 @@ const HELP: Record<FsOptionName, string> = {
   stale_if_error: 'a duration: 30s, 5m, 1h',
   version: 'a KV v2 version number, e.g. version=3',
   encoding: 'utf8 or base64',
+  keys: 'KEY[:NAME[:MODE]] separated by commas, e.g. keys=password:pass:0400,username',
 };
 
 /** One line per option, for usage messages and docs. */
@@ -151,6 +155,9 @@ export function parseFsOptions(opts: Record<string, string | undefined> = {}, de
       case 'encoding':
         if (value !== 'utf8' && value !== 'base64') throw invalid(name, value);
         out.encoding = value;
+        break;
+      case 'keys':
+        out.keys = parseKeySelection(value);
         break;
     }
   }

@@ -8,6 +8,8 @@ export interface SecretData {
   data: Record<string, unknown>;
   /** KV v2 version; undefined on KV v1. */
   version?: number;
+  /** KV v2: when this version was written (RFC 3339). */
+  createdTime?: string;
 }
 
 /**
@@ -56,7 +58,7 @@ export function createVaultSource(vault: VaultClient, path: string, options: { v
     async read(relPath) {
       const m = await kvMount();
       const s = await readSecret(vault, m, join(base, relPath), relPath === '' ? options.version : undefined);
-      return { data: s.data ?? {}, version: s.version };
+      return { data: s.data ?? {}, version: s.version, createdTime: s.createdTime };
     },
     async list(relPath) {
       const m = await kvMount();

@@ -8,6 +8,8 @@ import type { SecretSource } from './source.js';
 export interface SecretSnapshot {
   data: Record<string, unknown>;
   version?: number;
+  /** KV v2: when Vault wrote this version (RFC 3339). */
+  createdTime?: string;
   /** When this value came from Vault (ms since the epoch). */
   fetchedAt: number;
   /** When the content last changed as seen by this store; the files' mtime (auto_cache compares it). */
@@ -101,7 +103,7 @@ export function createSecretStore(source: SecretSource, options: StoreOptions): 
   const timeoutMs = options.timeoutMs ?? SOURCE_TIMEOUT_MS;
   const log = options.log ?? silentLogger;
   const stats: StoreStats = { vaultReads: 0, vaultLists: 0, cacheHits: 0, staleServed: 0 };
-  const reads = new Map<string, Cached<{ data: Record<string, unknown>; version?: number; changedAt: number }>>();
+  const reads = new Map<string, Cached<{ data: Record<string, unknown>; version?: number; createdTime?: string; changedAt: number }>>();
   const lists = new Map<string, Cached<string[]>>();
   // A digest of each path's last content, kept apart from the cache so a 404 in between still moves the mtime forward.
   const changes = new Map<string, { json: string; version?: number; at: number }>();
@@ -170,9 +172,9 @@ export function createSecretStore(source: SecretSource, options: StoreOptions): 
           changedAt = prev ? Math.max(now(), prev.at + 1) : now();
           changes.set(relPath, { json, version: d.version, at: changedAt });
         }
-        return { data: d.data, version: d.version, changedAt };
+        return { data: d.data, version: d.version, createdTime: d.createdTime, changedAt };
       }, `read ${source.name}${relPath ? '/' + relPath : ''}`);
-      return { data: r.v.data, version: r.v.version, fetchedAt: r.at, changedAt: r.v.changedAt, stale: r.stale };
+      return { data: r.v.data, version: r.v.version, createdTime: r.v.createdTime, fetchedAt: r.at, changedAt: r.v.changedAt, stale: r.stale };
     },
     async listChildren(relPath) {
       const r = await cached(lists, relPath, () => {
@@ -188,7 +190,7 @@ export function createSecretStore(source: SecretSource, options: StoreOptions): 
       if (e.value && t - e.value.at < options.cacheTtlMs) {
         stats.cacheHits++;
         const v = e.value.v;
-        return { data: v.data, version: v.version, fetchedAt: e.value.at, changedAt: v.changedAt, stale: false };
+        return { data: v.data, version: v.version, createdTime: v.createdTime, fetchedAt: e.value.at, changedAt: v.changedAt, stale: false };
       }
       if (e.error && t - e.error.at < options.cacheTtlMs && isVaultFailure(e.error.err, 'not_found')) return 'missing';
       return undefined;

@@ -1,7 +1,8 @@
 import { isVaultFailure } from '../errors.js';
 import { renderEnv, renderJson, valueBytes } from '../render/secret.js';
+import { contentDigest } from './digest.js';
 import { Errno, FsErrno } from './errno.js';
-import { ROOT, listNames, pathParts, resolveName, type Node } from './names.js';
+import { ROOT, listNames, pathParts, resolveName, type Node, type ViewKind } from './names.js';
 import type { FsOptions } from './options.js';
 import type { SecretSnapshot, SecretStore } from './store.js';
 
@@ -25,8 +26,8 @@ export interface NodeStat {
 /**
  * The secret filesystem of one store, without FUSE: what a path is, its attributes, its bytes
  * and a directory's names. A directory is a Vault path, each key of the secret there is a file,
- * sub-paths Vault lists are subdirectories, and two views (names.ts VIEW_NAMES) show the whole
- * secret; names.ts resolveName decides every name. Failures are thrown: FsErrno for the
+ * sub-paths Vault lists are subdirectories, and three views (names.ts VIEW_NAMES) show the whole
+ * secret and its version; names.ts resolveName decides every name. Failures are thrown: FsErrno for the
  * filesystem's own answers (ENOENT, ENOTDIR, EISDIR), VaultError from the store.
  */
 export interface SecretTree {
@@ -45,16 +46,54 @@ export interface SecretTree {
   list(node: Node): Promise<string[]>;
 }
 
-/** Creates the tree of one store; options give the owner, modes and value encoding. */
+/**
+ * The `.secretfs.version` file: the version (KV v2) or a keyed digest of the content (KV v1,
+ * which has none) and when it changed (Vault's time of the version on KV v2, else when this
+ * mount first saw the content), as sh-readable lines.
+ */
+export function renderVersionFile(snap: Pick<SecretSnapshot, 'data' | 'version' | 'createdTime' | 'changedAt'>): Buffer {
+  const version = snap.version !== undefined ? String(snap.version) : contentDigest(snap.data);
+  const changed = snap.createdTime && !Number.isNaN(Date.parse(snap.createdTime)) ? new Date(snap.createdTime).toISOString() : new Date(snap.changedAt).toISOString();
+  return Buffer.from(`version=${version}\nchanged=${changed}\n`, 'utf8');
+}
+
+/** A snapshot as keys= shows it, with the whole secret it came from. */
+type Shown = SecretSnapshot & { whole?: SecretSnapshot };
+
+/** Creates the tree of one store; options give the owner, modes, value encoding and key selection. */
 export function createSecretTree(store: SecretStore, options: FsOptions): SecretTree {
   const mountedAt = Date.now();
   // File bytes per fetched secret: a 1 MiB value is encoded once per Vault read, not on every getattr.
   const bytesCache = new WeakMap<Record<string, unknown>, Map<string, Buffer>>();
+  const selection = options.keys;
+  const modeOf = new Map(selection?.map((k) => [k.name, k.mode ?? options.mode]));
+  // The selected keys under their file names, once per fetched secret (views and bytes are cached by it).
+  const projections = new WeakMap<Record<string, unknown>, SecretSnapshot>();
+
+  /**
+   * With keys=, the mounted secret as its selection shows it: only the listed keys, under their
+   * file names. Everything else (names, views, listing) then works on that, so a key that is not
+   * selected cannot be opened, listed or seen in a view.
+   */
+  function shown(rel: string, snap: SecretSnapshot): SecretSnapshot;
+  function shown(rel: string, snap: SecretSnapshot | undefined): SecretSnapshot | undefined;
+  function shown(rel: string, snap: SecretSnapshot | undefined): SecretSnapshot | undefined {
+    if (!selection || rel !== '' || !snap) return snap;
+    let p = projections.get(snap.data);
+    if (!p) {
+      const data: Record<string, unknown> = {};
+      for (const k of selection) if (Object.prototype.hasOwnProperty.call(snap.data, k.key)) data[k.name] = snap.data[k.key];
+      // The version file describes the whole secret: its version and digest are of what Vault holds.
+      p = { ...snap, data, whole: snap } as Shown;
+      projections.set(snap.data, p);
+    }
+    return { ...p, fetchedAt: snap.fetchedAt, stale: snap.stale };
+  }
 
   /** The secret at rel, or undefined when Vault has none there. Other failures propagate. */
   async function secretAt(rel: string): Promise<SecretSnapshot | undefined> {
     try {
-      return await store.readSecret(rel);
+      return shown(rel, await store.readSecret(rel));
     } catch (err) {
       if (isVaultFailure(err, 'not_found')) return undefined;
       throw err;
@@ -71,8 +110,9 @@ export function createSecretTree(store: SecretStore, options: FsOptions): Secret
     }
   }
 
-  /** Sub-path names below rel; a token that may read but not list sees none. */
+  /** Sub-path names below rel; a token that may read but not list sees none. With keys=, the root has none. */
   async function childrenOf(rel: string): Promise<string[]> {
+    if (selection && rel === '') return [];
     try {
       return await store.listChildren(rel);
     } catch (err) {
@@ -89,7 +129,7 @@ export function createSecretTree(store: SecretStore, options: FsOptions): Secret
     throw new FsErrno(Errno.ENOENT);
   }
 
-  function fileBytes(snap: SecretSnapshot, name: string, view?: 'json' | 'env'): Buffer {
+  function fileBytes(snap: SecretSnapshot, name: string, view?: ViewKind): Buffer {
     let perSecret = bytesCache.get(snap.data);
     if (!perSecret) {
       perSecret = new Map();
@@ -101,6 +141,7 @@ export function createSecretTree(store: SecretStore, options: FsOptions): Secret
     if (!bytes) {
       if (view === 'json') bytes = renderJson(snap.data);
       else if (view === 'env') bytes = renderEnv(snap.data, options.encoding);
+      else if (view === 'version') bytes = renderVersionFile((snap as Shown).whole ?? snap);
       else bytes = valueBytes(snap.data[name], options.encoding);
       perSecret.set(cacheKey, bytes);
     }
@@ -126,8 +167,9 @@ export function createSecretTree(store: SecretStore, options: FsOptions): Secret
         const rel = node.rel;
         const r = store.peekSecret(rel);
         if (r === undefined) return undefined;
-        const snap = r === 'missing' ? undefined : r;
-        const found = resolveName(rel, parts[i], { snap }) ?? resolveName(rel, parts[i], { snap, children: store.peekChildren(rel) });
+        const snap = shown(rel, r === 'missing' ? undefined : r);
+        const children = selection && rel === '' ? [] : store.peekChildren(rel);
+        const found = resolveName(rel, parts[i], { snap }) ?? resolveName(rel, parts[i], { snap, children });
         if (!found) return undefined;
         node = found;
       }
@@ -146,7 +188,8 @@ export function createSecretTree(store: SecretStore, options: FsOptions): Secret
       }
       const size = tree.bytes(node).length;
       const changedAt = node.snap.changedAt;
-      return { mode: S_IFREG | options.mode, uid: options.uid, gid: options.gid, size, nlink: 1, mtime: changedAt, atime: changedAt, ctime: changedAt, blksize: 4096, blocks: Math.ceil(size / 512) };
+      const mode = node.kind === 'key' && node.rel === '' && selection ? (modeOf.get(node.name) ?? options.mode) : options.mode;
+      return { mode: S_IFREG | mode, uid: options.uid, gid: options.gid, size, nlink: 1, mtime: changedAt, atime: changedAt, ctime: changedAt, blksize: 4096, blocks: Math.ceil(size / 512) };
     },
 
     async list(node) {
@@ -155,7 +198,7 @@ export function createSecretTree(store: SecretStore, options: FsOptions): Secret
       const { snap, readError } = await readableSecretAt(node.rel);
       let children: string[];
       try {
-        children = await store.listChildren(node.rel);
+        children = selection && node.rel === '' ? [] : await store.listChildren(node.rel);
       } catch (err) {
         if (!isVaultFailure(err, 'forbidden', 'not_found')) throw err;
         if (readError) throw readError;

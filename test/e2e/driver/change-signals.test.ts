@@ -236,4 +236,84 @@ test('a driver without access to the Docker engine says so at Create when on_cha
   }
 });
 
+test('.secretfs.version in every volume changes with the version', async () => {
+  if (skip) return;
+  await write('secret/versioned', { value: 'v1' });
+  const vol = randomName('sfs-v');
+  await createVolume(vol, { path: 'secret/versioned' });
+  const readVersion = async () => docker(['run', '--rm', '-v', `${vol}:/s:ro`, TEST_IMAGE, 'cat', '/s/.secretfs.version']);
+  const first = await readVersion();
+  assert.match(first, /^version=1\nchanged=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  await write('secret/versioned', { value: 'v2' });
+  const second = await readVersion();
+  assert.match(second, /^version=2\nchanged=/);
+  assert.ok(Date.parse(second.split('changed=')[1]) >= Date.parse(first.split('changed=')[1]));
+});
+
+test('keys=: selection, renaming and per-key mode enforced by the kernel (stat, a read by another uid)', async () => {
+  if (skip) return;
+  await write('secret/keys', { password: 'pw-k', username: 'app', other: 'hidden-value' });
+  const vol = randomName('sfs-k');
+  await createVolume(vol, { path: 'secret/keys', keys: 'password:pass:0400,username' });
+  const run = (user: string, script: string) => sfs.docker(['run', '--rm', '--user', user, '-v', `${vol}:/s:ro`, TEST_IMAGE, 'sh', '-c', script]);
+  const root = await run('0', 'ls -a /s | sort | tr "\\n" " "; echo; stat -c "%a %u %n" /s/pass /s/username; cat /s/pass; echo; cat /s/.secretfs.json');
+  assert.is(root.code, 0, root.stderr);
+  const [names, statPass, statUser, value, ...json] = root.stdout.split('\n');
+  assert.is(names, '. .. .secretfs.env .secretfs.json .secretfs.version pass username ');
+  assert.is(statPass, '400 0 /s/pass');
+  assert.is(statUser, '444 0 /s/username');
+  assert.is(value, 'pw-k');
+  assert.equal(JSON.parse(json.join('\n')), { pass: 'pw-k', username: 'app' });
+  const other = await run('1000', 'cat /s/username; echo; cat /s/pass');
+  assert.is.not(other.code, 0);
+  assert.is(other.stdout, 'app\n');
+  assert.match(other.stderr, 'Permission denied');
+  const unselected = await run('0', 'cat /s/other');
+  assert.is.not(unselected.code, 0);
+  assert.match(unselected.stderr, 'No such file or directory');
+});
+
+test('bad keys= are refused at Create naming the keys, and nothing is created', async () => {
+  if (skip) return;
+  const cases: [string, string][] = [
+    ['password,nope,also-nope', 'keys=: secret/keys has no keys "nope", "also-nope" (its keys: other, password, username)'],
+    ['password:pass:999', 'invalid keys entry "password:pass:999": the mode "999" is not octal permissions such as 0400'],
+    ['a:x,b:x', 'invalid keys="a:x,b:x": "a" and "b" would both be the file "x"'],
+  ];
+  for (const [keys, message] of cases) {
+    const name = randomName('sfs-bad');
+    const r = await sfs.docker(['volume', 'create', '-d', sfs.driverName, '-o', 'path=secret/keys', '-o', `keys=${keys}`, name]);
+    assert.is.not(r.code, 0);
+    assert.match(r.stderr, message);
+    assert.is((await sfs.docker(['volume', 'ls', '-q', '--filter', `name=${name}`])).stdout.trim(), '');
+  }
+});
+
+test('run --env-files sets <KEY>_FILE paths (with --env-prefix and --keys), and docker inspect shows no value', async () => {
+  if (skip) return;
+  await write('secret/envf', { 'db-password': 'pw-env-secret', 'api.token': 'tok-env-secret' });
+  const name = randomName('sfs-envf');
+  const running = sfs.cli(['run', '--path', 'secret/envf', '--env-files', '--env-prefix', 'APP_', '--', '--name', name, TEST_IMAGE, 'sh', '-c', 'echo "$APP_DB_PASSWORD_FILE $APP_API_TOKEN_FILE"; cat "$APP_DB_PASSWORD_FILE"; echo; sleep 4']);
+  let env: string[] = [];
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    const r = await sfs.docker(['inspect', '-f', '{{json .Config.Env}}', name]);
+    if (r.code === 0) {
+      env = JSON.parse(r.stdout);
+      break;
+    }
+    await sleep(200);
+  }
+  const res = await running;
+  assert.is(res.code, 0, res.stderr);
+  assert.is(res.stdout, '/run/secrets/db-password /run/secrets/api.token\npw-env-secret\n');
+  assert.ok(env.includes('APP_DB_PASSWORD_FILE=/run/secrets/db-password'), JSON.stringify(env));
+  assert.ok(env.includes('APP_API_TOKEN_FILE=/run/secrets/api.token'), JSON.stringify(env));
+  assert.not.match(JSON.stringify(env), 'env-secret');
+
+  const picked = await sfs.cli(['run', '--path', 'secret/envf', '--keys', 'db-password:pw:0400', '--env-files', '--', TEST_IMAGE, 'sh', '-c', 'echo "$PW_FILE"; cat "$PW_FILE"; echo; ls /run/secrets']);
+  assert.is(picked.code, 0, picked.stderr);
+  assert.is(picked.stdout, '/run/secrets/pw\npw-env-secret\npw\n');
+});
+
 test.run();

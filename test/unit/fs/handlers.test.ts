@@ -78,8 +78,8 @@ test('readdir lists keys, views and sub-paths; sub-paths hold their own keys', a
   const { h } = setup();
   const r = await readdir(h, '/');
   assert.is(r.code, 0);
-  assert.equal(r.names!.sort(), ['.', '..', '.secretfs.env', '.secretfs.json', 'db', 'db-password', 'port', 'tls'].sort());
-  assert.equal((await readdir(h, '/db')).names!.sort(), ['.', '..', '.secretfs.env', '.secretfs.json', 'replica', 'user'].sort());
+  assert.equal(r.names!.sort(), ['.', '..', '.secretfs.env', '.secretfs.json', '.secretfs.version', 'db', 'db-password', 'port', 'tls'].sort());
+  assert.equal((await readdir(h, '/db')).names!.sort(), ['.', '..', '.secretfs.env', '.secretfs.json', '.secretfs.version', 'replica', 'user'].sort());
   assert.is((await cat(h, '/db/user')).toString(), 'app');
   assert.is((await cat(h, '/db/replica/host')).toString(), 'r1');
 });

@@ -34,7 +34,7 @@ test('without a secret there are no keys or views; without a listing no sub-path
 });
 
 test('a directory lists its keys, the views and its sub-paths, each name once', () => {
-  assert.equal(listNames({ snap: snap({ a: 1, 'x/y': 2, db: 3 }), children: ['db', 'sub'] }), ['a', 'db', '.secretfs.json', '.secretfs.env', 'sub']);
+  assert.equal(listNames({ snap: snap({ a: 1, 'x/y': 2, db: 3 }), children: ['db', 'sub'] }), ['a', 'db', '.secretfs.json', '.secretfs.env', '.secretfs.version', 'sub']);
   assert.equal(listNames({ children: ['sub'] }), ['sub']);
 });
 

@@ -17,6 +17,7 @@ function formatFsOptions(o: FsOptions): Record<FsOptionName, string | undefined>
     stale_if_error: o.staleIfErrorMs === undefined ? undefined : `${o.staleIfErrorMs}ms`,
     version: o.version === undefined ? undefined : String(o.version),
     encoding: o.encoding,
+    keys: o.keys?.map((k) => [k.key, k.name, k.mode === undefined ? '' : '0' + k.mode.toString(8)].join(':')).join(','),
   };
 }
 
@@ -32,7 +33,7 @@ test('every option parses', () => {
 });
 
 test('FS_OPTION_NAMES lists exactly the accepted names', () => {
-  assert.equal([...FS_OPTION_NAMES].sort(), ['cache_ttl', 'dir_mode', 'encoding', 'gid', 'listing', 'mode', 'stale_if_error', 'uid', 'version']);
+  assert.equal([...FS_OPTION_NAMES].sort(), ['cache_ttl', 'dir_mode', 'encoding', 'gid', 'keys', 'listing', 'mode', 'stale_if_error', 'uid', 'version']);
   for (const name of FS_OPTION_NAMES) assert.ok(name in formatFsOptions(parseFsOptions({})));
 });
 
