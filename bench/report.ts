@@ -70,6 +70,11 @@ export interface BenchResult {
   scale_reads_ok: boolean | null;
   /** The CLI's commands against their baselines, run start-up and CPU, requests per command. */
   commands: CommandsResult | null;
+  /** put -> the container's HUP handler, p50 (watch=1s, debounce 0), and over the watch interval. */
+  rotation_signal_p50_ms: number | null;
+  rotation_p50_vs_watch: number | null;
+  /** Version reads per watch interval with 50 watched volumes on one secret (target 1). */
+  rotation_reads_per_interval: number | null;
   targets: TargetCheck[];
   details: Record<string, unknown>;
   scale: ScaleRow[];
@@ -127,6 +132,10 @@ export function checkTargets(r: Omit<BenchResult, 'targets'>): TargetCheck[] {
       target: 0.8,
       pass: r.storage ? r.storage.reads_per_s_during_compact / r.storage.reads_per_s_before_compact >= 0.8 : null,
     },
+    // A write lands at a random point of the interval: the signal follows within one interval.
+    le('rotation_p50_vs_watch', r.rotation_p50_vs_watch, 1),
+    // One read per interval, measured over ~10 intervals (so 1 +- one read's share); one per volume would be 50.
+    le('rotation_reads_per_interval', r.rotation_reads_per_interval, 1.1),
   ];
 }
 
@@ -176,6 +185,8 @@ function mainRows(r: BenchResult): string[][] {
     row('docker secretfs --help (median)', num(r.docker_secretfs_help_ms, ' ms'), '', undefined, ''),
     row('Mount p50 with 200 volumes', num(r.mount_p50_ms, ' ms'), '', undefined, ''),
     row('Driver RSS with 200 volumes', num(r.driver_rss_mb, ' MiB'), '', undefined, r.scale_reads_ok === null ? '' : r.scale_reads_ok ? 'all reads served' : 'READS FAILED'),
+    row('put -> container HUP handler p50 (watch=1s)', num(r.rotation_signal_p50_ms, ' ms'), 'watch 1000 ms', 'rotation_p50_vs_watch', num(r.rotation_p50_vs_watch)),
+    row('Vault reads per watch interval, 50 volumes on one secret', num(r.rotation_reads_per_interval), '1', 'rotation_reads_per_interval', ''),
   ];
 }
 

@@ -3,7 +3,7 @@
  * `npm run bench [-- --json] [-- --quick] [-- --only GROUP,...]`: measures docker secretfs
  * against its floors in one run on this machine, prints a table (or one JSON object with
  * --json; progress goes to stderr) and writes docs/benchmarks.md from the same run.
- * Groups: cli, commands, reads (with the floors), coalesce, growth, store, docker, swarm, scale. --only skips the others
+ * Groups: cli, commands, reads (with the floors), coalesce, growth, store, docker, swarm, scale, rotation. --only skips the others
  * and does not write docs/benchmarks.md (a partial run is no report).
  */
 import { spawn } from 'node:child_process';
@@ -21,6 +21,7 @@ import { startMountHost, type MountHost } from './mounts.js';
 import { buildNativeTools, missingBuildPackages, REPO_ROOT } from './native.js';
 import { measureCoalescing, measureCold, measureColdAfterIdle, measureFloorFirstRead, measureVaultGet, measureWarm } from './reads.js';
 import { checkTargets, gitCommit, machineInfo, renderText, writeBenchmarksDoc, type BenchResult } from './report.js';
+import { measureRotation } from './rotation.js';
 import { measureScale, type ScaleResult } from './scale.js';
 import { measureSwarmTaskStart } from './swarm.js';
 import { startBenchStore, type BenchStore } from './store.js';
@@ -28,7 +29,7 @@ import { measureStorage } from './storage.js';
 import { Cleanup, createProgress, round, tempDir, type Progress } from './util.js';
 import { startTestDockerd, type TestDockerd } from '../harness/dockerd.js';
 
-const GROUPS = ['cli', 'commands', 'reads', 'coalesce', 'growth', 'store', 'storage', 'docker', 'swarm', 'scale'] as const;
+const GROUPS = ['cli', 'commands', 'reads', 'coalesce', 'growth', 'store', 'storage', 'docker', 'swarm', 'scale', 'rotation'] as const;
 type Group = (typeof GROUPS)[number];
 
 interface Args {
@@ -52,7 +53,7 @@ function parseArgs(argv: string[]): Args {
       args.only = new Set(groups as Group[]);
       args.writeDocs = false;
     } else if (a === '-h' || a === '--help') {
-      process.stdout.write('usage: npm run bench [-- --json] [--quick] [--only cli,commands,reads,coalesce,growth,store,storage,docker,swarm,scale] [--no-docs]\n');
+      process.stdout.write('usage: npm run bench [-- --json] [--quick] [--only cli,commands,reads,coalesce,growth,store,storage,docker,swarm,scale,rotation] [--no-docs]\n');
       process.exit(0);
     } else throw new Error(`unknown argument ${a} (see --help)`);
   }
@@ -71,6 +72,7 @@ const NOTES = [
   'CLI start: `node dist/cli/main.js docker-cli-plugin-metadata` (what the plugin shim runs) against `node -e 0`, and `docker secretfs --help` with the plugin installed in a temporary DOCKER_CONFIG; interleaved, medians.',
   'CLI commands: `init` against the bench\'s store (driver on the private dockerd), the plugin shim in a temporary DOCKER_CONFIG, then interleaved rounds (the order reversed every other round) of `docker secretfs get/put/ls/--help/version` against `node -e 0`, the metadata command (run by node directly, as the docker CLI runs it before every plugin command) against `node -e 0`, and `docker secretfs run -- IMAGE true` against `docker run --rm IMAGE true`, medians. Run start-up: `node dist/cli/main.js run` with a docker "binary" that notes the time it starts. CPU: bash `times` of each run and its children. Requests: one invocation each, Vault requests counted in the store\'s audit log, Docker Engine API requests through a counting unix socket in front of the private dockerd.',
   'Scale: 1, 10, 50 and 200 volumes created and mounted through the driver\'s socket (POST /VolumeDriver.Create, /VolumeDriver.Mount), Mount latency p50/p99 of each step, driver VmRSS from /proc/<pid>/status, and one read of a file in every mounted volume.',
+  'Rotation: a volume with watch=1s, on_change=signal:HUP, on_change_debounce=0 (so the figure is the watch\'s own; the default debounce adds 5 s) and a busybox container whose HUP trap prints the file; 20 rotations (8 with --quick), each written at a random point of the interval, timed from the write (a store POST) to the handler\'s line arriving on `docker logs -f`. Reads per interval: 50 volumes with watch=1s on one secret, mounted through the driver\'s socket; GETs of its metadata/ or data/ in the store\'s audit log over 10 intervals.',
   'Growth: bench/probe.c reads whole files (readall), lists directories (readdir) and runs N reader threads for a fixed time (loop); cold values as for the cold read.',
 ];
 
@@ -106,6 +108,9 @@ function emptyResult(quick: boolean): Measured {
     driver_rss_mb: null,
     scale_reads_ok: null,
     commands: null,
+    rotation_signal_p50_ms: null,
+    rotation_p50_vs_watch: null,
+    rotation_reads_per_interval: null,
     details: {},
     scale: [],
     growth: {},
@@ -180,7 +185,7 @@ async function measureGroups(ctx: BenchContext, args: Args, r: Measured): Promis
   let store: BenchStore | undefined;
   let host: MountHost | undefined;
   let warmFile: string | undefined;
-  const needsStore = ['commands', 'reads', 'coalesce', 'growth', 'store', 'docker', 'swarm', 'scale'].some((g) => wants(g as Group));
+  const needsStore = ['commands', 'reads', 'coalesce', 'growth', 'store', 'docker', 'swarm', 'scale', 'rotation'].some((g) => wants(g as Group));
   if (needsStore) {
     progress.step('starting the embedded store and the mount host');
     store = await startBenchStore(cleanup, `${ctx.dir}/store`);
@@ -278,6 +283,14 @@ async function measureGroups(ctx: BenchContext, args: Args, r: Measured): Promis
       r.scale_reads_ok = s.rows.every((x) => x.reads_ok === x.reads_tried);
     }
     details.scale = s.details;
+  });
+
+  await group('rotation', async () => {
+    const rot = await measureRotation(ctx, store!);
+    r.rotation_signal_p50_ms = rot.signal_p50_ms;
+    r.rotation_p50_vs_watch = rot.signal_p50_vs_watch;
+    r.rotation_reads_per_interval = rot.reads_per_interval;
+    details.rotation = rot;
   });
 }
 
