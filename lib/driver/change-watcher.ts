@@ -20,6 +20,12 @@ export interface WatchTarget {
   options: ChangeOptions;
   /** Drops the mount's cached values, so an open after the change reads the new value. */
   invalidate(): void;
+  /**
+   * How long the kernel may keep a file's attributes (and so its old pages) after a getattr: the
+   * action waits at least this long after the change is seen, so the app's re-read gets the new
+   * value (fuse-native cannot tell the kernel to drop them). 0 with cache_ttl=0.
+   */
+  settleMs?: number;
 }
 
 /** The part of the Docker API the watcher uses. */
@@ -88,7 +94,8 @@ function message(err: unknown): string {
  * maxBackoffMs; a failed read is never a change. The first read is the baseline.
  *
  * On a change every volume of the group drops its cached values at once; then, per volume,
- * the action (signal or restart of the running containers that mount it, found through the
+ * the action (no sooner than the kernel's attribute cache time, settleMs, so a re-read sees the new
+ * value) (signal or restart of the running containers that mount it, found through the
  * Docker API by volume name) waits on_change_debounce, and changes meanwhile fold into it: at most
  * one action per volume per debounce, within watch + debounce of the write. Each action is one
  * audit line (volume, containers, old and new version; never a value).
@@ -249,7 +256,7 @@ export class ChangeWatcher {
         member.pending.to = to;
         continue;
       }
-      const timer = setTimeout(() => void this.act(member), member.target.options.debounceMs);
+      const timer = setTimeout(() => void this.act(member), Math.max(member.target.options.debounceMs, member.target.settleMs ?? 0));
       timer.unref();
       member.pending = { from, to, timer };
     }

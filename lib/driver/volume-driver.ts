@@ -2,6 +2,7 @@ import { mkdir, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NotFoundError, SecretfsError, UsageError, isVaultFailure } from '../errors.js';
 import { missingKeys, parseKeySelection } from '../fs/key-selection.js';
+import { cachePlan } from '../fs/mount.js';
 import { FS_OPTION_NAMES, parseFsOptions } from '../fs/options.js';
 import type { Logger } from '../log.js';
 import type { VaultClient } from '../vault/client.js';
@@ -266,7 +267,8 @@ export class SecretVolumeDriver implements VolumeDriver {
         this.deps.log.info('volume mounted', { volume: name, mountpoint: vol.mountpoint });
         const change = parseChangeOptions(vol.def.options);
         if (change.watchMs !== undefined) {
-          this.deps.watcher?.watch({ name, path: vol.def.path, vault: credential.vault, options: change, invalidate: () => handle.invalidate?.() });
+          const settleMs = cachePlan(parseFsOptions(fsOptionsOf(vol.def.options)).cacheTtlMs).kernel.attrTimeout * 1000;
+          this.deps.watcher?.watch({ name, path: vol.def.path, vault: credential.vault, options: change, invalidate: () => handle.invalidate?.(), settleMs });
         }
       }
       // The same ID may come again while active (moby mounts.go Setup, e.g. for `docker cp`):

@@ -242,4 +242,18 @@ test('checkDockerAccess: no engine, or one that does not answer, is a clear refu
   }
 });
 
+test('the action waits at least settleMs (the kernel attribute cache) after the change is seen, also with debounce 0', async () => {
+  const mount = await resolveKvMount(root, 'secret/settle');
+  await writeSecret(root, mount, 'secret/settle', { k: '1' });
+  const times: number[] = [];
+  const docker = { ...recorder(() => [{ id: 'c1', name: 'app' }]), signalContainer: async () => void times.push(Date.now()) };
+  watcher = new ChangeWatcher({ docker, audit: { recordChange: () => {} }, log: silentLogger });
+  let seenAt = 0;
+  watcher.watch({ ...target('s', 'secret/settle', { watch: '500ms', on_change: 'signal:HUP', on_change_debounce: '0' }), invalidate: () => (seenAt = Date.now()), settleMs: 1000 });
+  await waitFor('the baseline read', () => watcher!.stats().reads >= 1, 3000);
+  await writeSecret(root, mount, 'secret/settle', { k: '2' });
+  await waitFor('the signal', () => times.length === 1, 4000);
+  assert.ok(seenAt > 0 && times[0] - seenAt >= 990, `signalled ${times[0] - seenAt} ms after the change was seen`);
+});
+
 test.run();
