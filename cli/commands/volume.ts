@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { formatOption, fsOptOption } from '../options.js';
+import { formatOption, volumeOptOption } from '../options.js';
 import { NotFoundError } from '../../lib/errors.js';
 import { createSecretVolume, explainDriverError, LABEL_PATH, listSecretVolumes, parseVolumeOpts, removeSecretVolume } from '../../lib/app/secret-volume.js';
 import { renderTable } from '../output.js';
@@ -15,7 +15,7 @@ export function volumeCommand(ctx: CliContext): Command {
     .description('create a volume that reads PATH and the sub-paths below it, with its own policy and token (handed to Docker only wrapped)')
     .argument('<name>', 'volume name')
     .requiredOption('--path <path>', 'the Vault path the volume serves')
-    .addOption(fsOptOption())
+    .addOption(volumeOptOption())
     .addOption(formatOption())
     .action(async (name: string, opts: { path: string; opt: string[]; format: string }) => {
       const fsOptions = parseVolumeOpts(opts.opt);
