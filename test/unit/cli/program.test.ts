@@ -54,7 +54,7 @@ test('a bad path, bad keys and bad -o options are refused before Vault is asked 
   assert.equal(await cli.run(['volume', 'create', 'v1', '--path', 'secret/a', '-o', 'token=abc']), { code: 1, stdout: '', stderr: 'error: -o token is set by secretfs itself\n' });
   const mount = await cli.run(['mount', 'secret/a', `${cli.home}/mnt`, '-o', 'colour=red']);
   assert.is(mount.code, 1);
-  assert.match(mount.stderr, /^error: unknown option "colour": valid options are uid, gid, mode, dir_mode, listing, cache_ttl, stale_if_error, version, encoding\n/);
+  assert.match(mount.stderr, /^error: unknown option "colour": valid options are uid, gid, mode, dir_mode, listing, cache_ttl, stale_if_error, version, encoding, keys\n/);
 });
 
 test('before init: a ConfigError with the next step (exit 1); run says 125, as docker run does', async () => {
