@@ -94,7 +94,7 @@ const LIB_MAY_IMPORT: Record<string, string[]> = {
   'lib/app': ['lib/docker', 'lib/driver', 'lib/fs', 'lib/localvault', 'lib/render', 'lib/swarm', 'lib/vault', 'lib'],
   'lib/render': ['lib'],
   'lib/fs': ['lib/render', 'lib/vault', 'lib'],
-  'lib/driver': ['lib/fs', 'lib/render', 'lib/swarm', 'lib/vault', 'lib'],
+  'lib/driver': ['lib/docker', 'lib/fs', 'lib/render', 'lib/swarm', 'lib/vault', 'lib'],
   'lib/swarm': ['lib/render', 'lib/vault', 'lib'],
   'lib/vault': ['lib'],
   'lib/docker': ['lib'],
