@@ -133,8 +133,8 @@ export function checkTargets(r: Omit<BenchResult, 'targets'>): TargetCheck[] {
       pass: r.storage ? r.storage.reads_per_s_during_compact / r.storage.reads_per_s_before_compact >= 0.8 : null,
     },
     // A write lands at a random point of the interval (half of it on average), then the signal waits
-    // the kernel's 1 s attribute cache (so the handler's re-read sees the new value): p50 ~ 1.5 x watch=1s.
-    le('rotation_p50_vs_watch', r.rotation_p50_vs_watch, 2),
+    // the kernel's 1 s attribute cache + 0.5 s margin (so the handler's re-read sees the new value): p50 ~ 2 x watch=1s.
+    le('rotation_p50_vs_watch', r.rotation_p50_vs_watch, 2.5),
     // One read per interval, measured over ~10 intervals (so 1 +- one read's share); one per volume would be 50.
     le('rotation_reads_per_interval', r.rotation_reads_per_interval, 1.1),
   ];

@@ -267,7 +267,9 @@ export class SecretVolumeDriver implements VolumeDriver {
         this.deps.log.info('volume mounted', { volume: name, mountpoint: vol.mountpoint });
         const change = parseChangeOptions(vol.def.options);
         if (change.watchMs !== undefined) {
-          const settleMs = cachePlan(parseFsOptions(fsOptionsOf(vol.def.options)).cacheTtlMs).kernel.attrTimeout * 1000;
+          // The kernel's attribute time, plus a margin for a loaded machine (a reply the kernel takes late caches later).
+          const attrMs = cachePlan(parseFsOptions(fsOptionsOf(vol.def.options)).cacheTtlMs).kernel.attrTimeout * 1000;
+          const settleMs = attrMs > 0 ? attrMs + 500 : 0;
           this.deps.watcher?.watch({ name, path: vol.def.path, vault: credential.vault, options: change, invalidate: () => handle.invalidate?.(), settleMs });
         }
       }

@@ -197,7 +197,7 @@ test('Vault down: no signal while it is down, none when it returns unchanged, an
   assert.not.match(await logs(c2), 'hup:');
   await write('secret/down', { value: 'd2' });
   await waitForLogs(c1, (l) => l.includes('hup:d2'), 6000);
-  await waitForLogs(c2, (l) => l.includes('hup:d2'), 3000);
+  await waitForLogs(c2, (l) => l.includes('hup:d2'), 6000);
 });
 
 test('bad on_change= and watch= values are refused at Create with the reason, and nothing is created', async () => {
