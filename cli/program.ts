@@ -20,6 +20,7 @@ const COMMANDS: Record<string, () => Promise<CommandFactory>> = {
   run: async () => (await import('./commands/run.js')).runCommand,
   volume: async () => (await import('./commands/volume.js')).volumeCommand,
   secret: async () => (await import('./commands/secret.js')).secretCommand,
+  allow: async () => (await import('./commands/allow.js')).allowCommand,
   mount: async () => (await import('./commands/mount.js')).mountCommand,
   policy: async () => (await import('./commands/policy.js')).policyCommand,
   token: async () => (await import('./commands/token.js')).tokenCommand,

@@ -33,6 +33,8 @@ export interface InitAnswers {
   vaultToken?: string;
   tokenTyped: boolean;
   defaultPath: string;
+  /** Paths the driver may serve to `docker volume create -d secretfs`; asked when no --allow was given. */
+  allow: string[];
 }
 
 /** Which of the wizard's answers a flag gave already: those are not asked (turbo-gen's rule). */
@@ -73,5 +75,17 @@ export async function askInitAnswers(ctx: CliContext, current: InitAnswers, vali
     }
   }
   const defaultPath = given.defaultPath ? current.defaultPath : await input({ message: 'Default secret path for `run`:', default: current.defaultPath, validate: validatePath }, opts);
-  return { backend, vaultAddr, vaultToken, tokenTyped, defaultPath };
+  let allow = current.allow;
+  if (allow.length === 0) {
+    const answer = await input(
+      {
+        message: 'Paths `docker volume create -d secretfs` may serve (comma-separated; the driver can reach nothing else):',
+        default: defaultPath,
+        validate: (v) => v.split(',').map((p) => p.trim()).filter(Boolean).map(validatePath).find((r) => r !== true) ?? true,
+      },
+      opts,
+    );
+    allow = answer.split(',').map((p) => p.trim()).filter(Boolean);
+  }
+  return { backend, vaultAddr, vaultToken, tokenTyped, defaultPath, allow };
 }

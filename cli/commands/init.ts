@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { formatOption } from '../options.js';
+import { collect, formatOption } from '../options.js';
 import { DEFAULT_STORE_ADDR, DEFAULTS } from '../../lib/config.js';
 import type { InitFlags } from '../../lib/app/init.js';
 import { normalizeSecretPath } from '../../lib/vault/kv-path.js';
@@ -52,6 +52,7 @@ export function initCommand(ctx: CliContext): Command {
     .option('--role-id <id>', 'AppRole: the role_id of an existing role (default: init makes a role secretfs-driver)')
     .option('--secret-id <source>', 'AppRole: the secret_id (or a wrapping token of it) from @FILE or - (stdin); never in argv')
     .option('--approle-mount <path>', 'AppRole: where the approle method is mounted (default approle)')
+    .option('--allow <path>', 'a path volumes created with `docker volume create -d secretfs` may serve (repeatable; default: the default path)', collect, [])
     .addOption(formatOption())
     .action(async (opts: InitOptions) => {
       // Loaded here, not at start-up: set-up pulls in the store, the driver and their dependencies.

@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { collect, formatOption } from '../options.js';
 import { deletePolicy, listPolicies, normalizePolicyName, readPolicy, renderPolicy, writePolicy } from '../../lib/vault/policy.js';
 import { resolveKvMount } from '../../lib/vault/kv.js';
-import type { KvMount } from '../../lib/vault/kv-path.js';
+import { normalizeSecretPath, type KvMount } from '../../lib/vault/kv-path.js';
 import type { CliContext } from '../context.js';
 import { openVault } from '../vault-session.js';
 
@@ -26,12 +26,11 @@ export function policyCommand(ctx: CliContext): Command {
     .option('--dry-run', 'print the policy instead of writing it')
     .action(async (rawName: string, opts: CreateOptions) => {
       const name = normalizePolicyName(rawName);
+      // Every path is checked before Vault is asked anything: a refused path changes nothing.
+      const bases = [...opts.read, ...opts.write].map((p) => normalizeSecretPath(p.replace(/\/\*$/, '')));
       const { vault } = await openVault(ctx);
       const mounts = new Map<string, KvMount>();
-      for (const p of [...opts.read, ...opts.write]) {
-        const base = p.replace(/\/\*$/, '');
-        mounts.set(base, await resolveKvMount(vault, base));
-      }
+      for (const base of bases) mounts.set(base, await resolveKvMount(vault, base));
       const hcl = renderPolicy({ read: opts.read, write: opts.write, list: opts.list }, (p) => mounts.get(p)!, `docker secretfs policy ${name}`);
       if (opts.dryRun) {
         ctx.out.data(hcl);

@@ -2,7 +2,8 @@ import { isDeepStrictEqual } from 'node:util';
 import { DEFAULT_STORE_ADDR, readConfigFile, writeConfigFile, type Backend, type ConfigFile } from '../config.js';
 import type { DockerClient } from '../docker/client.js';
 import { readDriverCredential } from '../driver/credential.js';
-import { provisionDriverCredential } from '../driver/driver-policy.js';
+import { DRIVER_POLICY_NAME, VOLUME_TOKEN_ROLE, allowPath } from '../access/boundary.js';
+import { ensureDriverBoundary, provisionDriverCredential } from '../driver/driver-policy.js';
 import { provisionDriverAppRole } from '../driver/driver-approle.js';
 import { startDriverInBackground, stopDriver } from '../driver/process.js';
 import { ConfigError, isVaultFailure } from '../errors.js';
@@ -29,6 +30,8 @@ export interface InitChoices {
   storeAddr?: string;
   kvMount: string;
   defaultPath: string;
+  /** Paths volumes created through the driver may serve (`allow`); default: the default path. */
+  allow: string[];
   /** Redo every step even when it looks done. */
   force: boolean;
   /** TLS settings and namespace of the Vault (Vault's client settings); recorded in the config and the driver's credential. */
@@ -64,6 +67,7 @@ export async function initialize(deps: InitDeps, choices: InitChoices): Promise<
   const defaultPath = normalizeSecretPath(choices.defaultPath, 'default path');
   const kvMount = normalizeSecretPath(choices.kvMount, 'KV mount') + '/';
   if (!defaultPath.startsWith(kvMount)) throw new ConfigError(`the default path ${defaultPath} is not below the KV mount ${kvMount}`);
+  const allow = (choices.allow.length > 0 ? choices.allow : [defaultPath]).map((p) => normalizeSecretPath(p, 'allowed path'));
   const results: InitStepResult[] = [];
   const record = (r: InitStepResult) => (results.push(r), r.detail);
 
@@ -78,6 +82,19 @@ export async function initialize(deps: InitDeps, choices: InitChoices): Promise<
     if (typeof outcome === 'object') throw new ConfigError(outcome.conflict, { hint: 'choose another mount with --kv-mount' });
     return outcome;
   }, (o) => record({ step: 'kv-mount', changed: o === 'created', detail: o === 'created' ? `enabled KV v2 at ${kvMount}` : `KV v2 at ${kvMount}` }));
+
+  await deps.step('bounding the driver: its policy and token role', () => ensureDriverBoundary(admin, { orphanVolumeTokens: choices.driverAuth === 'approle' }), (c) =>
+    record({ step: 'driver-boundary', changed: c, detail: c ? `wrote the driver policy ${DRIVER_POLICY_NAME} and token role ${VOLUME_TOKEN_ROLE}` : 'driver policy and token role up to date' }),
+  );
+
+  await deps.step(`allowing ${allow.join(', ')} for volumes the driver creates`, async () => {
+    const done = [];
+    for (const p of allow) done.push(await allowPath(admin, p));
+    return done;
+  }, (done) => {
+    const changed = done.filter((d) => d.changed).map((d) => d.path);
+    return record({ step: 'allow', changed: changed.length > 0, detail: changed.length > 0 ? `allowed ${changed.join(', ')}` : `already allowed: ${allow.join(', ')}` });
+  });
 
   const credentialChanged = await deps.step('giving the driver its own credential', () => ensureDriverCredential(paths, admin, choices), (c) =>
     record({ step: 'driver-credential', changed: c, detail: c ? `driver credential written (${paths.driverCredentialFile}, 0600)` : 'driver credential valid' }),
@@ -184,6 +201,7 @@ export interface InitFlags {
   storeAddr?: string;
   kvMount?: string;
   defaultPath?: string;
+  allow?: string[];
   force?: boolean;
   /** Vault's client settings as flags (VAULT_CACERT etc. fill in what is not given). */
   caCert?: string;
@@ -229,6 +247,7 @@ export async function defaultInitChoices(paths: Paths, env: NodeJS.ProcessEnv, f
     storeAddr: flags.storeAddr,
     kvMount: flags.kvMount ?? 'secret',
     defaultPath: flags.defaultPath ?? existing?.defaultPath ?? 'secret/app-1',
+    allow: flags.allow ?? [],
     force: Boolean(flags.force),
     connection: initConnection(env, flags),
     driverAuth: flags.auth ?? 'token',

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { renderPathPolicy, validateVolumeName, volumePolicyName, volumeTokenRequest } from '../access/volume-access.js';
 import { DockerError, UsageError } from '../errors.js';
 import { parseKeyValues } from '../key-values.js';
 import type { DockerClient, VolumeInfo } from '../docker/client.js';
@@ -7,7 +8,7 @@ import { parseFsOptions } from '../fs/options.js';
 import type { VaultClient } from '../vault/client.js';
 import { resolveKvMount } from '../vault/kv.js';
 import { normalizeSecretPath } from '../vault/kv-path.js';
-import { deletePolicy, renderPolicy, writePolicy } from '../vault/policy.js';
+import { deletePolicy, writePolicy } from '../vault/policy.js';
 import { createWrappedToken, revokeAccessor } from '../vault/tokens.js';
 
 /** Labels on our Docker volumes. Paths and policy names are not secret; tokens never go here. */
@@ -17,8 +18,6 @@ export const LABEL_ACCESSOR = 'io.secretfs.token-accessor';
 
 /** How long the wrapping token handed to Docker lives: only until the driver's Create unwraps it. */
 const WRAP_TTL = '120s';
-/** The volume token's TTL; the driver renews it at about two thirds of that while the volume exists. */
-const VOLUME_TOKEN_TTL = '1h';
 
 export interface SecretVolumeRequest {
   name: string;
@@ -41,16 +40,6 @@ export interface SecretVolumeDeps {
   driverName: string;
 }
 
-const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{1,254}$/;
-
-/**
- * The policy that lets one volume read exactly its path. Each creation gets its own name, so
- * undoing a failed creation can never touch the policy of an existing volume of the same name.
- */
-export function volumePolicyName(volume: string): string {
-  return `secretfs-volume-${volume.toLowerCase()}-${randomBytes(3).toString('hex')}`;
-}
-
 /** A fresh, unique volume name for `run`. */
 export function ephemeralVolumeName(): string {
   return `secretfs-run-${randomBytes(6).toString('hex')}`;
@@ -66,22 +55,17 @@ export function ephemeralVolumeName(): string {
  * answers a create of an existing name with that volume, which then lacks our token's accessor.
  */
 export async function createSecretVolume(deps: SecretVolumeDeps, req: SecretVolumeRequest): Promise<VolumeInfo> {
-  if (!VOLUME_NAME.test(req.name)) throw new UsageError(`invalid volume name ${JSON.stringify(req.name)}: letters, digits, "_", "." and "-"`);
+  validateVolumeName(req.name);
   const path = normalizeSecretPath(req.path);
   const fsOptions = req.fsOptions ?? {};
   const mount = await resolveKvMount(deps.vault, path);
   const policy = volumePolicyName(req.name);
-  // The path and the sub-paths below it (the filesystem shows them as subdirectories): the same
-  // scope the driver gives the tokens it mints, so a token re-minted after a restart is no wider.
-  const hcl = renderPolicy({ read: [path, `${path}/*`], list: true }, () => mount, `docker secretfs volume ${req.name}: read ${path} and below`);
-  await writePolicy(deps.vault, policy, hcl);
+  // A `secretfs-volume-*` policy: after a driver restart the driver may mint it again through its
+  // role, so the volume keeps exactly this scope.
+  await writePolicy(deps.vault, policy, renderPathPolicy(path, mount, `docker secretfs volume ${req.name}: read ${path} and below`));
   let accessor: string | undefined;
   try {
-    const wrap = await createWrappedToken(
-      deps.vault,
-      { policies: [policy], ttl: VOLUME_TOKEN_TTL, renewable: true, displayName: `secretfs-volume-${req.name}`, meta: { volume: req.name, path } },
-      WRAP_TTL,
-    );
+    const wrap = await createWrappedToken(deps.vault, volumeTokenRequest({ volume: req.name, path, policies: [policy], issuer: 'cli' }), WRAP_TTL);
     accessor = wrap.wrapped_accessor;
     const volume = await deps.docker.createVolume({
       name: req.name,

@@ -10,6 +10,7 @@ import { callDriver } from './client.js';
 import { resolveDriverCredential } from './credential.js';
 import { STATUS_ROUTE, type DriverStatusReport, type VolumeStatus } from './protocol.js';
 import { socketAnswers } from './server.js';
+import { needsNewToken } from './volume-tokens.js';
 import { DriverStateStore } from './state.js';
 import { silentLogger } from '../log.js';
 import { join } from 'node:path';
@@ -172,6 +173,8 @@ export async function driverStatus(paths: Paths): Promise<DriverStatus> {
       mountIds: 0,
       mountpoint: join(paths.mountRoot, volumeDirName(d.name)),
       tokenSource: d.tokenSource,
+      policies: d.policies,
+      ...(needsNewToken(d) ? { needsToken: needsNewToken(d) } : {}),
       createdAt: d.createdAt,
     }));
     return { ...base, running: false, pid, volumes, ...(auth ? { auth } : {}) };

@@ -37,6 +37,10 @@ export interface VolumeStatus {
   mountIds: number;
   mountpoint: string;
   tokenSource: string;
+  /** The policies of the volume's token (names, never the token). */
+  policies: string[];
+  /** Set when the volume's token cannot be re-minted without widening it: why, and what to do. */
+  needsToken?: string;
   createdAt: string;
 }
 

@@ -20,6 +20,8 @@ export interface VolumeDefinition {
   /** Accessor of the volume's current token; empty when none is held. */
   accessor: string;
   tokenSource: TokenSource;
+  /** The policies of the volume's token: a re-mint asks for exactly these (empty: unknown, older state). */
+  policies: string[];
 }
 
 interface StateFile {
@@ -38,8 +40,14 @@ function isDefinition(v: unknown): v is VolumeDefinition {
     (d.tokenSource === 'minted' || d.tokenSource === 'wrapped') &&
     !!d.options &&
     typeof d.options === 'object' &&
-    Object.values(d.options).every((x) => typeof x === 'string')
+    Object.values(d.options).every((x) => typeof x === 'string') &&
+    (d.policies === undefined || (Array.isArray(d.policies) && d.policies.every((p) => typeof p === 'string')))
   );
+}
+
+/** A copy of a string map without a prototype (keys such as `__proto__` stay plain keys). */
+function nullProto(map: Record<string, string>): Record<string, string> {
+  return Object.assign(Object.create(null), Object.fromEntries(Object.entries(map)));
 }
 
 /** The driver's state file (atomic writes, mode 0600): volume name -> definition. */
@@ -63,7 +71,8 @@ export class DriverStateStore {
       throw new ConfigError(`driver state ${this.file} is not valid JSON`, { cause: err, hint: 'move it away and recreate the volumes' });
     }
     for (const [name, def] of Object.entries(parsed?.volumes ?? {})) {
-      if (isDefinition(def) && def.name === name) out.set(name, { ...def, options: { ...def.options } });
+      // JSON.parse makes `__proto__` an own key, so Object.entries sees every volume name.
+      if (isDefinition(def) && def.name === name) out.set(name, { ...def, options: nullProto(def.options), policies: [...(def.policies ?? [])] });
       else this.log.warn('skipping an unreadable volume in the state file', { volume: name });
     }
     return out;
@@ -74,15 +83,17 @@ export class DriverStateStore {
    * disk even when callers overlap.
    */
   save(volumes: Iterable<VolumeDefinition>): Promise<void> {
-    const snapshot: StateFile = { version: 1, volumes: {} };
+    // A null-prototype map: a volume named `__proto__` is a key like any other, not the prototype.
+    const snapshot: StateFile = { version: 1, volumes: Object.create(null) };
     for (const v of volumes) {
       snapshot.volumes[v.name] = {
         name: v.name,
         path: v.path,
-        options: { ...v.options },
+        options: nullProto(v.options),
         createdAt: v.createdAt,
         accessor: v.accessor,
         tokenSource: v.tokenSource,
+        policies: [...v.policies],
       };
     }
     const text = JSON.stringify(snapshot, null, 2) + '\n';

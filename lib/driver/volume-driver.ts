@@ -40,19 +40,29 @@ export interface VolumeMounter {
   mount(spec: MountSpec): Promise<MountHandle>;
 }
 
-/** A volume's Vault client and where its token came from. */
+/** A volume's Vault client, where its token came from and its policies. */
 export interface VolumeCredential {
   vault: VaultClient;
   accessor: string;
   tokenSource: TokenSource;
+  policies: string[];
+}
+
+/** What Create records of a volume's new token (never the token itself). */
+export interface IssuedToken {
+  accessor: string;
+  tokenSource: TokenSource;
+  policies: string[];
 }
 
 /** The token lifecycle of volumes (lib/driver/volume-tokens.ts in production). */
 export interface VolumeTokens {
   /** At Create: unwraps `wrappedToken` when given, otherwise mints a token for the volume. */
-  issue(volume: { name: string; path: string }, wrappedToken?: string): Promise<{ accessor: string; tokenSource: TokenSource }>;
-  /** At Mount: the volume's client, re-minting when no live token is held (e.g. after a restart). */
+  issue(volume: { name: string; path: string }, wrappedToken?: string): Promise<IssuedToken>;
+  /** At Mount: the volume's client, re-minting the same policies when no live token is held (e.g. after a restart). */
   acquire(def: VolumeDefinition): Promise<VolumeCredential>;
+  /** Why a volume cannot get a token without an administrator (its policies cannot be re-minted), or undefined. */
+  needsToken(def: VolumeDefinition): string | undefined;
   /** At Remove: revokes the volume's token (and drops what was made for it). */
   revoke(def: VolumeDefinition): Promise<void>;
   /** Registers the listener told when a volume's token is replaced (renewal failed and it was re-minted). */
@@ -188,8 +198,8 @@ export class SecretVolumeDriver implements VolumeDriver {
         if (sameDefinition(existing.def, path, options) && wrappedToken === undefined) return;
         throw new UsageError(`volume ${name} already exists with other options or a token; remove it first`);
       }
-      const { accessor, tokenSource } = await this.deps.tokens.issue({ name, path }, wrappedToken);
-      const def: VolumeDefinition = { name, path, options, createdAt: new Date().toISOString(), accessor, tokenSource };
+      const { accessor, tokenSource, policies } = await this.deps.tokens.issue({ name, path }, wrappedToken);
+      const def: VolumeDefinition = { name, path, options, createdAt: new Date().toISOString(), accessor, tokenSource, policies };
       if (options.keys !== undefined) {
         // Said at Create, with the keys' names (never values), not as files missing later.
         try {
@@ -255,9 +265,10 @@ export class SecretVolumeDriver implements VolumeDriver {
       const vol = this.live(name);
       if (!vol.handle) {
         const credential = await this.deps.tokens.acquire(vol.def);
-        if (credential.accessor !== vol.def.accessor || credential.tokenSource !== vol.def.tokenSource) {
+        if (credential.accessor !== vol.def.accessor || credential.tokenSource !== vol.def.tokenSource || credential.policies.join() !== vol.def.policies.join()) {
           vol.def.accessor = credential.accessor;
           vol.def.tokenSource = credential.tokenSource;
+          vol.def.policies = [...credential.policies];
           await this.save();
         }
         await mkdir(this.deps.mountRoot, { recursive: true, mode: 0o700 });
@@ -326,6 +337,8 @@ export class SecretVolumeDriver implements VolumeDriver {
       mountIds: v.ids.size,
       mountpoint: v.mountpoint,
       tokenSource: v.def.tokenSource,
+      policies: [...v.def.policies],
+      ...(this.deps.tokens.needsToken(v.def) ? { needsToken: this.deps.tokens.needsToken(v.def) } : {}),
       createdAt: v.def.createdAt,
     }));
     return { pid: this.deps.pid ?? process.pid, volumes };

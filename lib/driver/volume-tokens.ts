@@ -1,9 +1,9 @@
 import { UsageError, VaultError, isVaultFailure } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { VaultClient } from '../vault/client.js';
-import { resolveKvMount } from '../vault/kv.js';
-import type { KvMount } from '../vault/kv-path.js';
-import { deletePolicy, renderPolicy, writePolicy } from '../vault/policy.js';
+import { findAllowPolicy, mintThroughRole, notMintable } from '../access/boundary.js';
+import { volumeTokenRequest } from '../access/volume-access.js';
+import { readPolicy } from '../vault/policy.js';
 import { createSwitchableVaultClient, type SwitchableVaultClient } from '../vault/switchable-client.js';
 import {
   createToken,
@@ -15,25 +15,30 @@ import {
   unwrapToken,
   type MintedToken,
 } from '../vault/tokens.js';
-import { VOLUME_TOKEN_ROLE } from './driver-policy.js';
 import type { TokenSource, VolumeDefinition } from './state.js';
-import type { VolumeCredential, VolumeTokens } from './volume-driver.js';
-import { volumePolicyName } from './volume-name.js';
+import type { IssuedToken, VolumeCredential, VolumeTokens } from './volume-driver.js';
 
-/** The least-privilege policy of one volume: read (and list) its path and below, and keep its own token alive. */
-export function renderVolumePolicy(name: string, path: string, mount: KvMount): string {
-  const kv = renderPolicy({ read: [path, `${path}/*`], list: true }, () => mount, `docker secretfs volume ${name}`);
-  const self = [
-    'path "auth/token/renew-self" {\n  capabilities = ["update"]\n}',
-    'path "auth/token/lookup-self" {\n  capabilities = ["read"]\n}',
-    'path "auth/token/revoke-self" {\n  capabilities = ["update"]\n}',
-  ];
-  return kv + '\n' + self.join('\n\n') + '\n';
+/**
+ * A volume whose token is gone (a driver restart, or a renewal that ran out) and whose policies the
+ * driver may not mint again: it needs a new token from an administrator, never a wider one.
+ */
+export class NeedsTokenError extends UsageError {}
+
+/**
+ * Why a volume without a live token cannot get one from the driver (a wrapped token whose policies
+ * the role does not let the driver mint), or undefined. Pure: status reads it from the state too.
+ */
+export function needsNewToken(def: VolumeDefinition): string | undefined {
+  if (def.tokenSource !== 'wrapped') return undefined;
+  const why = notMintable(def.policies);
+  return why ? `volume ${def.name} needs a new token: ${why}; it is not given a wider one` : undefined;
 }
 
 interface LiveToken {
   name: string;
   path: string;
+  /** The token's policies: what a re-mint asks for again, exactly. */
+  policies: string[];
   accessor: string;
   source: TokenSource;
   ttlSeconds: number;
@@ -63,18 +68,21 @@ export function renewalDelayMs(ttlSeconds: number): number {
 }
 
 /**
- * Volume tokens against a real Vault: one policy `secretfs-vol-...` and one child token per volume,
- * minted with the driver's credential through the `secretfs-volume` role (or directly when the
- * credential is a root token), renewed at about 2/3 of the TTL, re-minted when renewal fails,
- * revoked at Remove. Tokens live in memory only; the state keeps accessors.
+ * Volume tokens against a real Vault: one child token per volume, minted with the driver's
+ * credential through the `secretfs-volume` role (or directly when the credential is a root token)
+ * with the policy of the allowed path that covers the volume, renewed at about 2/3 of the TTL,
+ * re-minted with the same policies when renewal fails, revoked at Remove. The driver writes no
+ * policy. Tokens live in memory only; the state keeps accessors and policy names.
  *
  * A wrapped token given at Create is unwrapped there (so what Docker stores is spent) and used
  * until it can no longer be renewed. After a driver restart it is gone with the process: the
- * volume gets a token minted from the driver's credential, scoped to the volume's path, and the
- * switch is logged; the old token is revoked by accessor.
+ * volume gets a token with the same policies when the role lets the driver mint them (an
+ * administrator's `secretfs-volume-*` or `secretfs-allow-*`), and otherwise needs a new token.
  */
 export class VaultVolumeTokens implements VolumeTokens {
   private readonly live = new Map<string, LiveToken>();
+  /** Volumes whose token cannot be re-minted, with the reason (shown by status and doctor). */
+  private readonly blocked = new Map<string, string>();
   private listener?: (name: string, accessor: string, tokenSource: TokenSource) => void;
   private selfTimer?: NodeJS.Timeout;
   private isRoot = false;
@@ -131,30 +139,51 @@ export class VaultVolumeTokens implements VolumeTokens {
     this.listener = listener;
   }
 
-  private async mint(name: string, path: string): Promise<MintedToken> {
+  /**
+   * Mints a volume token. Without `policies` (a volume the driver creates) the token gets the
+   * policy of the allowed path that covers `path`; with them (a re-mint) exactly those again,
+   * through the role, or NeedsTokenError when the driver may not mint them.
+   */
+  private async mint(name: string, path: string, policies?: string[]): Promise<MintedToken> {
     await this.checkCredential();
     const vault = this.opts.driverVault;
-    const mount = await resolveKvMount(vault, path, { via: 'sys/mounts' });
-    const policy = volumePolicyName(name);
-    await writePolicy(vault, policy, renderVolumePolicy(name, path, mount));
-    return createToken(vault, {
-      role: this.isRoot ? undefined : VOLUME_TOKEN_ROLE,
-      policies: [policy],
-      ttl: this.opts.ttl ?? '1h',
-      renewable: true,
-      noDefaultPolicy: true,
-      displayName: `secretfs-vol-${name.replaceAll('/', '-')}`,
-      meta: { volume: name, path, driver: this.opts.driverName ?? 'secretfs' },
-    });
+    const remint = policies !== undefined;
+    if (policies === undefined) policies = [(await findAllowPolicy(vault, path)).policy];
+    else {
+      const why = notMintable(policies);
+      if (why) throw this.refuseWider(name, path, why);
+      for (const p of policies.filter((x) => x.startsWith('secretfs-allow-'))) {
+        // An allowed path the administrator took back: a token with that name would read nothing.
+        await readPolicy(vault, p).catch((err) => {
+          if (isVaultFailure(err, 'not_found')) throw this.refuseWider(name, path, `the allowed path of policy ${p} was removed (allow it again with \`docker secretfs allow ${path}\`)`);
+          throw err;
+        });
+      }
+    }
+    const req = volumeTokenRequest({ volume: name, path, policies, issuer: this.opts.driverName ?? 'secretfs', ttl: this.opts.ttl });
+    try {
+      // A root credential (a dev VAULT_TOKEN) has no role to go through; it mints the same token directly.
+      return this.isRoot ? await createToken(vault, req) : await mintThroughRole(vault, req);
+    } catch (err) {
+      if (remint && isVaultFailure(err, 'bad_request')) throw this.refuseWider(name, path, `Vault refused to mint its policies (${policies.join(', ')}): ${(err as Error).message}`, err);
+      throw err;
+    }
   }
 
-  private hold(name: string, path: string, minted: MintedToken, source: TokenSource): LiveToken {
+  private refuseWider(name: string, path: string, why: string, cause?: unknown): NeedsTokenError {
+    const reason = `volume ${name} needs a new token: ${why}; it is not given a wider one. Remove it and create it again: \`docker volume rm ${name} && docker secretfs volume create ${name} --path ${path}\``;
+    this.blocked.set(name, reason);
+    return new NeedsTokenError(reason, { cause });
+  }
+
+  private hold(name: string, path: string, minted: MintedToken, source: TokenSource, policies: string[]): LiveToken {
     const previous = this.live.get(name);
     if (previous?.timer) clearTimeout(previous.timer);
     const switchable = previous?.switchable ?? createSwitchableVaultClient(this.opts.driverVault, minted.token);
     switchable.setToken(minted.token);
-    const entry: LiveToken = { name, path, accessor: minted.accessor, source, ttlSeconds: minted.ttlSeconds, renewable: minted.renewable, switchable };
+    const entry: LiveToken = { name, path, policies, accessor: minted.accessor, source, ttlSeconds: minted.ttlSeconds, renewable: minted.renewable, switchable };
     this.live.set(name, entry);
+    this.blocked.delete(name);
     this.scheduleRenewal(entry);
     return entry;
   }
@@ -186,31 +215,37 @@ export class VaultVolumeTokens implements VolumeTokens {
 
   private async replace(entry: LiveToken): Promise<void> {
     try {
-      const minted = await this.mint(entry.name, entry.path);
+      const minted = await this.mint(entry.name, entry.path, entry.policies);
       if (this.live.get(entry.name) !== entry) {
         // Removed meanwhile: do not leave the new token behind.
         await revokeAccessor(this.opts.driverVault, minted.accessor).catch(() => {});
         return;
       }
       const old = entry.accessor;
-      const next = this.hold(entry.name, entry.path, minted, 'minted');
+      const next = this.hold(entry.name, entry.path, minted, 'minted', entry.policies);
       await revokeAccessor(this.opts.driverVault, old).catch(() => {});
-      this.opts.log.info('volume token re-minted', { volume: entry.name, accessor: next.accessor, oldAccessor: old });
+      this.opts.log.info('volume token re-minted', { volume: entry.name, accessor: next.accessor, oldAccessor: old, policies: entry.policies.join(',') });
       this.listener?.(entry.name, next.accessor, 'minted');
     } catch (err) {
+      if (err instanceof NeedsTokenError) {
+        // Retrying cannot help: the old token serves until it expires, then reads fail with EACCES.
+        this.opts.log.error('a volume token cannot be re-minted without widening it', { volume: entry.name, err });
+        return;
+      }
       this.opts.log.error('could not re-mint a volume token; retrying', { volume: entry.name, err });
       this.scheduleRenewal(entry, this.opts.retryMs ?? 30_000);
     }
   }
 
-  async issue(volume: { name: string; path: string }, wrappedToken?: string): Promise<{ accessor: string; tokenSource: TokenSource }> {
+  async issue(volume: { name: string; path: string }, wrappedToken?: string): Promise<IssuedToken> {
     if (wrappedToken === undefined) {
-      const entry = this.hold(volume.name, volume.path, await this.mint(volume.name, volume.path), 'minted');
-      return { accessor: entry.accessor, tokenSource: 'minted' };
+      const minted = await this.mint(volume.name, volume.path);
+      const entry = this.hold(volume.name, volume.path, minted, 'minted', minted.policies);
+      return { accessor: entry.accessor, tokenSource: 'minted', policies: entry.policies };
     }
     const minted = await this.unwrap(wrappedToken);
-    const entry = this.hold(volume.name, volume.path, minted, 'wrapped');
-    return { accessor: entry.accessor, tokenSource: 'wrapped' };
+    const entry = this.hold(volume.name, volume.path, minted, 'wrapped', minted.policies);
+    return { accessor: entry.accessor, tokenSource: 'wrapped', policies: entry.policies };
   }
 
   /** Only a response-wrapped token is accepted: a plain one would sit in Docker's volume metadata. */
@@ -235,19 +270,27 @@ export class VaultVolumeTokens implements VolumeTokens {
 
   async acquire(def: VolumeDefinition): Promise<VolumeCredential> {
     const existing = this.live.get(def.name);
-    if (existing) return { vault: existing.switchable.client, accessor: existing.accessor, tokenSource: existing.source };
-    // No token in memory: this process was restarted. Mint a fresh one and revoke the one nobody holds any more.
-    const entry = this.hold(def.name, def.path, await this.mint(def.name, def.path), 'minted');
+    if (existing) return { vault: existing.switchable.client, accessor: existing.accessor, tokenSource: existing.source, policies: existing.policies };
+    // No token in memory: this process was restarted. Mint the same policies again (never wider) and
+    // revoke the token nobody holds any more. A state from before policies were kept knows them
+    // only for driver-minted volumes (the allowed path); a wrapped one then needs a new token.
+    const policies = def.policies.length > 0 ? def.policies : def.tokenSource === 'minted' ? undefined : [];
+    const minted = await this.mint(def.name, def.path, policies);
+    const entry = this.hold(def.name, def.path, minted, 'minted', policies ?? minted.policies);
     if (def.accessor && def.accessor !== entry.accessor) {
       await revokeAccessor(this.opts.driverVault, def.accessor).catch((err) =>
         this.opts.log.debug('old volume token already gone', { volume: def.name, accessor: def.accessor, err }),
       );
     }
-    this.opts.log.info(def.tokenSource === 'wrapped' ? 'wrapped volume token lost with the restart; minted one from the driver credential' : 'volume token re-minted after restart', {
-      volume: def.name,
-      accessor: entry.accessor,
-    });
-    return { vault: entry.switchable.client, accessor: entry.accessor, tokenSource: 'minted' };
+    this.opts.log.info('volume token re-minted after restart', { volume: def.name, accessor: entry.accessor, policies: entry.policies.join(','), was: def.tokenSource });
+    return { vault: entry.switchable.client, accessor: entry.accessor, tokenSource: 'minted', policies: entry.policies };
+  }
+
+  needsToken(def: VolumeDefinition): string | undefined {
+    if (this.live.has(def.name)) return undefined;
+    const known = this.blocked.get(def.name);
+    if (known) return known;
+    return needsNewToken(def);
   }
 
   async revoke(def: VolumeDefinition): Promise<void> {
@@ -264,9 +307,7 @@ export class VaultVolumeTokens implements VolumeTokens {
       }
     }
     this.live.delete(def.name);
-    await deletePolicy(this.opts.driverVault, volumePolicyName(def.name)).catch((err) => {
-      if (!isVaultFailure(err, 'not_found')) this.opts.log.warn('could not delete the volume policy', { volume: def.name, err });
-    });
+    this.blocked.delete(def.name);
   }
 
   close(): void {

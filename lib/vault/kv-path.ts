@@ -13,11 +13,16 @@ export type KvV2Area = 'data' | 'metadata' | 'delete' | 'undelete' | 'destroy' |
 /**
  * Checks a Vault secret path given by a user or a volume option and returns it without its
  * one trailing slash, if it has one. Refuses empty paths, absolute paths, `.` and `..` segments, empty
- * segments and control characters (NUL included): they would escape or confuse the mount.
+ * segments and control characters (NUL included): they would escape or confuse the mount; and
+ * `" \\ { } # * $` and `+` segments, which would change the meaning of a policy granting the path.
  */
 export function normalizeSecretPath(path: string, what = 'path'): string {
   if (typeof path !== 'string' || path.trim() === '') throw new UsageError(`${what} must not be empty`);
   if (/[\u0000-\u001f\u007f]/.test(path)) throw new UsageError(`${what} must not contain control characters or NUL`);
+  // A path becomes a quoted string in a policy: characters HCL or Vault's path globs give a meaning
+  // to could close the string or widen the grant, so they are refused before any Vault call.
+  const special = /["\\{}#*$]/.exec(path);
+  if (special) throw new UsageError(`${what} must not contain ${JSON.stringify(special[0])} (it has a meaning in Vault policies): ${JSON.stringify(path)}`);
   if (path.startsWith('/')) throw new UsageError(`${what} must be a Vault path like secret/app-1, not an absolute path: ${path}`);
   // One trailing slash is the same path (`secret/app-1/` = `secret/app-1`); more is an empty segment.
   const trimmed = path.endsWith('/') ? path.slice(0, -1) : path;
@@ -25,6 +30,7 @@ export function normalizeSecretPath(path: string, what = 'path'): string {
   for (const segment of segments) {
     if (segment === '') throw new UsageError(`${what} has an empty segment: ${path}`);
     if (segment === '.' || segment === '..') throw new UsageError(`${what} must not contain "." or ".." segments: ${path}`);
+    if (segment === '+') throw new UsageError(`${what} must not have a "+" segment (a wildcard in Vault policies): ${path}`);
   }
   return trimmed;
 }

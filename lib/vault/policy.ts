@@ -59,10 +59,39 @@ export function renderPolicy(spec: PolicySpec, mountFor: (path: string) => KvMou
     }
   }
   const order = ['create', 'read', 'update', 'patch', 'delete', 'list'];
-  const lines = comment ? [`# ${comment}`] : [];
-  for (const g of [...grants.values()].sort((a, b) => a.path.localeCompare(b.path))) {
-    const caps = order.filter((c) => g.capabilities.has(c)).map((c) => `"${c}"`).join(', ');
-    lines.push(`path "${g.path}" {\n  capabilities = [${caps}]\n}`);
+  const stanzas = [...grants.values()]
+    .sort((a, b) => a.path.localeCompare(b.path))
+    .map((g) => ({ path: g.path, capabilities: order.filter((c) => g.capabilities.has(c)) }));
+  return renderHcl(stanzas, comment);
+}
+
+/** One `path "..." { capabilities = [...] }` stanza of an ACL policy. */
+export interface PolicyStanza {
+  path: string;
+  capabilities: string[];
+}
+
+const CAPABILITY_NAMES = new Set(['create', 'read', 'update', 'patch', 'delete', 'list', 'sudo', 'deny', 'subscribe', 'recover']);
+// What HCL gives a meaning to inside a quoted string or a comment: quotes and escapes, line ends,
+// braces (`${`, Vault's `{{` templates), `#`, NUL and every other control character.
+const HCL_SPECIAL = /["\\{}#\u0000-\u001f\u007f]/;
+
+/**
+ * The one HCL renderer of secretfs: every policy text (volume, allowed path, driver, `policy
+ * create`) is built here. A path or comment holding a character HCL gives a meaning to is refused
+ * rather than escaped, so no input can close a string and open a stanza of its own.
+ */
+export function renderHcl(stanzas: PolicyStanza[], comment?: string): string {
+  const lines: string[] = [];
+  if (comment !== undefined) {
+    if (/[\u0000-\u001f\u007f]/.test(comment)) throw new UsageError(`a policy comment must not contain control characters: ${JSON.stringify(comment)}`);
+    lines.push(`# ${comment}`);
+  }
+  for (const s of stanzas) {
+    const special = HCL_SPECIAL.exec(s.path);
+    if (special || s.path === '') throw new UsageError(`cannot write a policy for path ${JSON.stringify(s.path)}: ${special ? `${JSON.stringify(special[0])} has a meaning in HCL` : 'empty'}`);
+    for (const c of s.capabilities) if (!CAPABILITY_NAMES.has(c)) throw new UsageError(`unknown capability ${JSON.stringify(c)}`);
+    lines.push(`path "${s.path}" {\n  capabilities = [${s.capabilities.map((c) => `"${c}"`).join(', ')}]\n}`);
   }
   return lines.join('\n\n') + '\n';
 }

@@ -152,3 +152,13 @@ export async function revokeSelf(vault: VaultClient): Promise<void> {
 export async function writeTokenRole(vault: VaultClient, name: string, role: Record<string, unknown>): Promise<void> {
   await vault.request('POST', `auth/token/roles/${encodeURIComponent(name)}`, { body: role });
 }
+
+/** Reads a token role, or undefined when there is none. */
+export async function readTokenRole(vault: VaultClient, name: string): Promise<Record<string, unknown> | undefined> {
+  try {
+    return (await vault.request('GET', `auth/token/roles/${encodeURIComponent(name)}`)).data ?? undefined;
+  } catch (err) {
+    if (err instanceof VaultError && err.failure === 'not_found') return undefined;
+    throw err;
+  }
+}

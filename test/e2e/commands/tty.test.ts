@@ -32,9 +32,12 @@ test('the init wizard on a TTY: embedded store, a chosen default path', async ()
     { after: 2500, text: ENTER }, // where secrets live: the default, the embedded store
     { after: 800, text: '\x15secret/team-a' }, // Ctrl-U clears the suggested path
     { after: 500, text: ENTER },
+    { after: 500, text: ENTER }, // the paths the driver may serve: the default, the default path
   ], sfs.env);
   assert.is(res.code, 0, res.output);
   assert.match(res.output, /Where should secrets live\?/);
+  assert.match(res.output, /Paths `docker volume create -d secretfs` may serve/);
+  assert.match(res.output, /allowed secret\/team-a/);
   const config = JSON.parse(await readFile(join(sfs.home, 'config.json'), 'utf8'));
   assert.is(config.backend, 'embedded');
   assert.is(config.defaultPath, 'secret/team-a');

@@ -10,10 +10,11 @@ import { findKvMount, resolveKvMount, readSecret, writeSecret } from '../../../l
 import { createWrappedToken, createToken, lookupAccessor, lookupSelf, revokeAccessor } from '../../../lib/vault/tokens.js';
 import { readPolicy } from '../../../lib/vault/policy.js';
 import { isVaultFailure, VaultError } from '../../../lib/errors.js';
-import { provisionDriverCredential, DRIVER_POLICY_NAME } from '../../../lib/driver/driver-policy.js';
+import { provisionDriverCredential } from '../../../lib/driver/driver-policy.js';
+import { DRIVER_POLICY_NAME, allowPath } from '../../../lib/access/boundary.js';
+import { allowPolicyName } from '../../../lib/access/volume-access.js';
 import { resolveDriverCredential } from '../../../lib/driver/credential.js';
 import { VaultVolumeTokens } from '../../../lib/driver/volume-tokens.js';
-import { volumePolicyName } from '../../../lib/driver/volume-name.js';
 import type { VolumeDefinition } from '../../../lib/driver/state.js';
 import { startTestStoreProcess, type TestStore } from '../../helpers/store.js';
 
@@ -42,7 +43,7 @@ async function assertRevoked(accessor: string): Promise<void> {
 }
 
 function def(name: string, path: string, accessor: string, tokenSource: 'minted' | 'wrapped' = 'minted'): VolumeDefinition {
-  return { name, path, options: {}, createdAt: new Date().toISOString(), accessor, tokenSource };
+  return { name, path, options: {}, createdAt: new Date().toISOString(), accessor, tokenSource, policies: tokenSource === 'minted' ? [allowPolicyName('secret/app-1')] : [] };
 }
 
 test.before(async () => {
@@ -54,6 +55,7 @@ test.before(async () => {
   await writeSecret(root, mount, 'secret/app-2', { 'db-password': 's3cret-two' });
   home = await mkdtemp(join(tmpdir(), 'sfs-vt-'));
   const cred = await provisionDriverCredential(root, resolvePaths({ SECRETFS_HOME: home }));
+  await allowPath(root, 'secret/app-1');
   driverVault = createVaultClient({ addr: cred.addr, token: cred.token });
 });
 test.after.each(() => {
@@ -78,7 +80,7 @@ test('provisionDriverCredential writes a 0600 credential holding a non-root toke
   assert.is(await failure(readSecret(driverVault, mount, 'secret/app-1')), 'forbidden');
 });
 
-test('a minted volume token reads its path and below, nothing else; display name and metadata name the volume', async () => {
+test('a minted volume token reads its allowed path and below, nothing else; display name and metadata name the volume', async () => {
   tokens = await VaultVolumeTokens.start({ driverVault, log: silentLogger, driverName: 'sfstest' });
   const { accessor, tokenSource } = await tokens.issue({ name: 'v1', path: 'secret/app-1' });
   assert.is(tokenSource, 'minted');
@@ -92,18 +94,18 @@ test('a minted volume token reads its path and below, nothing else; display name
   assert.match(info.displayName, /secretfs-vol-v1/);
   assert.is(info.meta?.volume, 'v1');
   assert.is(info.meta?.path, 'secret/app-1');
-  assert.equal(info.policies, [volumePolicyName('v1')]);
+  assert.is(info.meta?.issuer, 'sfstest');
+  assert.equal(info.policies, [allowPolicyName('secret/app-1')]);
   assert.not.ok(info.orphan, 'a child of the driver credential');
   await tokens.revoke(def('v1', 'secret/app-1', accessor));
 });
 
-test('revoke: lookup by accessor fails afterwards and the volume policy is gone', async () => {
+test('revoke: lookup by accessor fails afterwards; the administrator\'s allow policy stays', async () => {
   tokens = await VaultVolumeTokens.start({ driverVault, log: silentLogger });
   const { accessor } = await tokens.issue({ name: 'gone', path: 'secret/app-1' });
-  assert.ok(await readPolicy(root, volumePolicyName('gone')));
   await tokens.revoke(def('gone', 'secret/app-1', accessor));
   await assertRevoked(accessor);
-  assert.is(await failure(readPolicy(root, volumePolicyName('gone'))), 'not_found');
+  assert.ok(await readPolicy(root, allowPolicyName('secret/app-1')));
   // Revoking again (e.g. after the driver was down) is not an error.
   await tokens.revoke(def('gone', 'secret/app-1', accessor));
 });
@@ -167,17 +169,21 @@ test('a token whose renewal fails is re-minted, the listener hears the new acces
   await tokens.revoke(def('rem', 'secret/app-1', replaced!.accessor));
 });
 
-test('a root credential mints directly (no role needed), as with VAULT_TOKEN of a dev server', async () => {
+test('a root credential mints directly (no role needed), as with VAULT_TOKEN of a dev server, still only an allowed path', async () => {
   tokens = await VaultVolumeTokens.start({ driverVault: root, log: silentLogger });
-  const { accessor } = await tokens.issue({ name: 'rootmint', path: 'secret/app-2' });
+  assert.match(await failure(tokens.issue({ name: 'rootmint', path: 'secret/app-2' })), /not allowed.*`docker secretfs allow secret\/app-2`/);
+  const { accessor } = await tokens.issue({ name: 'rootmint', path: 'secret/app-1/sub' });
   const info = await lookupAccessor(root, accessor);
-  assert.equal(info.policies, [volumePolicyName('rootmint')]);
-  await tokens.revoke(def('rootmint', 'secret/app-2', accessor));
+  assert.equal(info.policies, [allowPolicyName('secret/app-1')]);
+  await tokens.revoke(def('rootmint', 'secret/app-1/sub', accessor));
 });
 
-test('a path on no KV engine is refused at issue', async () => {
+test('a path outside every allowed path is refused at issue with the command that allows it', async () => {
   tokens = await VaultVolumeTokens.start({ driverVault, log: silentLogger });
-  assert.match(await failure(tokens.issue({ name: 'nokv', path: 'nothere/x' })), /not_found/);
+  assert.is(
+    await failure(tokens.issue({ name: 'nokv', path: 'nothere/x' })),
+    'path nothere/x is not allowed for volumes the driver creates; an administrator allows it with `docker secretfs allow nothere/x` (or creates the volume with `docker secretfs volume create NAME --path nothere/x`)',
+  );
   assert.throws(() => findKvMount({ 'secret/': { type: 'kv', options: { version: '2' } } }, 'secretive/x'), /no secrets engine/);
   assert.equal(findKvMount({ 'secret/': { type: 'kv', options: { version: '2' } }, 'secret/deep/': { type: 'kv' } }, 'secret/deep/x'), { mount: 'secret/deep/', version: 1 });
 });

@@ -1,9 +1,10 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { normalizePolicyName } from '../../../lib/vault/policy.js';
-import { DRIVER_POLICY_HCL, VOLUME_POLICY_PREFIX, volumeTokenRole } from '../../../lib/driver/driver-policy.js';
-import { renderVolumePolicy, renewalDelayMs } from '../../../lib/driver/volume-tokens.js';
-import { looksLikeVaultPath, validateVolumeName, volumeDirName, volumePolicyName } from '../../../lib/driver/volume-name.js';
+import { DRIVER_POLICY_HCL, MINTABLE_POLICY_GLOBS, isMintable, notMintable, volumeTokenRole } from '../../../lib/access/boundary.js';
+import { ALLOW_POLICY_PREFIX, VOLUME_POLICY_PREFIX, allowPolicyName, renderPathPolicy, volumePolicyName, volumeTokenRequest } from '../../../lib/access/volume-access.js';
+import { renewalDelayMs } from '../../../lib/driver/volume-tokens.js';
+import { looksLikeVaultPath, validateVolumeName, volumeDirName } from '../../../lib/driver/volume-name.js';
 
 const test = suite('driver/names and policies');
 
@@ -24,16 +25,34 @@ test('one directory segment per volume, distinct for names differing only in / v
   assert.is(volumeDirName('v1'), volumeDirName('v1'));
 });
 
-test('volume policy names are valid Vault policy names with the secretfs-vol- prefix', () => {
-  for (const n of ['v1', 'secret/App-1', 'a@b.c']) {
+test('volume and allow policy names are valid Vault policy names the role may mint; each creation gets its own volume policy', () => {
+  for (const n of ['v1', 'secret/App-1', 'a@b.c', '__proto__']) {
     const p = volumePolicyName(n);
     assert.ok(p.startsWith(VOLUME_POLICY_PREFIX));
     assert.is(normalizePolicyName(p), p);
+    assert.ok(isMintable(p));
+    assert.is.not(volumePolicyName(n), p);
   }
+  const a = allowPolicyName('secret/App-1');
+  assert.ok(a.startsWith(ALLOW_POLICY_PREFIX));
+  assert.is(normalizePolicyName(a), a);
+  assert.is(allowPolicyName('secret/App-1'), a, 'one name per allowed path');
+  assert.is.not(allowPolicyName('secret/app-1'), a);
 });
 
-test('the volume policy reads its path and below (KV v2 data and metadata) and nothing else', () => {
-  const hcl = renderVolumePolicy('v1', 'secret/app-1', { mount: 'secret/', version: 2 });
+test('the volume token request: exactly the given policies, no default, 1h, display name and metadata name the volume', () => {
+  assert.equal(volumeTokenRequest({ volume: 'secret/app-1', path: 'secret/app-1', policies: ['p1'], issuer: 'cli' }), {
+    policies: ['p1'],
+    ttl: '1h',
+    renewable: true,
+    noDefaultPolicy: true,
+    displayName: 'secretfs-vol-secret-app-1',
+    meta: { volume: 'secret/app-1', path: 'secret/app-1', issuer: 'cli' },
+  });
+});
+
+test('the path policy reads its path and below (KV v2 data and metadata) and nothing else', () => {
+  const hcl = renderPathPolicy('secret/app-1', { mount: 'secret/', version: 2 }, 'docker secretfs volume v1');
   assert.match(hcl, /path "secret\/data\/app-1" \{\n  capabilities = \["read"\]/);
   assert.match(hcl, /path "secret\/data\/app-1\/\*"/);
   assert.match(hcl, /path "secret\/metadata\/app-1\/" \{\n  capabilities = \["list"\]/);
@@ -42,13 +61,18 @@ test('the volume policy reads its path and below (KV v2 data and metadata) and n
   assert.not.match(hcl, /secret\/data\/\*"/);
 });
 
-test('the driver policy grants token and policy management only, no secret reads', () => {
-  assert.match(DRIVER_POLICY_HCL, /path "auth\/token\/create\/secretfs-volume"/);
-  assert.match(DRIVER_POLICY_HCL, /path "sys\/policies\/acl\/secretfs-vol-\*"/);
+test('the driver policy mints through the role and reads allow policies; it writes no policy and reads no secret', () => {
+  assert.match(DRIVER_POLICY_HCL, /path "auth\/token\/create\/secretfs-volume" \{\n  capabilities = \["update"\]/);
+  assert.match(DRIVER_POLICY_HCL, /path "sys\/policies\/acl\/secretfs-allow-\*" \{\n  capabilities = \["read"\]\n\}/);
   assert.match(DRIVER_POLICY_HCL, /path "auth\/token\/revoke-accessor"/);
   assert.not.match(DRIVER_POLICY_HCL, /secret\//);
-  assert.not.match(DRIVER_POLICY_HCL, /sudo/);
-  assert.equal(volumeTokenRole().allowed_policies_glob, ['secretfs-vol-*']);
+  assert.not.match(DRIVER_POLICY_HCL, /sudo|create"|delete|sys\/mounts/);
+  assert.equal(volumeTokenRole().allowed_policies_glob, ['secretfs-allow-*', 'secretfs-volume-*']);
+  assert.equal(MINTABLE_POLICY_GLOBS, ['secretfs-allow-*', 'secretfs-volume-*']);
+  // The prefix an older driver could write (secretfs-vol-*) is not mintable.
+  assert.not.ok(isMintable('secretfs-vol-evil'));
+  assert.is(notMintable(['default', 'secretfs-volume-x-abc123']), undefined);
+  assert.match(notMintable(['team-narrow'])!, /may not mint policy team-narrow/);
 });
 
 test('renewal at about two thirds of the TTL, never sooner than a second', () => {

@@ -42,7 +42,7 @@ class FakeTokens implements VolumeTokens {
     if (wrapped !== undefined && wrapped !== 'wrapped-ok') throw new UsageError('token must be a response-wrapped token');
     this.issued.push(volume.name);
     this.live.add(volume.name);
-    return { accessor: `acc-${++this.n}`, tokenSource: (wrapped ? 'wrapped' : 'minted') as TokenSource };
+    return { accessor: `acc-${++this.n}`, tokenSource: (wrapped ? 'wrapped' : 'minted') as TokenSource, policies: [`secretfs-allow-${volume.name}`] };
   }
   async acquire(def: VolumeDefinition): Promise<VolumeCredential> {
     this.acquired.push(def.name);
@@ -51,7 +51,10 @@ class FakeTokens implements VolumeTokens {
       accessor = `acc-${++this.n}`;
       this.live.add(def.name);
     }
-    return { vault: createVaultClient({ addr: 'http://127.0.0.1:9', token: 'fake' }), accessor, tokenSource: 'minted' };
+    return { vault: createVaultClient({ addr: 'http://127.0.0.1:9', token: 'fake' }), accessor, tokenSource: 'minted', policies: def.policies };
+  }
+  needsToken(): string | undefined {
+    return undefined;
   }
   async revoke(def: VolumeDefinition) {
     this.revoked.push(def.accessor);
