@@ -17,8 +17,7 @@ export function allowCommand(ctx: CliContext): Command {
   const allow = new Command('allow')
     .description('let volumes created with `docker volume create -d secretfs` serve PATH and below (run as the Vault administrator)')
     .argument('[paths...]', 'Vault paths, e.g. secret/app-1')
-    .addOption(formatOption())
-    .action(async (rawPaths: string[], opts: { format: string }) => {
+    .action(async (rawPaths: string[]) => {
       if (rawPaths.length === 0) throw new UsageError('name at least one path: docker secretfs allow secret/app-1 (or `allow ls`, `allow rm PATH`)');
       // Every path is checked before Vault is asked anything.
       const paths = rawPaths.map((p) => normalizeSecretPath(p));
@@ -26,8 +25,7 @@ export function allowCommand(ctx: CliContext): Command {
       const { vault } = await openVault(ctx);
       const results = [];
       for (const path of paths) results.push(await allowPath(vault, path));
-      if (opts.format === 'json') ctx.out.json(results);
-      else for (const r of results) ctx.out.success(`${r.changed ? 'allowed' : 'already allowed'} ${r.path} (policy ${r.policy})`);
+      for (const r of results) ctx.out.success(`${r.changed ? 'allowed' : 'already allowed'} ${r.path} (policy ${r.policy})`);
     });
   allow
     .command('ls')

@@ -45,11 +45,6 @@ function isDefinition(v: unknown): v is VolumeDefinition {
   );
 }
 
-/** A copy of a string map without a prototype (keys such as `__proto__` stay plain keys). */
-function nullProto(map: Record<string, string>): Record<string, string> {
-  return Object.assign(Object.create(null), Object.fromEntries(Object.entries(map)));
-}
-
 /** The driver's state file (atomic writes, mode 0600): volume name -> definition. */
 export class DriverStateStore {
   private writing: Promise<void> = Promise.resolve();
@@ -72,7 +67,7 @@ export class DriverStateStore {
     }
     for (const [name, def] of Object.entries(parsed?.volumes ?? {})) {
       // JSON.parse makes `__proto__` an own key, so Object.entries sees every volume name.
-      if (isDefinition(def) && def.name === name) out.set(name, { ...def, options: nullProto(def.options), policies: [...(def.policies ?? [])] });
+      if (isDefinition(def) && def.name === name) out.set(name, { ...def, options: { ...def.options }, policies: [...(def.policies ?? [])] });
       else this.log.warn('skipping an unreadable volume in the state file', { volume: name });
     }
     return out;
@@ -89,7 +84,7 @@ export class DriverStateStore {
       snapshot.volumes[v.name] = {
         name: v.name,
         path: v.path,
-        options: nullProto(v.options),
+        options: { ...v.options },
         createdAt: v.createdAt,
         accessor: v.accessor,
         tokenSource: v.tokenSource,

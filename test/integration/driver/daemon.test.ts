@@ -12,6 +12,7 @@ import { startTestStoreProcess, type TestStore } from '../../helpers/store.js';
 import { resolvePaths, type Paths } from '../../../lib/paths.js';
 import { createVaultClient } from '../../../lib/vault/client.js';
 import { resolveKvMount, writeSecret } from '../../../lib/vault/kv.js';
+import { allowPath } from '../../../lib/access/boundary.js';
 import { callDriver } from '../../../lib/driver/client.js';
 import { driverStatus, startDriverInBackground, stopDriver } from '../../../lib/driver/process.js';
 import { postPlugin } from '../../unit/driver/plugin-client.js';
@@ -37,6 +38,8 @@ test.before(async () => {
   const root = createVaultClient({ addr: store!.addr, token: store!.rootToken });
   const mount = await resolveKvMount(root, 'secret/app-1');
   await writeSecret(root, mount, 'secret/app-1', { 'db-password': 'daemon-pw' });
+  // What `init` does for the default path: volumes the driver creates may serve it.
+  await allowPath(root, 'secret/app-1');
   // The socket goes to a dir of the test's own: no dockerd ever sees this driver.
   const pluginDir = join(store!.home, 'plugins');
   paths = resolvePaths({ SECRETFS_HOME: store!.home, SECRETFS_DRIVER_NAME: name, SECRETFS_PLUGIN_DIR: pluginDir });

@@ -242,7 +242,7 @@ test('the state file is 0600 and holds definitions and accessors, never the toke
   const text = await readFile(stateFile, 'utf8');
   assert.not.ok(text.includes('wrapped-ok'));
   const v = JSON.parse(text).volumes.v1;
-  assert.equal(Object.keys(v).sort(), ['accessor', 'createdAt', 'name', 'options', 'path', 'tokenSource']);
+  assert.equal(Object.keys(v).sort(), ['accessor', 'createdAt', 'name', 'options', 'path', 'policies', 'tokenSource']);
   assert.equal(v.options, { uid: '1000' });
   assert.is(v.accessor, 'acc-1');
 });

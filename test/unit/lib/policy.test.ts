@@ -1,6 +1,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { renderPolicy, normalizePolicyName } from '../../../lib/vault/policy.js';
+import { renderHcl, renderPolicy, normalizePolicyName } from '../../../lib/vault/policy.js';
+import { parseKeyValues } from '../../../lib/key-values.js';
+import { parsePolicy } from '../../../lib/localvault/acl.js';
 import { kvApiPath, normalizeSecretPath } from '../../../lib/vault/kv-path.js';
 import { UsageError } from '../../../lib/errors.js';
 
@@ -37,6 +39,49 @@ test('KV API paths and path validation', () => {
   // One trailing slash is the same path; two leave an empty segment.
   assert.throws(() => normalizeSecretPath('secret/app-1//'), /empty segment/);
   for (const bad of ['', '/abs', 'a/../b', 'a//b', 'a\u0000b', './a']) assert.throws(() => normalizeSecretPath(bad), (e: unknown) => e instanceof UsageError);
+});
+
+test('paths with a character HCL or Vault globs give a meaning to are refused, with the character named', () => {
+  const cases: [string, string][] = [
+    ['secret/x" { capabilities = ["deny"] } path "secret/data/*', '"\\""'],
+    ['secret/a\\b', '"\\\\"'],
+    ['secret/{{identity.entity.id}}', '"{"'],
+    ['secret/a}b', '"}"'],
+    ['secret/a#b', '"#"'],
+    ['secret/app*', '"*"'],
+    ['secret/${x}', '"$"'],
+  ];
+  for (const [bad, char] of cases) {
+    try {
+      normalizeSecretPath(bad);
+      assert.unreachable(bad);
+    } catch (err) {
+      assert.instance(err, UsageError);
+      assert.ok((err as Error).message.startsWith(`path must not contain ${char} (it has a meaning in Vault policies)`), (err as Error).message);
+    }
+  }
+  assert.throws(() => normalizeSecretPath('secret/a\nb'), /control characters/);
+  assert.throws(() => normalizeSecretPath('secret/+/x'), /"\+" segment/);
+  assert.is(normalizeSecretPath('secret/a+b/c@d=e'), 'secret/a+b/c@d=e', 'a + inside a segment is literal to Vault');
+});
+
+test('the one HCL renderer refuses (never escapes) HCL-meaningful characters in paths and comments', () => {
+  for (const bad of ['a"b', 'a\\b', 'a\nb', 'a{b', 'a}b', 'a#b', 'a\u0000b', 'a\u001fb', '']) {
+    assert.throws(() => renderHcl([{ path: bad, capabilities: ['read'] }]), (e: unknown) => e instanceof UsageError, JSON.stringify(bad));
+  }
+  assert.throws(() => renderHcl([{ path: 'a', capabilities: ['read"] } path "x'] }]), /unknown capability/);
+  assert.throws(() => renderHcl([{ path: 'a', capabilities: ['read'] }], 'x\npath "sys/*" { capabilities = ["sudo"] }'), /comment/);
+  const hcl = renderHcl([{ path: 'secret/data/app-1/*', capabilities: ['read', 'list'] }], 'c');
+  assert.is(hcl, '# c\n\npath "secret/data/app-1/*" {\n  capabilities = ["read", "list"]\n}\n');
+  // What it renders parses back to exactly those stanzas.
+  assert.equal(parsePolicy('p', hcl).rules.map((r) => [r.pattern, r.capabilities]), [['secret/data/app-1/*', ['read', 'list']]]);
+});
+
+test('-o keys such as __proto__ are plain keys (and then unknown options), never the prototype', () => {
+  const out = parseKeyValues(['__proto__=x', 'constructor=y']);
+  assert.equal(Object.keys(out).sort(), ['__proto__', 'constructor']);
+  assert.is(out['__proto__'], 'x');
+  assert.is(Object.getPrototypeOf(out), null);
 });
 
 test.run();

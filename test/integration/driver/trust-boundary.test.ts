@@ -1,0 +1,209 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+import { missingRequirement } from '../../helpers/environment.js';
+import { CLI_ENTRY } from '../../helpers/run-cli.js';
+import { startTestStoreProcess, type TestStore } from '../../helpers/store.js';
+import { postPlugin } from '../../unit/driver/plugin-client.js';
+import { resolvePaths, type Paths } from '../../../lib/paths.js';
+import { createVaultClient, type VaultClient } from '../../../lib/vault/client.js';
+import { resolveKvMount, writeSecret } from '../../../lib/vault/kv.js';
+import { listPolicies, writePolicy } from '../../../lib/vault/policy.js';
+import { createWrappedToken, lookupAccessor } from '../../../lib/vault/tokens.js';
+import { allowPath } from '../../../lib/access/boundary.js';
+import { renderPathPolicy, volumePolicyName } from '../../../lib/access/volume-access.js';
+import { provisionDriverCredential } from '../../../lib/driver/driver-policy.js';
+import { driverStatus, startDriverInBackground, stopDriver } from '../../../lib/driver/process.js';
+
+const exec = promisify(execFile);
+
+/**
+ * The driver daemon (a background process with the credential `init` gives it, not root), real
+ * FUSE and the embedded store, spoken to over its socket as dockerd does: what an attacker with
+ * the socket can and cannot make it do, and what survives a kill -9.
+ */
+const test = suite('driver trust boundary (daemon with its own credential, FUSE, embedded store)');
+let skip: string | undefined;
+let store: TestStore;
+let root: VaultClient;
+let paths: Paths;
+let env: NodeJS.ProcessEnv;
+const name = `sfs${randomBytes(4).toString('hex').replace(/^[0-9]/, 'b')}`;
+const ID = 'c'.repeat(64);
+
+async function call(route: string, body: unknown): Promise<{ status: number; Err: string; body: any }> {
+  const res = await postPlugin(paths.driverSocket, route, body);
+  return { status: res.status, Err: res.body?.Err ?? '', body: res.body };
+}
+
+/** `cat` in a child process (never a sync read in this process while FUSE is served elsewhere). */
+async function cat(file: string): Promise<string> {
+  try {
+    return (await exec('cat', [file], { timeout: 10_000 })).stdout;
+  } catch (err: any) {
+    return `ERR ${String(err.stderr).trim()}`;
+  }
+}
+
+async function stateVolumes(): Promise<Record<string, any>> {
+  return JSON.parse(await readFile(paths.driverStateFile, 'utf8')).volumes;
+}
+
+async function killHard(): Promise<void> {
+  const { pid } = await driverStatus(paths);
+  process.kill(pid!, 'SIGKILL');
+  const deadline = Date.now() + 5000;
+  while (Date.now() < deadline) {
+    try {
+      process.kill(pid!, 0);
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('the driver did not die');
+}
+
+test.before(async () => {
+  skip = await missingRequirement({ fuse: true });
+  if (skip) return;
+  if (!existsSync(CLI_ENTRY)) throw new Error(`${CLI_ENTRY} is missing: run npm run build`);
+  store = await startTestStoreProcess();
+  root = createVaultClient({ addr: store.addr, token: store.rootToken });
+  const mount = await resolveKvMount(root, 'secret/app-1');
+  await writeSecret(root, mount, 'secret/app-1', { 'db-password': 'pw-1' });
+  await writeSecret(root, mount, 'secret/app-2', { 'db-password': 'pw-2' });
+  await writeSecret(root, mount, 'secret/team/app', { v: 'team-app' });
+  await writeSecret(root, mount, 'secret/team/admin', { v: 'team-admin' });
+  // The socket goes to a dir of the test's own: no dockerd ever sees this driver.
+  env = { ...process.env, SECRETFS_HOME: store.home, SECRETFS_DRIVER_NAME: name, SECRETFS_PLUGIN_DIR: join(store.home, 'plugins'), VAULT_ADDR: '', VAULT_TOKEN: '' };
+  paths = resolvePaths(env);
+  await provisionDriverCredential(root, paths);
+  await allowPath(root, 'secret/app-1');
+  await startDriverInBackground(paths, env);
+});
+
+test.after(async () => {
+  if (skip) return;
+  await stopDriver(paths);
+  const mounts = await readFile('/proc/mounts', 'utf8');
+  await store.stop();
+  assert.not.ok(mounts.includes(store.home), 'no mount left');
+});
+
+test('docker volume create of a path nobody allowed: an Err naming the exact command, nothing created', async () => {
+  if (skip) return;
+  const res = await call('/VolumeDriver.Create', { Name: 'outside', Opts: { path: 'secret/app-2' } });
+  assert.is(res.status, 500);
+  assert.is(
+    res.Err,
+    'path secret/app-2 is not allowed for volumes the driver creates; an administrator allows it with `docker secretfs allow secret/app-2` (or creates the volume with `docker secretfs volume create NAME --path secret/app-2`)',
+  );
+  // The short form (the name is the path) is bounded the same way.
+  assert.match((await call('/VolumeDriver.Create', { Name: 'secret/app-2', Opts: {} })).Err, /`docker secretfs allow secret\/app-2`/);
+  assert.not.ok(existsSync(paths.driverStateFile) && 'outside' in (await stateVolumes()));
+  // Within an allowed path it works, sub-paths included.
+  assert.is((await call('/VolumeDriver.Create', { Name: 'inside', Opts: { path: 'secret/app-1' } })).Err, '');
+  const m = await call('/VolumeDriver.Mount', { Name: 'inside', ID });
+  assert.is(await cat(`${m.body.Mountpoint}/db-password`), 'pw-1');
+  await call('/VolumeDriver.Unmount', { Name: 'inside', ID });
+  assert.is((await call('/VolumeDriver.Remove', { Name: 'inside' })).Err, '');
+});
+
+test('policy injection through VolumeDriver.Create (raw socket) is refused and writes nothing', async () => {
+  if (skip) return;
+  const before = await listPolicies(root);
+  const injected = [
+    'secret/nothing" { capabilities = ["deny"] } path "secret/data/*" { capabilities = ["read"] } path "x',
+    'secret/app-1" {}\npath "sys/*',
+    'secret/app-1/*',
+    'secret/app-1/+/x',
+    'secret/app-1#x',
+    'secret/{{identity.entity.id}}',
+    'secret/app-1\\x',
+  ];
+  for (const path of injected) {
+    const res = await call('/VolumeDriver.Create', { Name: 'inj', Opts: { path } });
+    assert.match(res.Err, /path must not (contain|have)/, JSON.stringify(path));
+  }
+  assert.equal(await listPolicies(root), before, 'no policy written');
+  assert.not.ok('inj' in (await stateVolumes()), 'no volume saved');
+});
+
+test('__proto__, constructor and prototype as volume names round-trip through create, restart and remove', async () => {
+  if (skip) return;
+  const names = ['__proto__', 'constructor', 'prototype'];
+  for (const n of names) assert.is((await call('/VolumeDriver.Create', { Name: n, Opts: { path: 'secret/app-1', uid: '0' } })).Err, '', n);
+  const saved = await stateVolumes();
+  for (const n of names) assert.ok(Object.prototype.hasOwnProperty.call(saved, n), `${n} saved as a key`);
+  await stopDriver(paths);
+  await startDriverInBackground(paths, env);
+  const listed = (await call('/VolumeDriver.List', {})).body.Volumes.map((v: any) => v.Name).sort();
+  for (const n of names) assert.ok(listed.includes(n), `${n} back after the restart`);
+  for (const n of names) {
+    const m = await call('/VolumeDriver.Mount', { Name: n, ID });
+    assert.is(m.Err, '', n);
+    assert.is(await cat(`${m.body.Mountpoint}/db-password`), 'pw-1');
+    await call('/VolumeDriver.Unmount', { Name: n, ID });
+    const accessor = (await stateVolumes())[n].accessor;
+    assert.is((await call('/VolumeDriver.Remove', { Name: n })).Err, '', n);
+    assert.is(await lookupAccessor(root, accessor).then(() => 'live', () => 'revoked'), 'revoked');
+  }
+  const after = await stateVolumes();
+  for (const n of names) assert.not.ok(Object.prototype.hasOwnProperty.call(after, n), `${n} gone`);
+  assert.is(Object.getPrototypeOf(JSON.parse(await readFile(paths.driverStateFile, 'utf8')).volumes), Object.prototype, 'the state file is plain JSON');
+});
+
+test('a wrapped token the driver may not mint again: after kill -9 the Mount says it needs a new token, never a wider one', async () => {
+  if (skip) return;
+  await writePolicy(root, 'team-narrow', 'path "secret/data/team/*" {\n  capabilities = ["read"]\n}\npath "secret/data/team/admin" {\n  capabilities = ["deny"]\n}\npath "secret/metadata/team/" {\n  capabilities = ["list"]\n}\npath "auth/token/renew-self" {\n  capabilities = ["update"]\n}\n');
+  const wrap = await createWrappedToken(root, { policies: ['team-narrow'], ttl: '1h', noDefaultPolicy: true }, '60s');
+  assert.is((await call('/VolumeDriver.Create', { Name: 'narrow', Opts: { path: 'secret/team', token: wrap.token } })).Err, '');
+  let m = await call('/VolumeDriver.Mount', { Name: 'narrow', ID });
+  assert.is(await cat(`${m.body.Mountpoint}/app/v`), 'team-app');
+  assert.match(await cat(`${m.body.Mountpoint}/admin/v`), /Permission denied/);
+  await killHard();
+  await startDriverInBackground(paths, env);
+  m = await call('/VolumeDriver.Mount', { Name: 'narrow', ID });
+  assert.is(
+    m.Err,
+    'volume narrow needs a new token: the driver may not mint policy team-narrow; it is not given a wider one. Remove it and create it again: `docker volume rm narrow && docker secretfs volume create narrow --path secret/team`',
+  );
+  const st = (await driverStatus(paths)).volumes.find((v) => v.name === 'narrow')!;
+  assert.equal(st.policies, ['team-narrow']);
+  assert.match(st.needsToken!, /^volume narrow needs a new token: /);
+  assert.is((await call('/VolumeDriver.Remove', { Name: 'narrow' })).Err, '');
+});
+
+test('a wrapped token with an administrator volume policy: after kill -9 it is re-minted with the same policy and stays narrow', async () => {
+  if (skip) return;
+  const policy = volumePolicyName('narrow2');
+  // The administrator's volume policy for secret/team, narrowed further by hand: no admin/.
+  const hcl = renderPathPolicy('secret/team', { mount: 'secret/', version: 2 }, 'team without admin') + 'path "secret/data/team/admin" {\n  capabilities = ["deny"]\n}\n';
+  await writePolicy(root, policy, hcl);
+  const wrap = await createWrappedToken(root, { policies: [policy], ttl: '1h' }, '60s');
+  assert.is((await call('/VolumeDriver.Create', { Name: 'narrow2', Opts: { path: 'secret/team', token: wrap.token } })).Err, '');
+  let m = await call('/VolumeDriver.Mount', { Name: 'narrow2', ID });
+  assert.match(await cat(`${m.body.Mountpoint}/admin/v`), /Permission denied/);
+  const before = (await stateVolumes()).narrow2;
+  assert.equal(before.policies, ['default', policy]);
+  await killHard();
+  await startDriverInBackground(paths, env);
+  m = await call('/VolumeDriver.Mount', { Name: 'narrow2', ID });
+  assert.is(m.Err, '');
+  assert.is(await cat(`${m.body.Mountpoint}/app/v`), 'team-app');
+  assert.match(await cat(`${m.body.Mountpoint}/admin/v`), /Permission denied/, 'still narrow after the re-mint');
+  const after = (await stateVolumes()).narrow2;
+  assert.is.not(after.accessor, before.accessor);
+  assert.equal((await lookupAccessor(root, after.accessor)).policies, [policy], 'exactly the policy it had (default dropped, never added)');
+  assert.is(await lookupAccessor(root, before.accessor).then(() => 'live', () => 'revoked'), 'revoked');
+  await call('/VolumeDriver.Unmount', { Name: 'narrow2', ID });
+  assert.is((await call('/VolumeDriver.Remove', { Name: 'narrow2' })).Err, '');
+});
+
+test.run();
