@@ -31,6 +31,7 @@ export const MINTABLE_POLICY_GLOBS = [`${ALLOW_POLICY_PREFIX}*`, `${VOLUME_POLIC
  *   administrator's policies, so the credential needs neither those policies nor `sudo`;
  * - `auth/token/create/secretfs-swarm`: the same for Swarm secrets (`secretfs-swarm-*` policies);
  * - `sys/policies/acl/secretfs-allow-*` read: find which allowed path covers a volume's path;
+ * - `sys/mounts` read: the Swarm provider finds the KV mount (and version) of a secret's path;
  * - `auth/token/revoke-accessor`, `lookup-accessor`: revoke at Remove, knowing only accessors;
  * - `auth/token/renew-self`, `lookup-self`: keep its own credential alive.
  * No policy can be written, changed or deleted, and no secret read.
@@ -42,6 +43,7 @@ export function renderDriverPolicy(role = VOLUME_TOKEN_ROLE): string {
       // Per-service tokens for Swarm secrets, through their own role of administrator policies (lib/swarm/access.ts).
       { path: `auth/token/create/${SWARM_TOKEN_ROLE}`, capabilities: ['update'] },
       { path: `sys/policies/acl/${ALLOW_POLICY_PREFIX}*`, capabilities: ['read'] },
+      { path: 'sys/mounts', capabilities: ['read'] },
       { path: 'auth/token/revoke-accessor', capabilities: ['update'] },
       { path: 'auth/token/lookup-accessor', capabilities: ['update'] },
       { path: 'auth/token/renew-self', capabilities: ['update'] },

@@ -1,8 +1,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ensureTestImage } from '../../helpers/docker-image.js';
+import { TEST_IMAGE } from '../../helpers/docker-image.js';
+import { sharedTestDockerd } from '../../helpers/dockerd.js';
 import { missingRequirement } from '../../helpers/environment.js';
-import { runCommand } from '../../helpers/run-cli.js';
 import { createSecretfsEnv, type SecretfsEnv } from '../../helpers/secretfs-env.js';
 
 /**
@@ -12,7 +12,7 @@ import { createSecretfsEnv, type SecretfsEnv } from '../../helpers/secretfs-env.
  */
 const test = suite('e2e/trust boundary (allow, injection through the CLI)');
 let sfs: SecretfsEnv;
-let image = '';
+const image = TEST_IMAGE;
 let skip: string | undefined;
 
 const INJECTED = 'secret/x" { capabilities = ["deny"] } path "sys/*';
@@ -22,14 +22,13 @@ async function policies(): Promise<string[]> {
 }
 
 async function ourVolumes(): Promise<string[]> {
-  return (await runCommand('docker', ['volume', 'ls', '-q', '--filter', `driver=${sfs.driverName}`])).stdout.split('\n').filter(Boolean);
+  return (await sfs.docker(['volume', 'ls', '-q', '--filter', `driver=${sfs.driverName}`])).stdout.split('\n').filter(Boolean);
 }
 
 test.before(async () => {
   skip = await missingRequirement({ docker: true, fuse: true });
   if (skip) return;
-  image = await ensureTestImage();
-  sfs = await createSecretfsEnv();
+  sfs = await createSecretfsEnv(await sharedTestDockerd());
   await sfs.init();
   assert.is((await sfs.cli(['put', 'secret/app-1', 'db-password'], { input: 'pw-app-1' })).code, 0);
   assert.is((await sfs.cli(['put', 'secret/app-2', 'db-password'], { input: 'pw-app-2' })).code, 0);
@@ -44,17 +43,17 @@ test('init allowed the default path, and allow / allow ls / allow rm manage the 
   const ls = JSON.parse((await sfs.cli(['allow', 'ls', '--format', 'json'])).stdout);
   assert.equal(ls.map((a: any) => a.path), ['secret/app-1']);
   const vol = `${sfs.driverName}-plain`;
-  const refused = await runCommand('docker', ['volume', 'create', '-d', sfs.driverName, '-o', 'path=secret/app-2', vol]);
+  const refused = await sfs.docker(['volume', 'create', '-d', sfs.driverName, '-o', 'path=secret/app-2', vol]);
   assert.is.not(refused.code, 0);
   assert.match(refused.stderr, /path secret\/app-2 is not allowed for volumes the driver creates; an administrator allows it with `docker secretfs allow secret\/app-2`/);
   const allowed = await sfs.cli(['allow', 'secret/app-2']);
   assert.is(allowed.code, 0, allowed.stderr);
   assert.match(allowed.stderr, /allowed secret\/app-2 \(policy secretfs-allow-secret_app-2-[0-9a-f]{16}\)/);
   assert.match((await sfs.cli(['allow', 'secret/app-2'])).stderr, /already allowed secret\/app-2/);
-  assert.is((await runCommand('docker', ['volume', 'create', '-d', sfs.driverName, '-o', 'path=secret/app-2', vol])).code, 0);
-  const read = await runCommand('docker', ['run', '--rm', '--network', 'none', '-v', `${vol}:/s`, image, 'cat', '/s/db-password']);
+  assert.is((await sfs.docker(['volume', 'create', '-d', sfs.driverName, '-o', 'path=secret/app-2', vol])).code, 0);
+  const read = await sfs.docker(['run', '--rm', '--network', 'none', '-v', `${vol}:/s`, image, 'cat', '/s/db-password']);
   assert.is(read.stdout, 'pw-app-2', read.stderr);
-  assert.is((await runCommand('docker', ['volume', 'rm', vol])).code, 0);
+  assert.is((await sfs.docker(['volume', 'rm', vol])).code, 0);
   assert.is((await sfs.cli(['allow', 'rm', 'secret/app-2'])).code, 0);
   assert.equal(JSON.parse((await sfs.cli(['allow', 'ls', '--format', 'json'])).stdout).map((a: any) => a.path), ['secret/app-1']);
 });

@@ -15,6 +15,7 @@ import { resolveKvMount, writeSecret } from '../../../lib/vault/kv.js';
 import { writePolicy } from '../../../lib/vault/policy.js';
 import { createWrappedToken, lookupAccessor, unwrapToken } from '../../../lib/vault/tokens.js';
 import { provisionDriverCredential } from '../../../lib/driver/driver-policy.js';
+import { allowPath } from '../../../lib/access/boundary.js';
 import { readDriverCredential } from '../../../lib/driver/credential.js';
 
 /**
@@ -102,6 +103,8 @@ test.before(async () => {
   paths = resolvePaths(env);
   // What `init` does: the driver policy, the volume token role and a 0600 credential file.
   await provisionDriverCredential(root, paths);
+  // And what `init --allow` does: volumes the driver creates may serve these paths.
+  for (const p of ['secret/app-1', 'secret/app-2']) await allowPath(root, p);
   const started = await runCli(['driver', 'start'], { env });
   assert.is(started.code, 0, started.stderr);
 });

@@ -66,7 +66,8 @@ test('the driver policy mints through the role and reads allow policies; it writ
   assert.match(DRIVER_POLICY_HCL, /path "sys\/policies\/acl\/secretfs-allow-\*" \{\n  capabilities = \["read"\]\n\}/);
   assert.match(DRIVER_POLICY_HCL, /path "auth\/token\/revoke-accessor"/);
   assert.not.match(DRIVER_POLICY_HCL, /secret\//);
-  assert.not.match(DRIVER_POLICY_HCL, /sudo|create"|delete|sys\/mounts/);
+  assert.not.match(DRIVER_POLICY_HCL, /sudo|create"|delete/);
+  assert.match(DRIVER_POLICY_HCL, /path "sys\/mounts" \{\n  capabilities = \["read"\]/);
   assert.equal(volumeTokenRole().allowed_policies_glob, ['secretfs-allow-*', 'secretfs-volume-*']);
   assert.equal(MINTABLE_POLICY_GLOBS, ['secretfs-allow-*', 'secretfs-volume-*']);
   // The prefix an older driver could write (secretfs-vol-*) is not mintable.
