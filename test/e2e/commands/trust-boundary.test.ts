@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { TEST_IMAGE } from '../../helpers/docker-image.js';
 import { sharedTestDockerd } from '../../helpers/dockerd.js';
-import { missingRequirement } from '../../helpers/environment.js';
+import { missingRequirement, skipped } from '../../helpers/environment.js';
 import { createSecretfsEnv, type SecretfsEnv } from '../../helpers/secretfs-env.js';
 
 /**
@@ -39,7 +39,7 @@ test.after(async () => {
 });
 
 test('init allowed the default path, and allow / allow ls / allow rm manage the rest', async () => {
-  if (skip) return;
+  if (skip) return skipped(skip);
   const ls = JSON.parse((await sfs.cli(['allow', 'ls', '--format', 'json'])).stdout);
   assert.equal(ls.map((a: any) => a.path), ['secret/app-1']);
   const vol = `${sfs.driverName}-plain`;
@@ -59,7 +59,7 @@ test('init allowed the default path, and allow / allow ls / allow rm manage the 
 });
 
 test('injection through volume create, policy create --dry-run, run --path and allow: exit 1, a clear message, nothing written', async () => {
-  if (skip) return;
+  if (skip) return skipped(skip);
   const before = await policies();
   const attempts = [
     ['volume', 'create', 'inj', '--path', INJECTED],

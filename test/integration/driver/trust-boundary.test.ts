@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import { missingRequirement } from '../../helpers/environment.js';
+import { missingRequirement, skipped } from '../../helpers/environment.js';
 import { CLI_ENTRY } from '../../helpers/run-cli.js';
 import { startTestStoreProcess, type TestStore } from '../../helpers/store.js';
 import { postPlugin } from '../../unit/driver/plugin-client.js';
@@ -97,7 +97,7 @@ test.after(async () => {
 });
 
 test('docker volume create of a path nobody allowed: an Err naming the exact command, nothing created', async () => {
-  if (skip) return;
+  if (skip) return skipped(skip);
   const res = await call('/VolumeDriver.Create', { Name: 'outside', Opts: { path: 'secret/app-2' } });
   assert.is(res.status, 500);
   assert.is(
@@ -116,7 +116,7 @@ test('docker volume create of a path nobody allowed: an Err naming the exact com
 });
 
 test('policy injection through VolumeDriver.Create (raw socket) is refused and writes nothing', async () => {
-  if (skip) return;
+  if (skip) return skipped(skip);
   const before = await listPolicies(root);
   const injected = [
     'secret/nothing" { capabilities = ["deny"] } path "secret/data/*" { capabilities = ["read"] } path "x',
@@ -136,7 +136,7 @@ test('policy injection through VolumeDriver.Create (raw socket) is refused and w
 });
 
 test('__proto__, constructor and prototype as volume names round-trip through create, restart and remove', async () => {
-  if (skip) return;
+  if (skip) return skipped(skip);
   const names = ['__proto__', 'constructor', 'prototype'];
   for (const n of names) assert.is((await call('/VolumeDriver.Create', { Name: n, Opts: { path: 'secret/app-1', uid: '0' } })).Err, '', n);
   const saved = await stateVolumes();
@@ -160,7 +160,7 @@ test('__proto__, constructor and prototype as volume names round-trip through cr
 });
 
 test('a wrapped token the driver may not mint again: after kill -9 the Mount says it needs a new token, never a wider one', async () => {
-  if (skip) return;
+  if (skip) return skipped(skip);
   await writePolicy(root, 'team-narrow', 'path "secret/data/team/*" {\n  capabilities = ["read"]\n}\npath "secret/data/team/admin" {\n  capabilities = ["deny"]\n}\npath "secret/metadata/team/" {\n  capabilities = ["list"]\n}\npath "auth/token/renew-self" {\n  capabilities = ["update"]\n}\n');
   const wrap = await createWrappedToken(root, { policies: ['team-narrow'], ttl: '1h', noDefaultPolicy: true }, '60s');
   assert.is((await call('/VolumeDriver.Create', { Name: 'narrow', Opts: { path: 'secret/team', token: wrap.token } })).Err, '');
@@ -181,7 +181,7 @@ test('a wrapped token the driver may not mint again: after kill -9 the Mount say
 });
 
 test('a wrapped token with an administrator volume policy: after kill -9 it is re-minted with the same policy and stays narrow', async () => {
-  if (skip) return;
+  if (skip) return skipped(skip);
   const policy = volumePolicyName('narrow2');
   // The administrator's volume policy for secret/team, narrowed further by hand: no admin/.
   const hcl = renderPathPolicy('secret/team', { mount: 'secret/', version: 2 }, 'team without admin') + 'path "secret/data/team/admin" {\n  capabilities = ["deny"]\n}\n';
