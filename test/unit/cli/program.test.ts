@@ -85,12 +85,15 @@ interactive.after.each(async () => {
 
 const BACKEND = 'Where should secrets live?';
 const PATH_PROMPT = 'Default secret path for `run`:';
+const ALLOW_PROMPT = 'Paths `docker volume create -d secretfs` may serve';
 
 interactive('on a terminal with no flags, init asks for the backend and the default path', async () => {
   const running = tty.run(['init']);
   await waitForStderr(tty, BACKEND);
   tty.stdin.write('\r');
   await waitForStderr(tty, PATH_PROMPT);
+  tty.stdin.write('\r');
+  await waitForStderr(tty, ALLOW_PROMPT);
   tty.stdin.write('\r');
   const r = await running;
   assert.is(r.code, 2, 'then it stops at the unreachable Docker engine');
@@ -101,16 +104,19 @@ interactive('--embedded skips the backend prompt; the default path is still aske
   const running = tty.run(['init', '--embedded']);
   await waitForStderr(tty, PATH_PROMPT);
   tty.stdin.write('\r');
+  await waitForStderr(tty, ALLOW_PROMPT);
+  tty.stdin.write('\r');
   const r = await running;
   assert.is(r.code, 2);
   assert.not.match(r.stderr, BACKEND);
 });
 
-interactive('--embedded --default-path: nothing is asked', async () => {
-  const r = await tty.run(['init', '--embedded', '--default-path', 'secret/team/app']);
+interactive('--embedded --default-path --allow: nothing is asked', async () => {
+  const r = await tty.run(['init', '--embedded', '--default-path', 'secret/team/app', '--allow', 'secret/team/app']);
   assert.is(r.code, 2);
   assert.not.match(r.stderr, BACKEND);
   assert.not.match(r.stderr, PATH_PROMPT);
+  assert.not.match(r.stderr, ALLOW_PROMPT);
   assert.match(r.stderr, /error: cannot reach the Docker engine \(ENOENT\)/);
 });
 
@@ -118,6 +124,8 @@ interactive('--vault-addr skips the backend and address prompts (the token comes
   tty.ctx.env.VAULT_TOKEN = 'not-a-real-token';
   const running = tty.run(['init', '--vault-addr', 'http://127.0.0.1:9']);
   await waitForStderr(tty, PATH_PROMPT);
+  tty.stdin.write('\r');
+  await waitForStderr(tty, ALLOW_PROMPT);
   tty.stdin.write('\r');
   const r = await running;
   assert.is(r.code, 2);
