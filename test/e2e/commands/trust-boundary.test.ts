@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { TEST_IMAGE } from '../../helpers/docker-image.js';
-import { sharedTestDockerd } from '../../helpers/dockerd.js';
+import { TEST_IMAGE } from '../../../harness/docker-image.js';
+import { sharedTestDockerd } from '../../../harness/dockerd.js';
 import { missingRequirement, skipped } from '../../helpers/environment.js';
 import { createSecretfsEnv, type SecretfsEnv } from '../../helpers/secretfs-env.js';
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { missingRequirement, skipped } from '../../helpers/environment.js';
-import { CLI_ENTRY } from '../../helpers/run-cli.js';
+import { CLI_ENTRY } from '../../../harness/run-cli.js';
 import { startTestStoreProcess, type TestStore } from '../../helpers/store.js';
 import { postPlugin } from '../../unit/driver/plugin-client.js';
 import { resolvePaths, type Paths } from '../../../lib/paths.js';
