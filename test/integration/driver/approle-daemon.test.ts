@@ -9,6 +9,7 @@ import { missingRequirement } from '../../helpers/environment.js';
 import { CLI_ENTRY, runCli } from '../../../harness/run-cli.js';
 import { startTestStoreProcess, type TestStore } from '../../helpers/store.js';
 import { resolvePaths, type Paths } from '../../../lib/paths.js';
+import { allowPath } from '../../../lib/access/boundary.js';
 import { createVaultClient, type VaultClient } from '../../../lib/vault/client.js';
 import { resolveKvMount, writeSecret } from '../../../lib/vault/kv.js';
 import { callDriver } from '../../../lib/driver/client.js';
@@ -49,6 +50,8 @@ test.before(async () => {
   paths = resolvePaths({ SECRETFS_HOME: store.home, SECRETFS_DRIVER_NAME: name });
   // What `init --auth approle` does against the embedded store, with very short driver tokens.
   await provisionDriverAppRole(root, paths, { tokenTtl: '2s', tokenMaxTtl: '4s' });
+  // What `init` does for the default path: volumes the driver creates may serve it.
+  await allowPath(root, 'secret/app-1');
   const started = await startDriverInBackground(paths, { ...process.env, SECRETFS_HOME: store.home, SECRETFS_DRIVER_NAME: name });
   pid = started.pid;
 });
