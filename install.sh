@@ -148,19 +148,13 @@ if [ "$do_build" = 1 ]; then
 fi
 [ -f "$here/dist/cli/main.js" ] || fail "no build at $here/dist; run without --no-build"
 
-# 4. The CLI plugin: a small launcher, so Docker finds `docker secretfs`.
+# 4. The CLI plugin: a small launcher, so Docker finds `docker secretfs` (scripts/plugin-shim.mjs:
+# it answers Docker's metadata call itself, without starting Node).
 mkdir -p "$plugin_dir"
 if [ -e "$plugin" ] && ! grep -q "$marker" "$plugin" 2>/dev/null; then
   fail "$plugin exists and was not installed by this script; remove it first"
 fi
-tmp="$(mktemp "$plugin_dir/.docker-secretfs.XXXXXX")"
-cat >"$tmp" <<SHIM
-#!/bin/sh
-$marker
-exec "$(command -v node)" "$here/dist/cli/main.js" "\$@"
-SHIM
-chmod 0755 "$tmp"
-mv -f "$tmp" "$plugin"
+(cd "$here" && "$(command -v node)" scripts/plugin-shim.mjs "$plugin")
 say "installed the CLI plugin: $plugin"
 
 # 5. The FUSE binding must load from this install's node_modules (the one check of lib/fs/fuse-binding.ts,

@@ -1,8 +1,8 @@
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BenchContext } from './context.js';
 import { REPO_ROOT } from './native.js';
-import { median, round, timeCommand } from './util.js';
+import { median, mustCmd, round, timeCommand } from './util.js';
 
 /** CLI start-up times, medians in ms of interleaved runs. */
 export interface CliStartResult {
@@ -20,13 +20,12 @@ export interface CliStartResult {
 }
 
 /**
- * `docker-secretfs docker-cli-plugin-metadata` (node dist/cli/main.js, as the plugin shim runs it)
+ * `docker-secretfs docker-cli-plugin-metadata` through the shim install.sh writes (answered without Node)
  * against `node -e 0`, and `docker secretfs --help`, each after two warm-up runs, interleaved so
  * drift of the machine hits both sides alike.
  */
 export async function measureCliStart(ctx: BenchContext): Promise<CliStartResult> {
   const runs = ctx.quick ? 10 : 30;
-  const main = join(REPO_ROOT, 'dist', 'cli', 'main.js');
   const node = process.execPath;
   // A DOCKER_CONFIG of our own with the same shim install.sh writes: the user's ~/.docker is never touched.
   const dockerConfig = join(ctx.dir, 'docker-config');
@@ -34,13 +33,13 @@ export async function measureCliStart(ctx: BenchContext): Promise<CliStartResult
   await mkdir(join(dockerConfig, 'cli-plugins'), { recursive: true });
   await mkdir(emptyConfig, { recursive: true });
   const shim = join(dockerConfig, 'cli-plugins', 'docker-secretfs');
-  await writeFile(shim, `#!/bin/sh\nexec "${node}" "${main}" "$@"\n`);
-  await chmod(shim, 0o755);
+  await mustCmd(node, [join(REPO_ROOT, 'scripts', 'plugin-shim.mjs'), shim]);
   const env = { ...process.env, DOCKER_CONFIG: dockerConfig, NO_COLOR: '1' };
   const emptyEnv = { ...process.env, DOCKER_CONFIG: emptyConfig, NO_COLOR: '1' };
   const cases: Record<string, () => Promise<number>> = {
     node: () => timeCommand(node, ['-e', '0']),
-    metadata: () => timeCommand(node, [main, 'docker-cli-plugin-metadata']),
+    // What Docker runs before every plugin command: the installed shim, which answers it without Node.
+    metadata: () => timeCommand(shim, ['docker-cli-plugin-metadata']),
     help: () => timeCommand('docker', ['secretfs', '--help'], env),
     dockerHelp: () => timeCommand('docker', ['--help'], env),
     dockerHelpBare: () => timeCommand('docker', ['--help'], emptyEnv),

@@ -147,8 +147,7 @@ export async function measureCommands(ctx: BenchContext, store: BenchStore): Pro
   const dockerConfig = join(ctx.dir, 'commands-docker-config');
   await mkdir(join(dockerConfig, 'cli-plugins'), { recursive: true });
   const shim = join(dockerConfig, 'cli-plugins', 'docker-secretfs');
-  await writeFile(shim, `#!/bin/sh\nexec "${node}" "${main}" "$@"\n`);
-  await chmod(shim, 0o755);
+  await mustCmd(node, [join(REPO_ROOT, 'scripts', 'plugin-shim.mjs'), shim]);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     ...dockerd.env,
@@ -171,7 +170,7 @@ export async function measureCommands(ctx: BenchContext, store: BenchStore): Pro
 
   const cases: Record<string, { file: string; args: string[]; input?: string; expect?: string }> = {
     node: { file: node, args: ['-e', '0'] },
-    metadata: { file: node, args: [main, 'docker-cli-plugin-metadata'] },
+    metadata: { file: shim, args: ['docker-cli-plugin-metadata'] },
     get: { file: 'docker', args: ['secretfs', 'get', SECRET_PATH, 'db-password'], expect: 'bench-value' },
     put: { file: 'docker', args: ['secretfs', 'put', SECRET_PATH, 'other'], input: 'x' },
     ls: { file: 'docker', args: ['secretfs', 'ls', 'secret/bench'] },

@@ -1,8 +1,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sharedTestDockerd, type TestDockerd } from '../../../harness/dockerd.js';
 import { missingRequirement, skipped } from '../../helpers/environment.js';
@@ -97,7 +97,11 @@ test('install.sh is idempotent and --uninstall removes what it installed', async
   const config = join(scratch, 'docker-config');
   try {
     await copyFile(join(ROOT, 'install.sh'), join(scratch, 'install.sh'));
-    await mkdir(join(scratch, 'dist', 'cli'), { recursive: true });
+    // What the shim writer needs of a checkout: itself, the package, the metadata and their build.
+    for (const file of ['scripts/plugin-shim.mjs', 'package.json', 'plugin-metadata/cli-plugin.json', 'dist/cli/metadata.js', 'dist/lib/version.js']) {
+      await mkdir(dirname(join(scratch, file)), { recursive: true });
+      await copyFile(join(ROOT, file), join(scratch, file));
+    }
     await writeFile(join(scratch, 'dist', 'cli', 'main.js'), '');
     const env = { DOCKER_CONFIG: config };
     for (let i = 0; i < 2; i++) {
@@ -106,6 +110,10 @@ test('install.sh is idempotent and --uninstall removes what it installed', async
     }
     const plugin = join(config, 'cli-plugins', 'docker-secretfs');
     assert.ok((await stat(plugin)).isFile());
+    // Docker's metadata call is answered by the shim itself: no Node on PATH, the package's version.
+    const meta = await runCommand('/bin/sh', [plugin, 'docker-cli-plugin-metadata'], { env: { PATH: '/nonexistent' } });
+    assert.is(meta.code, 0, meta.stderr);
+    assert.is(JSON.parse(meta.stdout).Version, JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')).version);
     const removed = await runCommand('bash', [join(scratch, 'install.sh'), '--uninstall'], { env });
     assert.is(removed.code, 0, removed.stderr);
     await stat(plugin).then(() => assert.unreachable('plugin still there'), () => undefined);

@@ -12,7 +12,7 @@ import { runCommand, type CliResult } from '../../../harness/run-cli.js';
  * answers from a list, `id -u` from a number, the commands that count as present are stub
  * executables, and `apt-get` records what it was asked to do. Nothing on this machine is
  * installed or changed: the checkout is a scratch copy of install.sh (with links to this tree's
- * dist/ and node_modules/, so the final FUSE binding check runs for real) and the plugin goes
+ * dist/, node_modules/, scripts/ and metadata, so the final FUSE binding check runs for real) and the plugin goes
  * to a scratch DOCKER_CONFIG.
  */
 const test = suite('install.sh package decisions (PATH of stubs)');
@@ -55,6 +55,8 @@ async function install(m: Machine, args: string[] = ['--no-build']): Promise<Out
   await copyFile(join(ROOT, 'install.sh'), join(checkout, 'install.sh'));
   await symlink(join(ROOT, 'dist'), join(checkout, 'dist'));
   await symlink(join(ROOT, 'node_modules'), join(checkout, 'node_modules'));
+  // The plugin shim's writer and what it reads (the built metadata, the package's version).
+  for (const entry of ['scripts', 'package.json', 'plugin-metadata']) await symlink(join(ROOT, entry), join(checkout, entry));
   for (const tool of REAL_TOOLS) {
     const real = ['/usr/bin', '/bin'].map((d) => join(d, tool)).find((p) => existsSync(p));
     if (!real) throw new Error(`no ${tool} on this machine`);
