@@ -134,6 +134,8 @@ export async function runDoctor(deps: DoctorDeps): Promise<CheckResult[]> {
 
 /** dockerd asks every legacy volume driver it has met about an unknown volume name; a dead one costs it ~30 s per lookup. */
 export const SLOW_UNKNOWN_VOLUME_MS = 2000;
+/** How long doctor waits for that lookup before it reports it as stalled. */
+const LOOKUP_WAIT_MS = 5000;
 
 /**
  * Times `docker volume inspect` of a name no driver knows: what `docker run -v new:/x` and
@@ -142,12 +144,19 @@ export const SLOW_UNKNOWN_VOLUME_MS = 2000;
  */
 async function timeUnknownVolumeLookup(docker: DoctorDeps['docker']): Promise<Omit<CheckResult, 'name'>> {
   const started = Date.now();
-  await docker.inspectVolume(`secretfs-doctor-${randomBytes(6).toString('hex')}`);
+  // Bounded: past the threshold the answer is known, and doctor must not wait dockerd's ~30 s per dead driver.
+  const answered = await docker.inspectVolume(`secretfs-doctor-${randomBytes(6).toString('hex')}`, { timeoutMs: LOOKUP_WAIT_MS }).then(
+    () => true,
+    (err) => {
+      if (Date.now() - started >= LOOKUP_WAIT_MS) return false;
+      throw err;
+    },
+  );
   const ms = Date.now() - started;
-  if (ms < SLOW_UNKNOWN_VOLUME_MS) return { ok: true, detail: `a lookup of an unknown volume name took ${ms} ms` };
+  if (answered && ms < SLOW_UNKNOWN_VOLUME_MS) return { ok: true, detail: `a lookup of an unknown volume name took ${ms} ms` };
   return {
     ok: false,
-    detail: `a lookup of an unknown volume name took ${(ms / 1000).toFixed(1)} s: dockerd is waiting on a volume driver that does not answer (a stopped or dead host driver)`,
+    detail: `a lookup of an unknown volume name took ${answered ? `${(ms / 1000).toFixed(1)} s` : `more than ${LOOKUP_WAIT_MS / 1000} s`}: dockerd is waiting on a volume driver that does not answer (a stopped or dead host driver)`,
     hint: 'docker secretfs driver start (or restart dockerd so it forgets the driver; the managed plugin, init --managed, avoids this)',
   };
 }

@@ -16,7 +16,8 @@ export interface DockerClient {
   ping(): Promise<void>;
   serverVersion(): Promise<string>;
   createVolume(spec: { name: string; driver: string; options: Record<string, string>; labels?: Record<string, string> }): Promise<VolumeInfo>;
-  inspectVolume(name: string): Promise<VolumeInfo | undefined>;
+  /** The volume, or undefined when the engine has none of that name; `timeoutMs` bounds the wait. */
+  inspectVolume(name: string, options?: { timeoutMs?: number }): Promise<VolumeInfo | undefined>;
   removeVolume(name: string, force?: boolean): Promise<void>;
   listVolumes(filter?: { driver?: string; label?: string }): Promise<VolumeInfo[]>;
   /** IDs of the running containers that mount this volume. */
@@ -73,8 +74,8 @@ export function createDockerClient(host?: string): DockerClient {
       const res = await engine.request('POST', '/volumes/create', { body: { Name: name, Driver: driver, DriverOpts: options, Labels: labels ?? {} }, what: `creating volume ${name}` });
       return toVolumeInfo(res.body);
     },
-    async inspectVolume(name) {
-      const res = await engine.request('GET', volumePath(name), { what: `inspecting volume ${name}`, accept: [404] });
+    async inspectVolume(name, options = {}) {
+      const res = await engine.request('GET', volumePath(name), { what: `inspecting volume ${name}`, accept: [404], timeoutMs: options.timeoutMs });
       return res.status === 404 ? undefined : toVolumeInfo(res.body);
     },
     async removeVolume(name, force = false) {

@@ -36,7 +36,8 @@ test('an .env file imports every key; get --format env gives the same file back'
   const source = await file('my_service.env', `# my_service, prod\nexport DB_USER=app\nDB_PASSWORD="${CANARY} \\$x \\"q\\""   # quoted\nTLS_KEY="-----BEGIN-----\nabc\n-----END-----"\n`);
   const put = await cli(['put', 'secret/svc/prod', '--from-file', source, '--format', 'json']);
   assert.is(put.code, 0, put.stderr);
-  assert.equal(JSON.parse(put.stdout), { path: 'secret/svc/prod', keys: ['DB_USER', 'DB_PASSWORD', 'TLS_KEY'], version: 1, replaced: false });
+  // notify: the running containers that will be signalled for this change (none here).
+  assert.equal(JSON.parse(put.stdout), { path: 'secret/svc/prod', keys: ['DB_USER', 'DB_PASSWORD', 'TLS_KEY'], version: 1, replaced: false, notify: [] });
   assert.is((await cli(['get', 'secret/svc/prod', 'DB_PASSWORD'])).stdout, `${CANARY} $x "q"`);
   const got = await cli(['get', 'secret/svc/prod', '--format', 'env']);
   assert.is(got.stdout, canonical);

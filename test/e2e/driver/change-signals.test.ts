@@ -80,6 +80,9 @@ test.before(async () => {
   if (skip) return;
   sfs = await createSecretfsEnv(await sharedTestDockerd());
   await sfs.init();
+  // The volumes here are created through the driver (`docker volume create -d`): an administrator allows their paths first.
+  const allowed = await sfs.cli(['allow', ...['burst', 'down', 'envf', 'hup', 'keys', 'other', 'restart', 'unwatched', 'versioned'].map((p) => `secret/${p}`)]);
+  if (allowed.code !== 0) throw new Error(`allow failed (${allowed.code}): ${allowed.stderr}`);
   const token = (await readFile(join(sfs.home, 'store', 'root-token'), 'utf8')).trim();
   storeAddr = JSON.parse(await readFile(resolvePaths({ SECRETFS_HOME: sfs.home }).configFile, 'utf8')).vaultAddr;
   root = createVaultClient({ addr: storeAddr, token });
