@@ -298,9 +298,11 @@ test('run --env-files sets <KEY>_FILE paths (with --env-prefix and --keys), and 
   const name = randomName('sfs-envf');
   const running = sfs.cli(['run', '--path', 'secret/envf', '--env-files', '--env-prefix', 'APP_', '--', '--name', name, TEST_IMAGE, 'sh', '-c', 'echo "$APP_DB_PASSWORD_FILE $APP_API_TOKEN_FILE"; cat "$APP_DB_PASSWORD_FILE"; echo; sleep 4']);
   let env: string[] = [];
+  // `container inspect`, not `inspect`: a bare inspect of a name also asks every volume driver the
+  // engine has met, and the shared test engine has met drivers that earlier suites stopped (~30 s each).
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
-    const r = await sfs.docker(['inspect', '-f', '{{json .Config.Env}}', name]);
+    const r = await sfs.docker(['container', 'inspect', '-f', '{{json .Config.Env}}', name]);
     if (r.code === 0) {
       env = JSON.parse(r.stdout);
       break;
