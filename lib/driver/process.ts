@@ -16,6 +16,7 @@ import { silentLogger } from '../log.js';
 import { join } from 'node:path';
 import { volumeDirName } from './volume-name.js';
 import { loadFuseBinding } from '../fs/fuse-binding.js';
+import { daemonEnv } from '../daemon-env.js';
 
 /** What `driver status` reports. */
 export interface DriverStatus {
@@ -94,7 +95,7 @@ export async function startDriverInBackground(
   await resolveDriverCredential(paths, env);
   await ensurePrivateDir(paths.runDir);
   await ensurePrivateDir(paths.logDir);
-  const { VAULT_TOKEN: _notPassed, ...childEnv } = env;
+  const childEnv = daemonEnv(env, ['VAULT_TOKEN']);
   const [command, ...args] = options.command ?? defaultServeCommand();
   if (!options.command && !existsSync(args[0])) throw new ConfigError(`the CLI is not built: ${args[0]} is missing`, { hint: 'run `npm run build`' });
   const fd = openSync(paths.driverLogFile, 'a', 0o600);

@@ -14,6 +14,7 @@ import { ROOT_TOKEN_FILE, type StoreLogger } from './core.js';
 import { createStoreServer } from './server.js';
 import { ENGINE_FILE, Engine } from './engine.js';
 import { openStoreKey } from './storage.js';
+import { daemonEnv } from '../daemon-env.js';
 
 /**
  * Running the embedded store as a process: in the foreground (`server serve`), in the background
@@ -225,14 +226,11 @@ export async function serveStore(paths: Paths, opts: { addr?: string; log?: Stor
 
 /**
  * The store process's environment: the caller's, less the Vault credentials and client settings
- * that mean nothing to a server (the store never needs a caller's token, and must not keep one).
+ * that mean nothing to a server (the store never needs a caller's token, and must not keep one),
+ * and less the docker CLI's plugin variables (daemonEnv).
  */
 export function storeEnv(env: NodeJS.ProcessEnv, home: string): NodeJS.ProcessEnv {
-  const out: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(env)) {
-    if (k === 'VAULT_TOKEN' || k === 'SECRETFS_VAULT_TOKEN' || k === 'VAULT_ROLE_ID' || k === 'VAULT_SECRET_ID') continue;
-    out[k] = v;
-  }
+  const out = daemonEnv(env, ['VAULT_TOKEN', 'SECRETFS_VAULT_TOKEN', 'VAULT_ROLE_ID', 'VAULT_SECRET_ID']);
   out.SECRETFS_HOME = home;
   return out;
 }
