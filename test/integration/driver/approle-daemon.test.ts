@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { missingRequirement } from '../../helpers/environment.js';
 import { CLI_ENTRY, runCli } from '../../../harness/run-cli.js';
 import { startTestStoreProcess, type TestStore } from '../../helpers/store.js';
@@ -33,6 +34,8 @@ let paths: Paths;
 let root: VaultClient;
 let pid: number;
 const name = `sfa${randomBytes(4).toString('hex')}`;
+/** The driver's socket dir, inside the store's temp home. */
+const pluginDir = () => join(store.home, 'plugins');
 
 async function logins(): Promise<number> {
   const lines = (await readFile(store.auditLog, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
@@ -47,12 +50,14 @@ test.before(async () => {
   root = createVaultClient({ addr: store.addr, token: store.rootToken });
   const mount = await resolveKvMount(root, 'secret/app-1');
   await writeSecret(root, mount, 'secret/app-1', { 'db-password': 'approle-pw' });
-  paths = resolvePaths({ SECRETFS_HOME: store.home, SECRETFS_DRIVER_NAME: name });
+  // The socket goes to a plugin dir of the test's own: a driver socket in /run/docker/plugins would be
+  // met by the user's dockerd (doctor asks it about an unknown volume) and stall it once the driver stops.
+  paths = resolvePaths({ SECRETFS_HOME: store.home, SECRETFS_DRIVER_NAME: name, SECRETFS_PLUGIN_DIR: pluginDir() });
   // What `init --auth approle` does against the embedded store, with very short driver tokens.
   await provisionDriverAppRole(root, paths, { tokenTtl: '2s', tokenMaxTtl: '4s' });
   // What `init` does for the default path: volumes the driver creates may serve it.
   await allowPath(root, 'secret/app-1');
-  const started = await startDriverInBackground(paths, { ...process.env, SECRETFS_HOME: store.home, SECRETFS_DRIVER_NAME: name });
+  const started = await startDriverInBackground(paths, { ...process.env, SECRETFS_HOME: store.home, SECRETFS_DRIVER_NAME: name, SECRETFS_PLUGIN_DIR: pluginDir() });
   pid = started.pid;
 });
 
@@ -117,7 +122,7 @@ test('a destroyed secret_id: the driver says so in its status, `driver status` a
     state = (await driverStatus(paths)).auth?.state ?? '';
   }
   assert.is(state, 'refused');
-  const env = { SECRETFS_HOME: store.home, SECRETFS_DRIVER_NAME: name, VAULT_ADDR: store.addr, VAULT_TOKEN: store.rootToken };
+  const env = { SECRETFS_HOME: store.home, SECRETFS_DRIVER_NAME: name, SECRETFS_PLUGIN_DIR: pluginDir(), VAULT_ADDR: store.addr, VAULT_TOKEN: store.rootToken };
   const status = await runCli(['driver', 'status'], { env });
   assert.is(status.code, 1);
   assert.match(status.stdout, /auth: AppRole, NOT LOGGED IN: Vault refused the driver's AppRole login \(.*invalid role or secret ID\): the secret_id is spent, expired or destroyed/);
@@ -130,7 +135,7 @@ test('a destroyed secret_id: the driver says so in its status, `driver status` a
 
 test('init refuses a secret_id in argv and AppRole flags without --auth approle, before touching anything', async () => {
   if (skip) return;
-  const env = { SECRETFS_HOME: store.home, SECRETFS_DRIVER_NAME: name };
+  const env = { SECRETFS_HOME: store.home, SECRETFS_DRIVER_NAME: name, SECRETFS_PLUGIN_DIR: pluginDir() };
   const plain = await runCli(['init', '--yes', '--auth', 'approle', '--role-id', 'r1', '--secret-id', 'the-secret-itself'], { env });
   assert.is(plain.code, 1);
   assert.match(plain.stderr, /--secret-id takes @FILE or - \(stdin\), never the secret itself/);
