@@ -36,13 +36,14 @@ export async function measureCliStart(ctx: BenchContext): Promise<CliStartResult
   await mustCmd(node, [join(REPO_ROOT, 'scripts', 'plugin-shim.mjs'), shim]);
   const env = { ...process.env, DOCKER_CONFIG: dockerConfig, NO_COLOR: '1' };
   const emptyEnv = { ...process.env, DOCKER_CONFIG: emptyConfig, NO_COLOR: '1' };
+  const ms = (file: string, args: string[], cmdEnv?: NodeJS.ProcessEnv) => timeCommand(file, args, { env: cmdEnv }).then((r) => r.ms);
   const cases: Record<string, () => Promise<number>> = {
-    node: () => timeCommand(node, ['-e', '0']),
+    node: () => ms(node, ['-e', '0']),
     // What Docker runs before every plugin command: the installed shim, which answers it without Node.
-    metadata: () => timeCommand(shim, ['docker-cli-plugin-metadata']),
-    help: () => timeCommand('docker', ['secretfs', '--help'], env),
-    dockerHelp: () => timeCommand('docker', ['--help'], env),
-    dockerHelpBare: () => timeCommand('docker', ['--help'], emptyEnv),
+    metadata: () => ms(shim, ['docker-cli-plugin-metadata']),
+    help: () => ms('docker', ['secretfs', '--help'], env),
+    dockerHelp: () => ms('docker', ['--help'], env),
+    dockerHelpBare: () => ms('docker', ['--help'], emptyEnv),
   };
   const times: Record<string, number[]> = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
   for (const run of Object.values(cases)) for (let i = 0; i < 2; i++) await run();

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
@@ -7,7 +6,7 @@ import { ensureTestImage } from '../harness/docker-image.js';
 import type { BenchContext } from './context.js';
 import { REPO_ROOT } from './native.js';
 import type { BenchStore } from './store.js';
-import { median, mustCmd, round, sleep } from './util.js';
+import { median, mustCmd, round, sleep, timeCommand } from './util.js';
 
 const SECRET_PATH = 'secret/bench/cli';
 
@@ -44,39 +43,10 @@ export interface CommandsResult {
   requests: RequestCount[];
 }
 
-interface Timed {
-  ms: number;
-  stdout: string;
-}
-
-/** Spawns a command, feeds it `input`, and times spawn to exit; throws on a non-zero exit. */
-function timed(file: string, args: string[], env: NodeJS.ProcessEnv, input?: string, timeoutMs = 120_000): Promise<Timed> {
-  return new Promise((resolve, reject) => {
-    const start = process.hrtime.bigint();
-    const child = spawn(file, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (d) => (stdout += d));
-    child.stderr!.on('data', (d) => (stderr = (stderr + d).slice(-2000)));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      const ms = Number(process.hrtime.bigint() - start) / 1e6;
-      if (code === 0) resolve({ ms, stdout });
-      else reject(new Error(`${file} ${args.join(' ')} exited ${code}: ${stderr.trim()}`));
-    });
-    child.stdin!.end(input ?? '');
-  });
-}
-
 /** CPU seconds (user + sys) a command and all its children used, from bash's `times`. */
 async function cpuSeconds(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const script = '"$@" >/dev/null 2>&1 </dev/null || exit $?; times';
-  const r = await timed('bash', ['-c', script, 'bash', file, ...args], env);
+  const r = await timeCommand('bash', ['-c', script, 'bash', file, ...args], { env });
   // The second line is the children's: "0m0.123s 0m0.045s".
   const children = r.stdout.trim().split('\n')[1] ?? '';
   const secs = [...children.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
@@ -161,7 +131,7 @@ export async function measureCommands(ctx: BenchContext, store: BenchStore): Pro
   };
   ctx.progress.step('commands: init against the store, driver on the private dockerd');
   const stopDriver = ctx.cleanup.add('stop the commands driver', async () => {
-    await timed(node, [main, 'driver', 'stop'], env).catch(() => undefined);
+    await timeCommand(node, [main, 'driver', 'stop'], { env }).catch(() => undefined);
     await rm(home, { recursive: true, force: true });
   });
   await mustCmd(node, [main, 'init', '--yes', '--vault-addr', store.address, '--default-path', SECRET_PATH], { env, timeoutMs: 120_000 });
@@ -182,7 +152,7 @@ export async function measureCommands(ctx: BenchContext, store: BenchStore): Pro
   const times: Record<string, number[]> = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
   const once = async (name: string) => {
     const c = cases[name];
-    const r = await timed(c.file, c.args, env, c.input);
+    const r = await timeCommand(c.file, c.args, { env, input: c.input });
     if (c.expect !== undefined && r.stdout !== c.expect) throw new Error(`${name} printed ${JSON.stringify(r.stdout.slice(0, 80))}`);
     return r.ms;
   };
@@ -221,7 +191,7 @@ export async function measureCommands(ctx: BenchContext, store: BenchStore): Pro
   const startups: number[] = [];
   for (let i = 0; i < runs; i++) {
     const before = BigInt(Date.now()) * 1_000_000n;
-    await timed(node, [main, 'run', '--', image, 'true'], { ...env, DOCKER_CLI_PLUGIN_ORIGINAL_CLI_COMMAND: wrapper });
+    await timeCommand(node, [main, 'run', '--', image, 'true'], { env: { ...env, DOCKER_CLI_PLUGIN_ORIGINAL_CLI_COMMAND: wrapper } });
     const at = BigInt((await readFile(mark, 'utf8')).trim());
     startups.push(Number(at - before) / 1e6);
   }
@@ -243,7 +213,7 @@ export async function measureCommands(ctx: BenchContext, store: BenchStore): Pro
     const c = cases[name];
     const from = await auditSize(store);
     const dockerFrom = proxy.lines.length;
-    await timed(c.file, c.args, countedEnv, c.input);
+    await timeCommand(c.file, c.args, { env: countedEnv, input: c.input });
     const vault = await auditSince(store, from);
     const docker = proxy.lines.slice(dockerFrom);
     requests.push({ command: `docker secretfs ${c.args.slice(1).join(' ')}`, vault_requests: vault.length, vault, docker_requests: docker.length, docker });

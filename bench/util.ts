@@ -1,4 +1,4 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,7 +69,11 @@ export function cmd(file: string, args: string[], options: { env?: NodeJS.Proces
         resolve({ code: e ? Number(e.code ?? 1) : 0, stdout: String(stdout), stderr: String(stderr) });
       },
     );
-    if (options.input !== undefined) child.stdin?.end(options.input);
+    if (options.input !== undefined) {
+      // A command that exits without reading its input (node -e 0) closes the pipe first: EPIPE is not its failure.
+      child.stdin?.on('error', () => undefined);
+      child.stdin?.end(options.input);
+    }
   });
 }
 
@@ -80,25 +84,18 @@ export async function mustCmd(file: string, args: string[], options: Parameters<
   return r.stdout;
 }
 
-/** Wall-clock time of one run of a command, in milliseconds (spawn to exit). Throws on non-zero exit. */
-export function timeCommand(file: string, args: string[], env: NodeJS.ProcessEnv = process.env, timeoutMs = 60_000): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const start = process.hrtime.bigint();
-    const child = spawn(file, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr!.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      const ms = Number(process.hrtime.bigint() - start) / 1e6;
-      if (code === 0) resolve(ms);
-      else reject(new Error(`${file} ${args.join(' ')} exited ${code}: ${stderr.trim().slice(0, 1000)}`));
-    });
-  });
+/**
+ * Wall-clock time of one run of a command in milliseconds (spawn to exit) and its stdout; stdin
+ * gets `input` and is closed (empty without one). Throws on a non-zero exit, with its stderr.
+ */
+export async function timeCommand(
+  file: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {},
+): Promise<{ ms: number; stdout: string }> {
+  const start = process.hrtime.bigint();
+  const stdout = await mustCmd(file, args, { env: options.env, input: options.input ?? '', timeoutMs: options.timeoutMs ?? 120_000 });
+  return { ms: Number(process.hrtime.bigint() - start) / 1e6, stdout };
 }
 
 /**
