@@ -149,9 +149,12 @@ test('a deeply nested policy is 400 with a reason, not 500', async () => {
   const deep = 'path "x" { capabilities = ["read"] allowed_parameters = { "a" = ' + '['.repeat(5000) + ']'.repeat(5000) + ' } }';
   const r = await call('PUT', '/v1/sys/policy/deep', { body: JSON.stringify({ policy: deep }) });
   assert.is(r.status, 400);
-  assert.match(r.body.errors[0], /^failed to parse policy: At 1: nesting deeper than 100 levels$/);
-  const json = '{"path":{"x":{"capabilities":["read"],"allowed_parameters":{"a":' + '['.repeat(5000) + ']'.repeat(5000) + '}}}}';
-  const j = await call('PUT', '/v1/sys/policy/deep', { body: JSON.stringify({ policy: json }) });
+  assert.match(r.body.errors[0], /^failed to parse policy: At 1:\d+: nesting deeper than 100 levels$/);
+  // hcl's JSON reader skips a `[` inside a list (json/parser listType), so nested lists never nest: Vault stores it.
+  const lists = '{"path":{"x":{"capabilities":["read"],"allowed_parameters":{"a":' + '['.repeat(5000) + ']'.repeat(5000) + '}}}}';
+  assert.is((await call('PUT', '/v1/sys/policy/deep', { body: JSON.stringify({ policy: lists }) })).status, 204);
+  const objects = '{"path":{"x":{"capabilities":["read"],"allowed_parameters":{"a":' + '{"b":'.repeat(5000) + '[]' + '}'.repeat(5000) + '}}}}';
+  const j = await call('PUT', '/v1/sys/policy/deep', { body: JSON.stringify({ policy: objects }) });
   assert.is(j.status, 400);
   assert.is(j.body.errors[0], 'failed to parse policy: nesting deeper than 100 levels');
   assert.is((await call('GET', '/v1/sys/health')).status, 200);
