@@ -26,6 +26,7 @@ const COMMANDS: Record<string, () => Promise<CommandFactory>> = {
   token: async () => (await import('./commands/token.js')).tokenCommand,
   server: async () => (await import('./commands/server.js')).serverCommand,
   driver: async () => (await import('./commands/driver.js')).driverCommand,
+  plugin: async () => (await import('./commands/plugin.js')).pluginCommand,
   doctor: async () => (await import('./commands/doctor.js')).doctorCommand,
   demo: async () => (await import('./commands/demo.js')).demoCommand,
   version: async () => (await import('./commands/version.js')).versionCommand,

@@ -41,3 +41,37 @@ export function runDockerCli(dockerCli: string, args: string[], env: NodeJS.Proc
     });
   });
 }
+
+/** What a captured docker CLI run printed. */
+export interface CapturedDockerCli {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs the docker CLI with its output captured (for `docker plugin create` and the like, which
+ * the Engine API would need a tar stream for): bounded by timeoutMs (SIGKILL after it, and the
+ * run is then a DockerError naming the command).
+ */
+export function captureDockerCli(dockerCli: string, args: string[], env: NodeJS.ProcessEnv, options: { timeoutMs?: number } = {}): Promise<CapturedDockerCli> {
+  return new Promise((resolve, reject) => {
+    const { DOCKER_CLI_PLUGIN_ORIGINAL_CLI_COMMAND: _a, DOCKER_CLI_PLUGIN_SOCKET: _b, ...childEnv } = env;
+    const child = spawn(dockerCli, args, { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    let timedOut = false;
+    const timer = options.timeoutMs ? setTimeout(() => ((timedOut = true), child.kill('SIGKILL')), options.timeoutMs) : undefined;
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(new DockerError(`cannot run ${dockerCli}: ${e.message}`, { cause: e }));
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (timedOut) return reject(new DockerError(`\`docker ${args.slice(0, 2).join(' ')}\` did not finish within ${Math.round((options.timeoutMs ?? 0) / 1000)} s`));
+      resolve({ code: code ?? 1, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+    });
+  });
+}
