@@ -8,6 +8,7 @@ import type { CliContext } from '../context.js';
 import { readFile } from 'node:fs/promises';
 import { UsageError } from '../../lib/errors.js';
 import { readAll } from '../stdin.js';
+import { pluginDeps } from '../plugin-deps.js';
 
 interface InitOptions extends InitFlags {
   yes?: boolean;
@@ -52,6 +53,7 @@ export function initCommand(ctx: CliContext): Command {
     .option('--role-id <id>', 'AppRole: the role_id of an existing role (default: init makes a role secretfs-driver)')
     .option('--secret-id <source>', 'AppRole: the secret_id (or a wrapping token of it) from @FILE or - (stdin); never in argv')
     .option('--approle-mount <path>', 'AppRole: where the approle method is mounted (default approle)')
+    .option('--managed [name]', 'run the driver as a managed Docker plugin that dockerd starts (default secretfs/secretfs:latest) instead of a host process')
     .option('--allow <path>', 'a path volumes created with `docker volume create -d secretfs` may serve (repeatable; default: the default path)', collect, [])
     .addOption(formatOption())
     .action(async (opts: InitOptions) => {
@@ -79,7 +81,7 @@ export function initCommand(ctx: CliContext): Command {
         choices = { ...choices, ...answers, saveToken: answers.tokenTyped };
       }
       const results = await initialize(
-        { paths: ctx.paths, env: ctx.env, docker: ctx.docker(), step: (t, w, d) => ctx.out.step(t, w, d) },
+        { paths: ctx.paths, env: ctx.env, docker: ctx.docker(), step: (t, w, d) => ctx.out.step(t, w, d), ...(choices.managed ? { plugin: pluginDeps(ctx) } : {}) },
         choices,
       );
       const changed = results.some((r) => r.changed);

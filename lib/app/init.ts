@@ -16,6 +16,7 @@ import { resolve as resolvePath } from 'node:path';
 import { normalizeSecretPath } from '../vault/kv-path.js';
 import { ensureKvV2Mount, readHealth } from '../vault/sys.js';
 import { lookupSelf, revokeSelf } from '../vault/tokens.js';
+import { DEFAULT_PLUGIN_NAME, ensureManagedPlugin, normalizePluginName, type PluginDeps } from '../plugin/managed-plugin.js';
 
 /** What `init` sets up. */
 export interface InitChoices {
@@ -40,6 +41,8 @@ export interface InitChoices {
   driverAuth?: 'token' | 'approle';
   /** AppRole: an existing role's role_id and secret_id (or a wrapping token of it); none = init makes the role. */
   approle?: { roleId?: string; secretId?: string; mount?: string };
+  /** The managed plugin of this name runs the driver (dockerd starts it) instead of a host process. */
+  managed?: string;
 }
 
 /** One step's outcome: whether it changed anything. */
@@ -55,6 +58,8 @@ export interface InitDeps {
   docker: DockerClient;
   /** Shows progress for one step (a spinner on a TTY). */
   step<T>(title: string, work: () => Promise<T>, done: (result: T) => string): Promise<T>;
+  /** What the managed plugin needs (the install, the docker CLI); only with choices.managed. */
+  plugin?: PluginDeps;
 }
 
 /**
@@ -100,10 +105,13 @@ export async function initialize(deps: InitDeps, choices: InitChoices): Promise<
     record({ step: 'driver-credential', changed: c, detail: c ? `driver credential written (${paths.driverCredentialFile}, 0600)` : 'driver credential valid' }),
   );
 
-  await deps.step('starting the volume driver', async () => {
-    if (credentialChanged) await stopDriver(paths);
-    return startDriverInBackground(paths, withoutToken(deps.env));
-  }, (d) => record({ step: 'driver', changed: !d.alreadyRunning, detail: `${d.alreadyRunning ? 'volume driver running' : 'started the volume driver'} (pid ${d.pid}, ${d.socket})` }));
+  if (choices.managed) record(await managedDriver(deps, choices.managed, credentialChanged));
+  else {
+    await deps.step('starting the volume driver', async () => {
+      if (credentialChanged) await stopDriver(paths);
+      return startDriverInBackground(paths, withoutToken(deps.env));
+    }, (d) => record({ step: 'driver', changed: !d.alreadyRunning, detail: `${d.alreadyRunning ? 'volume driver running' : 'started the volume driver'} (pid ${d.pid}, ${d.socket})` }));
+  }
 
   const config: ConfigFile = {
     backend: choices.backend,
@@ -123,6 +131,20 @@ export async function initialize(deps: InitDeps, choices: InitChoices): Promise<
   }, (written) => record({ step: 'config', changed: written, detail: written ? `config written (${paths.configFile}, 0600)` : `config unchanged (${paths.configFile})` }));
 
   return results;
+}
+
+/**
+ * The driver as a managed plugin (init --managed): a host driver of this home is stopped first
+ * (both would use one state file), then the plugin is created and enabled, or restarted when the
+ * credential changed (lib/plugin/managed-plugin.ts).
+ */
+async function managedDriver(deps: InitDeps, name: string, credentialChanged: boolean): Promise<InitStepResult> {
+  if (!deps.plugin) throw new ConfigError('init --managed needs the docker CLI and this install');
+  const stopped = await stopDriver(deps.paths);
+  const { plugin, changed, created } = await ensureManagedPlugin(deps.plugin, normalizePluginName(name), credentialChanged);
+  const host = stopped.stopped ? `; stopped the host driver (pid ${stopped.pid}): dockerd waits ~30 s on it at each unknown volume name until dockerd restarts` : '';
+  const what = created ? `created and enabled the managed plugin ${plugin.name}` : changed ? `restarted the managed plugin ${plugin.name}` : `managed plugin ${plugin.name} enabled`;
+  return { step: 'driver', changed: changed || stopped.stopped, detail: `${what} (volumes: docker volume create -d ${plugin.name})${host}` };
 }
 
 function pick(c: ConfigFile): ConfigFile {
@@ -216,6 +238,8 @@ export interface InitFlags {
   roleId?: string;
   secretId?: string;
   approleMount?: string;
+  /** `--managed [NAME]`: the driver as a managed Docker plugin (true: the default name). */
+  managed?: boolean | string;
 }
 
 /** The connection settings init records: flags over the environment, file paths made absolute. */
@@ -252,5 +276,6 @@ export async function defaultInitChoices(paths: Paths, env: NodeJS.ProcessEnv, f
     connection: initConnection(env, flags),
     driverAuth: flags.auth ?? 'token',
     ...(flags.auth === 'approle' ? { approle: { roleId: flags.roleId, secretId: flags.secretId, mount: flags.approleMount } } : {}),
+    ...(flags.managed ? { managed: normalizePluginName(flags.managed === true ? DEFAULT_PLUGIN_NAME : flags.managed) } : {}),
   };
 }

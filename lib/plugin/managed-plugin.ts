@@ -49,7 +49,8 @@ export interface CreatedPlugin extends PluginState {
  */
 export function normalizePluginName(name: string): string {
   const component = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
-  const host = '(?:[a-zA-Z0-9.-]+(?::[0-9]+)?/)?';
+  const label = '[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?';
+  const host = `(?:${label}(?:\\.${label})*(?::[0-9]+)?/)?`;
   const re = new RegExp(`^(${host}${component}(?:/${component})*)(?::([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?$`);
   const m = re.exec(name);
   if (!m) throw new UsageError(`${JSON.stringify(name)} is not a plugin name Docker accepts`, { hint: `use lower-case [a-z0-9._-] components separated by "/", and an optional :tag, e.g. ${DEFAULT_PLUGIN_NAME}` });

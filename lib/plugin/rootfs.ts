@@ -138,7 +138,7 @@ async function walk(dir: string, out: { path: string; size: number }[] = []): Pr
 
 /**
  * Builds the plugin's rootfs in `root` (an empty directory): node and the shared libraries it and
- * the native addons (fuse-native, better-sqlite3) need, libfuse2 among them; fusermount; the built
+ * the native addons (fuse-native, better-sqlite3) need, libfuse2 among them; fusermount and /bin/sh; the built
  * dist/ (the CLI bundle and lib/), package.json, plugin-metadata/ and the production node_modules
  * copied from this install (no network: what runs is exactly what is installed here); the
  * directories the plugin's config mounts on.
@@ -169,6 +169,17 @@ export async function buildRootfs(root: string, options: BuildRootfsOptions): Pr
   await copyHostFile(root, fusermountReal, 0o755);
   if (fusermountReal !== fusermount) await symlink(basename(fusermountReal), join(root, '/usr/bin/fusermount')).catch(() => undefined);
 
+  // A POSIX shell at /bin/sh: fuse-native unmounts through child_process.exec (`fusermount -uz`), and
+  // without one every unmount fails, the FUSE thread is never let go and the driver cannot exit on SIGTERM.
+  const shell = await realpath('/bin/sh').catch(() => {
+    throw new ConfigError('/bin/sh is missing', { hint: 'apt-get install -y dash' });
+  });
+  await copyHostFile(root, shell, 0o755);
+  if (shell !== '/bin/sh') {
+    await mkdir(join(root, 'bin'), { recursive: true });
+    await symlink(shell, join(root, 'bin/sh'));
+  }
+
   await cp(join(packageRoot, 'dist/cli'), join(app, 'dist/cli'), { recursive: true, filter: (s) => !s.endsWith('.map') });
   await cp(join(packageRoot, 'dist/lib'), join(app, 'dist/lib'), { recursive: true, filter: (s) => !s.endsWith('.map') }).catch((err) => {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
@@ -180,7 +191,7 @@ export async function buildRootfs(root: string, options: BuildRootfsOptions): Pr
 
   // Shared libraries of node, fusermount and every native addon copied.
   const files = await walk(root);
-  const natives = [nodeBinary, fusermountReal, ...files.filter((f) => f.path.endsWith('.node')).map((f) => f.path)];
+  const natives = [nodeBinary, fusermountReal, shell, ...files.filter((f) => f.path.endsWith('.node')).map((f) => f.path)];
   const libraries = new Set<string>();
   for (const file of natives) for (const lib of await sharedLibraries(file)) libraries.add(lib);
   for (const lib of libraries) await copyHostFile(root, lib);

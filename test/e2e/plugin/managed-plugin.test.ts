@@ -1,0 +1,164 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { randomBytes } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { startTestDockerd, type TestDockerd } from '../../../harness/dockerd.js';
+import { missingRequirement, skipped } from '../../helpers/environment.js';
+import { createSecretfsEnv, type SecretfsEnv } from '../../helpers/secretfs-env.js';
+
+/**
+ * The managed plugin end to end, on a dockerd of its own (a managed plugin must never reach the
+ * user's engine): `init --managed` builds it from this install and enables it, a volume created
+ * with `-d secretfs/secretfs:latest` serves a secret to a container, a `--restart always`
+ * container reads it again after dockerd stops and starts (dockerd starts the plugin before it
+ * restarts containers), and the plugin is disabled and removed. `docker plugin inspect` holds no token.
+ */
+const test = suite('e2e/managed plugin (plugin create, init --managed, dockerd restart)');
+const PLUGIN = 'secretfs/secretfs:latest';
+const tag = randomBytes(3).toString('hex');
+const volume = `mp-${tag}`;
+const reader = `mp-reader-${tag}`;
+let dockerd: TestDockerd | undefined;
+let sfs: SecretfsEnv | undefined;
+let skip: string | undefined;
+const first = `first-${randomBytes(6).toString('hex')}`;
+const second = `second-${randomBytes(6).toString('hex')}`;
+
+/** The plugin's driver log (JSON lines in the home's log directory, which the plugin has mounted). */
+async function driverLog(): Promise<{ msg: string; volume?: string }[]> {
+  const text = await readFile(join(sfs!.home, 'log', 'driver.log'), 'utf8');
+  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+}
+
+async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const got = await probe();
+    if (got !== undefined) return got;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+test.before(async () => {
+  skip = await missingRequirement({ docker: true, fuse: true });
+  if (skip) return;
+  dockerd = await startTestDockerd();
+  sfs = await createSecretfsEnv(dockerd);
+});
+
+test.after(async () => {
+  // Cleaned up whatever failed: the container, the volume, the plugin, then the store and the dockerd.
+  if (sfs) {
+    await sfs.docker(['rm', '-f', reader], { timeoutMs: 60_000 });
+    await sfs.docker(['volume', 'rm', '-f', volume], { timeoutMs: 60_000 });
+    await sfs.docker(['plugin', 'disable', '-f', PLUGIN], { timeoutMs: 60_000 });
+    await sfs.docker(['plugin', 'rm', '-f', PLUGIN], { timeoutMs: 60_000 });
+    await sfs.teardown();
+  }
+  await dockerd?.stop();
+});
+
+test('init --managed builds the plugin from this install, enables it, and starts no host driver', async () => {
+  if (skip) return skipped(skip);
+  const init = await sfs!.cli(['init', '--yes', '--managed', '--store-addr', 'http://127.0.0.1:0', '--format', 'json'], { timeoutMs: 400_000 });
+  assert.is(init.code, 0, init.stderr);
+  const driverStep = (JSON.parse(init.stdout).steps as { step: string; changed: boolean; detail: string }[]).find((s) => s.step === 'driver')!;
+  assert.is(driverStep.changed, true);
+  assert.is(driverStep.detail, `created and enabled the managed plugin ${PLUGIN} (volumes: docker volume create -d ${PLUGIN})`);
+  assert.match(init.stderr, /rootfs built: \d+ MB in \d+ files \(\d+ packages, \d+ shared libraries\)/);
+  const ls = await sfs!.docker(['plugin', 'ls', '--format', '{{.Name}} {{.Enabled}}']);
+  assert.is(ls.stdout.trim(), `${PLUGIN} true`);
+  const status = await sfs!.cli(['driver', 'status', '--format', 'json']);
+  assert.is(JSON.parse(status.stdout).running, false, 'no host driver process');
+
+  const again = await sfs!.cli(['init', '--yes', '--managed', '--store-addr', 'http://127.0.0.1:0', '--format', 'json'], { timeoutMs: 120_000 });
+  assert.is(again.code, 0, again.stderr);
+  const kept = (JSON.parse(again.stdout).steps as { step: string; changed: boolean; detail: string }[]).find((s) => s.step === 'driver')!;
+  assert.equal(kept, { step: 'driver', changed: false, detail: `managed plugin ${PLUGIN} enabled (volumes: docker volume create -d ${PLUGIN})` });
+
+  const twice = await sfs!.cli(['plugin', 'create', PLUGIN]);
+  assert.is(twice.code, 1);
+  assert.match(twice.stderr, `the engine already has a plugin ${PLUGIN} (enabled)`);
+});
+
+test('docker plugin inspect shows no token: the credential is a 0600 file in a bind-mounted directory', async () => {
+  if (skip) return skipped(skip);
+  const credentialFile = join(sfs!.home, 'driver', 'credential.json');
+  assert.is((await stat(credentialFile)).mode & 0o777, 0o600);
+  const { token } = JSON.parse(await readFile(credentialFile, 'utf8')) as { token: string };
+  assert.ok(token && token.length > 10);
+  // The embedded store's root token: the config names its file.
+  const { tokenFile } = JSON.parse(await readFile(join(sfs!.home, 'config.json'), 'utf8')) as { tokenFile: string };
+  const rootToken = (await readFile(tokenFile, 'utf8')).trim();
+  assert.ok(rootToken.length > 10);
+  const inspect = await sfs!.docker(['plugin', 'inspect', PLUGIN]);
+  assert.is(inspect.code, 0, inspect.stderr);
+  assert.not.ok(inspect.stdout.includes(token), 'the driver token is in docker plugin inspect');
+  assert.not.ok(inspect.stdout.includes(rootToken), 'the root token is in docker plugin inspect');
+  assert.not.match(inspect.stdout, /VAULT_TOKEN|"token"/i);
+  const [plugin] = JSON.parse(inspect.stdout);
+  const driverMount = plugin.Settings.Mounts.find((m: { Name: string }) => m.Name === 'driver');
+  assert.equal({ source: driverMount.Source, destination: driverMount.Destination }, { source: join(sfs!.home, 'driver'), destination: '/secretfs/driver' });
+  assert.equal(plugin.Config.Interface.Types, ['docker.volumedriver/1.0', 'docker.secretprovider/1.0']);
+  assert.is(plugin.Config.PropagatedMount, '/secretfs/mnt');
+  assert.is(plugin.Config.Network.Type, 'host');
+  assert.equal(plugin.Config.Linux.Capabilities, ['CAP_SYS_ADMIN']);
+});
+
+test('a volume of the plugin serves the secret to a container, and again after dockerd restarts a --restart always container', async () => {
+  if (skip) return skipped(skip);
+  assert.is((await sfs!.cli(['put', 'secret/app-1', 'db-password=-'], { input: first })).code, 0);
+  const create = await sfs!.docker(['volume', 'create', '-d', PLUGIN, '-o', 'path=secret/app-1', volume], { timeoutMs: 60_000 });
+  assert.is(create.code, 0, create.stderr);
+  const once = await sfs!.docker(['run', '--rm', '-v', `${volume}:/run/secrets:ro`, 'alpine', 'cat', '/run/secrets/db-password'], { timeoutMs: 60_000 });
+  assert.is(once.code, 0, once.stderr);
+  assert.is(once.stdout, first);
+
+  // It prints what it reads at each start, then waits.
+  const run = await sfs!.docker(['run', '-d', '--restart', 'always', '--name', reader, '-v', `${volume}:/run/secrets:ro`, 'alpine', 'sh', '-c', 'echo "read=$(cat /run/secrets/db-password)"; exec sleep 3600'], { timeoutMs: 60_000 });
+  assert.is(run.code, 0, run.stderr);
+  await until('the reader prints the first value', 30_000, async () => ((await sfs!.docker(['logs', reader])).stdout.includes(`read=${first}`) ? true : undefined));
+
+  // A new value while dockerd is down: what the restarted container reads comes from Vault through the restarted plugin.
+  assert.is((await sfs!.cli(['put', 'secret/app-1', 'db-password=-'], { input: second })).code, 0);
+  const before = dockerd!.pid;
+  await dockerd!.restart();
+  assert.is.not(dockerd!.pid, before);
+  const logs = await until('the restarted reader prints the new value', 90_000, async () => {
+    const out = (await sfs!.docker(['logs', reader], { timeoutMs: 20_000 })).stdout;
+    return out.includes(`read=${second}`) ? out : undefined;
+  });
+  assert.equal(logs.trim().split('\n'), [`read=${first}`, `read=${second}`]);
+  // The plugin logs to the bind-mounted log directory: at the restart it unmounted cleanly, stopped, and started again.
+  const log = await driverLog();
+  assert.not.ok(log.some((l) => l.msg === 'unmount failed, retrying lazily'), 'an unmount failed inside the plugin');
+  assert.is(log.filter((l) => l.msg === 'driver started').length, 2);
+  assert.ok(log.some((l) => l.msg === 'driver stopped'));
+  assert.ok(log.filter((l) => l.msg === 'volume mounted' && l.volume === volume).length >= 3, 'mounted for each container start');
+  const plugin = await sfs!.docker(['plugin', 'ls', '--format', '{{.Name}} {{.Enabled}}']);
+  assert.is(plugin.stdout.trim(), `${PLUGIN} true`);
+});
+
+test('the plugin is disabled and removed once its volumes are gone', async () => {
+  if (skip) return skipped(skip);
+  assert.is((await sfs!.docker(['rm', '-f', reader], { timeoutMs: 60_000 })).code, 0);
+  const inUse = await sfs!.docker(['plugin', 'disable', PLUGIN], { timeoutMs: 60_000 });
+  assert.is(inUse.code, 1, 'dockerd refuses to disable a plugin with a volume');
+  assert.match(inUse.stderr, /in use/);
+  assert.is((await sfs!.docker(['volume', 'rm', volume], { timeoutMs: 60_000 })).code, 0);
+  const disable = await sfs!.docker(['plugin', 'disable', PLUGIN], { timeoutMs: 60_000 });
+  assert.is(disable.code, 0, disable.stderr);
+  const rm = await sfs!.docker(['plugin', 'rm', PLUGIN], { timeoutMs: 60_000 });
+  assert.is(rm.code, 0, rm.stderr);
+  assert.is((await sfs!.docker(['plugin', 'ls', '-q'])).stdout.trim(), '');
+  // Every unmount inside the plugin worked (a failed one keeps fuse-native's thread, and the driver
+  // could then only end by dockerd's SIGKILL), and it stopped at the disable.
+  const log = await driverLog();
+  assert.not.ok(log.some((l) => l.msg === 'unmount failed, retrying lazily'), 'an unmount failed inside the plugin');
+  assert.ok(log.filter((l) => l.msg === 'unmounted').length >= 3, 'each container stop unmounted');
+  assert.is(log.filter((l) => l.msg === 'driver stopped').length, 2);
+});
+
+test.run();
