@@ -1,6 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startTestDockerd, type TestDockerd } from '../../../harness/dockerd.js';
@@ -12,7 +13,7 @@ import { createSecretfsEnv, type SecretfsEnv } from '../../helpers/secretfs-env.
  * user's engine): `init --managed` builds it from this install and enables it, a volume created
  * with `-d secretfs/secretfs:latest` serves a secret to a container, a `--restart always`
  * container reads it again after dockerd stops and starts (dockerd starts the plugin before it
- * restarts containers), and the plugin is disabled and removed. `docker plugin inspect` holds no token.
+ * restarts containers), a killed plugin is started again by dockerd, and the plugin is disabled and removed. `docker plugin inspect` holds no token.
  */
 const test = suite('e2e/managed plugin (plugin create, init --managed, dockerd restart)');
 const PLUGIN = 'secretfs/secretfs:latest';
@@ -29,6 +30,21 @@ const second = `second-${randomBytes(6).toString('hex')}`;
 async function driverLog(): Promise<{ msg: string; volume?: string }[]> {
   const text = await readFile(join(sfs!.home, 'log', 'driver.log'), 'utf8');
   return text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+}
+
+/** The pids of the plugin's driver process (dockerd's runc started it; found by its command line and its cgroup, named by the plugin's id). */
+function pluginPids(id: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (cmdline.startsWith('/usr/bin/node\0/opt/secretfs/dist/cli/main.js\0driver\0serve') && readFileSync(`/proc/${entry}/cgroup`, 'utf8').includes(id)) pids.push(Number(entry));
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return pids;
 }
 
 async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
@@ -141,9 +157,27 @@ test('a volume of the plugin serves the secret to a container, and again after d
   assert.is(plugin.stdout.trim(), `${PLUGIN} true`);
 });
 
-test('the plugin is disabled and removed once its volumes are gone', async () => {
+test('a killed plugin is started again by dockerd, and its volumes serve again', async () => {
   if (skip) return skipped(skip);
   assert.is((await sfs!.docker(['rm', '-f', reader], { timeoutMs: 60_000 })).code, 0);
+  const id = (await sfs!.docker(['plugin', 'inspect', '--format', '{{.Id}}', PLUGIN])).stdout.trim();
+  const [pid] = pluginPids(id);
+  assert.ok(pid, 'the plugin process');
+  process.kill(pid, 'SIGKILL');
+  const next = await until('dockerd starts the plugin again', 30_000, async () => pluginPids(id).find((p) => p !== pid));
+  assert.is.not(next, pid);
+  const unknown = await sfs!.docker(['volume', 'inspect', `no-such-${tag}`], { timeoutMs: 20_000 });
+  assert.is(unknown.code, 1);
+  assert.match(unknown.stderr, 'no such volume');
+  const read = await until('the volume serves again', 30_000, async () => {
+    const r = await sfs!.docker(['run', '--rm', '-v', `${volume}:/run/secrets:ro`, 'alpine', 'cat', '/run/secrets/db-password'], { timeoutMs: 60_000 });
+    return r.code === 0 ? r.stdout : undefined;
+  });
+  assert.is(read, second);
+});
+
+test('the plugin is disabled and removed once its volumes are gone', async () => {
+  if (skip) return skipped(skip);
   const inUse = await sfs!.docker(['plugin', 'disable', PLUGIN], { timeoutMs: 60_000 });
   assert.is(inUse.code, 1, 'dockerd refuses to disable a plugin with a volume');
   assert.match(inUse.stderr, /in use/);
