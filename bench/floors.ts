@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { cachePlan, fuseMountOptions } from '../lib/fs/mount.js';
+import { cachePlan, fuseMountOptions, type KernelCacheOptions } from '../lib/fs/mount.js';
 import { FS_DEFAULTS } from '../lib/fs/options.js';
 import type { NativeTools } from './native.js';
 import { Cleanup, cmd, mustCmd, stopChild, tempDir, unmountIfMounted, waitFor } from './util.js';
@@ -14,11 +14,12 @@ export const FLOOR_KEY = 'db-password';
 /**
  * The -o options memfs gets: exactly those a secretfs volume with default options mounts with
  * (lib/fs/mount.ts fuseMountOptions of cachePlan(default cache_ttl): ro, allow_other,
- * default_permissions, entry/attr/negative timeouts, auto_cache and ac_attr_timeout), minus
- * fsname and subtype, which only name the mount. Imported, not copied, so they cannot drift.
+ * default_permissions, entry/attr/negative timeouts, direct_io), minus fsname and subtype, which
+ * only name the mount. Imported, not copied, so they cannot drift. `kernel` overrides the kernel
+ * cache as mountSecretStore's kernelCache does (the page-cache floor of the one-version cost).
  */
-export function floorMountOptions(cacheTtlMs: number = FS_DEFAULTS.cacheTtlMs): string {
-  const full = fuseMountOptions('bench/floor', cachePlan(cacheTtlMs).kernel).replace(/^-o/, '');
+export function floorMountOptions(cacheTtlMs: number = FS_DEFAULTS.cacheTtlMs, kernel: Partial<KernelCacheOptions> = {}): string {
+  const full = fuseMountOptions('bench/floor', { ...cachePlan(cacheTtlMs).kernel, ...kernel }).replace(/^-o/, '');
   return full
     .split(',')
     .filter((o) => !o.startsWith('fsname=') && !o.startsWith('subtype='))
@@ -53,10 +54,10 @@ export interface Memfs {
   stop(): Promise<void>;
 }
 
-/** Starts memfs with the secretfs kernel cache options. */
-export async function startMemfs(cleanup: Cleanup, tools: NativeTools, mountpoint: string): Promise<Memfs> {
+/** Starts memfs with the secretfs kernel cache options (or those `options` gives). */
+export async function startMemfs(cleanup: Cleanup, tools: NativeTools, mountpoint: string, options: string = floorMountOptions()): Promise<Memfs> {
   await mkdir(mountpoint, { recursive: true });
-  const child = spawn(tools.memfs, [mountpoint, '-f', '-o', floorMountOptions()], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(tools.memfs, [mountpoint, '-f', '-o', options], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   const stop = cleanup.add(`stop memfs (pid ${child.pid})`, async () => {

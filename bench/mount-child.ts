@@ -2,15 +2,16 @@
  * Secret filesystems in their own process for the bench (forked by bench/mounts.ts), as the
  * driver runs them (with an audit log of opens, argv[2]): the FUSE requests are served on this process's JS thread, never on the
  * bench's. Commands arrive over IPC; every answer carries the request's id.
- *   mount {addr, token, path, mountpoint, options}   mountSecretFs with the default kernel cache
+ *   mount {addr, token, path, mountpoint, options, kernel?}   mountSecretFs (kernel: a kernel cache override, for measurements)
  *   clear {mountpoint}                               empties the store's cache (the next open reads the store)
  *   stats {mountpoint}                               the store's counters
+ *   requests {mountpoint}                            the FUSE requests that reached JS, by operation
  *   unmount {mountpoint}
  *   rss                                              this process's resident memory
  */
 import { createAuditLog } from '../lib/fs/audit.js';
 import { parseFsOptions } from '../lib/fs/options.js';
-import { mountSecretFs, type SecretFsMount } from '../lib/fs/mount.js';
+import { mountSecretFs, type KernelCacheOptions, type SecretFsMount } from '../lib/fs/mount.js';
 import { createVaultClient } from '../lib/vault/client.js';
 
 interface Msg {
@@ -21,6 +22,7 @@ interface Msg {
   path?: string;
   mountpoint?: string;
   options?: Record<string, string>;
+  kernel?: Partial<KernelCacheOptions>;
 }
 
 const mounts = new Map<string, SecretFsMount>();
@@ -32,7 +34,7 @@ async function handle(m: Msg): Promise<unknown> {
   switch (m.op) {
     case 'mount': {
       const vault = createVaultClient({ addr: m.addr!, token: m.token! });
-      const mount = await mountSecretFs({ vault, path: m.path!, mountpoint: m.mountpoint!, options: parseFsOptions(m.options ?? {}), audit, mountName: m.path });
+      const mount = await mountSecretFs({ vault, path: m.path!, mountpoint: m.mountpoint!, options: parseFsOptions(m.options ?? {}), audit, mountName: m.path, kernelCache: m.kernel });
       mounts.set(mount.mountpoint, mount);
       return { mountpoint: mount.mountpoint };
     }
@@ -41,6 +43,8 @@ async function handle(m: Msg): Promise<unknown> {
       return {};
     case 'stats':
       return mountOf(m).store.stats();
+    case 'requests':
+      return mountOf(m).handlers.requestCounts();
     case 'unmount': {
       const mount = mountOf(m);
       mounts.delete(mount.mountpoint);

@@ -1,6 +1,8 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { FuseRequestCounts } from '../lib/fs/handlers.js';
+import type { KernelCacheOptions } from '../lib/fs/mount.js';
 import type { StoreStats } from '../lib/fs/store.js';
 import { rssMbOf } from './store.js';
 import { Cleanup, stopChild, unmountIfMounted } from './util.js';
@@ -8,10 +10,12 @@ import { Cleanup, stopChild, unmountIfMounted } from './util.js';
 /** A process serving secretfs mounts for the bench (bench/mount-child.ts). */
 export interface MountHost {
   pid: number;
-  /** Mounts path (below secret/) at mountpoint with the given volume options (e.g. cache_ttl). */
-  mount(path: string, mountpoint: string, options?: Record<string, string>): Promise<void>;
+  /** Mounts path (below secret/) at mountpoint with the given volume options (e.g. cache_ttl) and, for measurements, another kernel cache. */
+  mount(path: string, mountpoint: string, options?: Record<string, string>, kernel?: Partial<KernelCacheOptions>): Promise<void>;
   clear(mountpoint: string): Promise<void>;
   stats(mountpoint: string): Promise<StoreStats>;
+  /** The FUSE requests that reached the mount's JS handlers since it was mounted, by operation. */
+  requests(mountpoint: string): Promise<FuseRequestCounts>;
   unmount(mountpoint: string): Promise<void>;
   rssMb(): Promise<number>;
   stop(): Promise<void>;
@@ -53,12 +57,13 @@ export async function startMountHost(cleanup: Cleanup, addr: string, token: stri
   await ready;
   return {
     pid: child.pid!,
-    async mount(path, mountpoint, options = {}) {
+    async mount(path, mountpoint, options = {}, kernel) {
       mounted.add(mountpoint);
-      await call({ op: 'mount', addr, token, path, mountpoint, options });
+      await call({ op: 'mount', addr, token, path, mountpoint, options, kernel });
     },
     clear: (mountpoint) => call({ op: 'clear', mountpoint }),
     stats: (mountpoint) => call<StoreStats>({ op: 'stats', mountpoint }),
+    requests: (mountpoint) => call<FuseRequestCounts>({ op: 'requests', mountpoint }),
     async unmount(mountpoint) {
       await call({ op: 'unmount', mountpoint });
       mounted.delete(mountpoint);

@@ -5,11 +5,12 @@ import type { MountHost } from './mounts.js';
 import { fork } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { FLOOR_KEY, FLOOR_VALUE, startMemfs, tmpfsDir } from './floors.js';
+import type { FuseRequestCounts } from '../lib/fs/handlers.js';
+import { FLOOR_KEY, FLOOR_VALUE, floorMountOptions, startMemfs, tmpfsDir } from './floors.js';
 import { probe, readbench, type ReadbenchResult } from './native.js';
 import { createVaultClient } from '../lib/vault/client.js';
 import { keepAliveAgent, storeRequest, type BenchStore } from './store.js';
-import { elapsedUs, median, quantile, sleep, stopChild, unmountIfMounted } from './util.js';
+import { elapsedUs, median, quantile, round, sleep, stopChild, unmountIfMounted } from './util.js';
 
 /** How long the kernel and the store keep a default volume's entries: cachePlan(2 s) gives 1 s each; we wait a little longer. */
 export const EXPIRY_WAIT_MS = 1100;
@@ -154,14 +155,42 @@ export async function measureVaultGet(store: BenchStore, name: string, n: number
   }
 }
 
+/** FUSE requests by operation, summed over mounts and divided by the opens: what one open cost in requests to JS. */
+function perOpen(before: FuseRequestCounts[], after: FuseRequestCounts[], opens: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  after.forEach((a, i) => {
+    for (const [op, n] of Object.entries(a)) {
+      const d = n - (before[i]?.[op] ?? 0);
+      if (d > 0) out[op] = (out[op] ?? 0) + d;
+    }
+  });
+  for (const op of Object.keys(out)) out[op] = round(out[op] / opens, 2);
+  return out;
+}
+
+/** What the cold read measures: its time, and what one cold open costs in FUSE requests to JS and in store requests. */
+export interface ColdResult {
+  p50_us: number;
+  p99_us: number;
+  samples: number;
+  vault_reads_per_open: number;
+  /** FUSE requests that reached the JS handlers per cold open, by operation (getattr answers libfuse's lookup). */
+  fuse_requests_per_open: Record<string, number>;
+  fuse_requests_total_per_open: number;
+  /** Store requests per cold open (from its audit log, after the mounts), as `METHOD path` with the volume's name as `*`. */
+  vault_requests_per_open: Record<string, number>;
+  vault_requests_total_per_open: number;
+}
+
 /**
  * Cold reads: the first open of a file on a volume nobody has read yet, so the kernel's caches
  * and the store's cache are empty and the value is fetched from the store. `volumes` fresh
- * volumes (one secret each) are mounted, then one bench/probe.c process opens, reads and closes
- * each file once, back to back, timing each inside the process. Their stores' counters confirm one
- * store read per cold open.
+ * volumes (one secret each) are mounted, then one bench/probe.c process opens, reads to EOF and
+ * closes each file once, back to back, timing each inside the process. Counted next to the time:
+ * the FUSE requests that reached JS (the handlers' counters) and the store's requests (its audit
+ * log from after the mounts), per open.
  */
-export async function measureCold(ctx: BenchContext, host: MountHost, store: BenchStore, volumes: number): Promise<{ p50_us: number; p99_us: number; samples: number; vault_reads_per_open: number }> {
+export async function measureCold(ctx: BenchContext, host: MountHost, store: BenchStore, volumes: number): Promise<ColdResult> {
   const { tools, dir } = ctx;
   const files: { mountpoint: string; file: string }[] = [];
   for (let i = 0; i < volumes; i++) {
@@ -175,11 +204,129 @@ export async function measureCold(ctx: BenchContext, host: MountHost, store: Ben
   // The reads follow each other without a gap, as the direct GETs of the floor do (a gap of a few ms
   // lets both processes fall asleep, and waking them costs more than the work on this kind of VM).
   await readbench(tools, join(dir, 'warm', FLOOR_KEY), 100).catch(() => undefined);
+  const before = await Promise.all(files.map((f) => host.requests(f.mountpoint)));
+  const mark = await store.auditMark();
   const each = await probe<{ p50_us: number; p99_us: number; n: number }>(tools, ['each', ...files.map((f) => f.file)]);
+  // A release reaches the filesystem after close(2) has returned.
+  await sleep(200);
+  const after = await Promise.all(files.map((f) => host.requests(f.mountpoint)));
+  const vault: Record<string, number> = {};
+  for (const r of await store.auditSince(mark)) {
+    const key = r.replace(/bench\/cold-\d+/, 'bench/cold-*');
+    vault[key] = (vault[key] ?? 0) + 1;
+  }
+  for (const k of Object.keys(vault)) vault[k] = round(vault[k] / each.n, 2);
   const stats = await Promise.all(files.map((f) => host.stats(f.mountpoint)));
   const reads = stats.reduce((s, st) => s + st.vaultReads, 0);
   for (const f of files) await host.unmount(f.mountpoint);
-  return { p50_us: each.p50_us, p99_us: each.p99_us, samples: each.n, vault_reads_per_open: reads / each.n };
+  const fuse = perOpen(before, after, each.n);
+  const total = (o: Record<string, number>) => round(Object.values(o).reduce((a, b) => a + b, 0), 2);
+  return {
+    p50_us: each.p50_us,
+    p99_us: each.p99_us,
+    samples: each.n,
+    vault_reads_per_open: reads / each.n,
+    fuse_requests_per_open: fuse,
+    fuse_requests_total_per_open: total(fuse),
+    vault_requests_per_open: vault,
+    vault_requests_total_per_open: total(vault),
+  };
+}
+
+/** One value size of the one-version cost: whole-file reads through direct_io against the page cache. */
+export interface OneVersionRow {
+  bytes: number;
+  /** secretfs as it mounts (direct_io: every read(2) is served from the open's snapshot). */
+  direct_io_p50_us: number;
+  /** The same secret on a secretfs mount with the page cache (auto_cache; what mounts had before, and tore). */
+  page_cache_p50_us: number;
+  /** direct_io over the page cache: what one version per open costs at this size. */
+  ratio: number;
+  /** FUSE read requests per whole read with direct_io (a reader that reads to EOF makes one more, answered 0). */
+  reads_per_open: number;
+}
+
+export interface OneVersionResult {
+  rows: OneVersionRow[];
+  /** The C floor of the same two modes on the 30-byte file: memfs with direct_io and with auto_cache. */
+  memfs_direct_io_p50_us: number;
+  memfs_page_cache_p50_us: number;
+  /** The 30-byte read of secretfs (direct_io) over memfs with the same options. */
+  small_vs_floor: number;
+}
+
+/** A value of about `bytes` for a key (above 1 MiB, Vault's longest JSON string, a JSON array of two strings). */
+function valueOfSize(bytes: number): unknown {
+  if (bytes <= 1024 * 1024) return 'x'.repeat(bytes);
+  const half = (bytes - 7) >> 1;
+  return ['x'.repeat(half), 'x'.repeat(half)];
+}
+
+/**
+ * The cost of one version per open (lib/fs/mount.ts: every mount is direct_io): whole-file reads
+ * (bench/probe.c readall: open, read 64 KiB at a time to EOF, close) of a 30 B, a 256 KiB and a
+ * 2 MiB file on one secret, through a secretfs mount as it mounts and through a second mount of
+ * the same secret with the page cache (auto_cache), and the 30 B file on memfs both ways; rounds
+ * alternate the order. cache_ttl=1h on both secretfs mounts, so no store re-read lands in a round.
+ */
+export async function measureOneVersion(ctx: BenchContext, host: MountHost, store: BenchStore, rounds: number): Promise<OneVersionResult> {
+  const { tools, dir } = ctx;
+  const sizes = [FLOOR_VALUE.length, 256 * 1024, 2 * 1024 * 1024];
+  const keyOf = (bytes: number) => (bytes === FLOOR_VALUE.length ? FLOOR_KEY : `v${bytes}`);
+  const data: Record<string, unknown> = { [FLOOR_KEY]: FLOOR_VALUE };
+  for (const bytes of sizes.slice(1)) data[keyOf(bytes)] = valueOfSize(bytes);
+  await store.put('bench/one-version', data);
+  const direct = join(dir, 'one-version-direct');
+  const page = join(dir, 'one-version-page');
+  await host.mount('secret/bench/one-version', direct, { cache_ttl: '1h' });
+  await host.mount('secret/bench/one-version', page, { cache_ttl: '1h' }, { dataCache: 'auto_cache' });
+  const memDirect = await startMemfs(ctx.cleanup, tools, join(dir, 'memfs-direct'));
+  const memPage = await startMemfs(ctx.cleanup, tools, join(dir, 'memfs-page'), floorMountOptions(undefined, { dataCache: 'auto_cache' }));
+  const n = (bytes: number) => Math.ceil((bytes >= 1024 * 1024 ? 40 : bytes >= 256 * 1024 ? 200 : 2000) / (ctx.quick ? 2 : 1));
+  const readall = async (file: string, count: number) => (await probe<{ p50_us: number }>(tools, ['readall', file, String(count)])).p50_us;
+  const samples = new Map<string, number[]>();
+  const add = (k: string, v: number) => samples.set(k, [...(samples.get(k) ?? []), v]);
+  const reads = new Map<number, number>();
+  try {
+    for (const bytes of sizes) {
+      await readall(join(direct, keyOf(bytes)), 5);
+      await readall(join(page, keyOf(bytes)), 5);
+    }
+    for (let r = 0; r < rounds; r++) {
+      ctx.progress.step(`reads: one version per open: round ${r + 1}/${rounds}`);
+      for (const bytes of sizes) {
+        const pair: [string, string][] = [[`direct-${bytes}`, join(direct, keyOf(bytes))], [`page-${bytes}`, join(page, keyOf(bytes))]];
+        if (r % 2) pair.reverse();
+        for (const [k, file] of pair) {
+          const before = k.startsWith('direct') ? (await host.requests(direct)).read : 0;
+          add(k, await readall(file, n(bytes)));
+          if (k.startsWith('direct')) reads.set(bytes, (reads.get(bytes) ?? 0) + ((await host.requests(direct)).read - before) / n(bytes));
+        }
+      }
+      const mem: [string, string][] = [['memfs-direct', memDirect.file], ['memfs-page', memPage.file]];
+      if (r % 2) mem.reverse();
+      for (const [k, file] of mem) add(k, await readall(file, n(FLOOR_VALUE.length)));
+    }
+  } finally {
+    await memDirect.stop();
+    await memPage.stop();
+    await host.unmount(direct);
+    await host.unmount(page);
+  }
+  const med = (k: string) => round(median(samples.get(k) ?? []), 1);
+  const rows = sizes.map((bytes) => ({
+    bytes,
+    direct_io_p50_us: med(`direct-${bytes}`),
+    page_cache_p50_us: med(`page-${bytes}`),
+    ratio: round(med(`direct-${bytes}`) / med(`page-${bytes}`), 2),
+    reads_per_open: round((reads.get(bytes) ?? 0) / rounds, 2),
+  }));
+  return {
+    rows,
+    memfs_direct_io_p50_us: med('memfs-direct'),
+    memfs_page_cache_p50_us: med('memfs-page'),
+    small_vs_floor: round(rows[0].direct_io_p50_us / med('memfs-direct'), 2),
+  };
 }
 
 /**

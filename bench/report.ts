@@ -54,6 +54,11 @@ export interface BenchResult {
   cold_p99_us: number | null;
   vault_get_p50_us: number | null;
   cold_vs_floor: number | null;
+  /** FUSE requests that reached JS per cold open, and the store's requests per cold open. */
+  cold_fuse_requests: number | null;
+  cold_vault_requests: number | null;
+  /** Whole-file read of a 2 MiB value with direct_io (one version per open) over the page cache. */
+  one_version_2mib_ratio: number | null;
   coalesce_vault_reads: number | null;
   docker_run_secretfs_ms: number | null;
   docker_run_local_ms: number | null;
@@ -179,6 +184,8 @@ function mainRows(r: BenchResult): string[][] {
     row('Warm read p99', num(r.warm_p99_us, ' us'), `memfs ${num(r.fuse_floor_p99_us, ' us')}`, undefined, ''),
     row('Same file on tmpfs p50', num(r.tmpfs_p50_us, ' us'), '', undefined, r.warm_p50_us && r.tmpfs_p50_us ? `${Math.round((r.warm_p50_us / r.tmpfs_p50_us) * 10) / 10}x tmpfs` : ''),
     row('Cold read p50 (fetched from the store)', num(r.cold_p50_us, ' us'), `GET ${num(r.vault_get_p50_us, ' us')} + memfs ${num(r.fuse_floor_p50_us, ' us')}`, 'cold_vs_floor', num(r.cold_vs_floor)),
+    row('Cold read requests per open: FUSE to JS / store', `${num(r.cold_fuse_requests)} / ${num(r.cold_vault_requests)}`, coldRequests(r), undefined, ''),
+    row('2 MiB whole read, one version per open (direct_io)', num(oneVersionRow(r, 2 * 1024 * 1024)?.direct_io_p50_us, ' us'), `page cache ${num(oneVersionRow(r, 2 * 1024 * 1024)?.page_cache_p50_us, ' us')}`, undefined, num(r.one_version_2mib_ratio)),
     row('Store reads for 100 concurrent cold opens', num(r.coalesce_vault_reads), '1', 'coalesce_vault_reads', ''),
     row('docker run --rm -v VOL:/s cat /s/key (median)', num(r.docker_run_secretfs_ms, ' ms'), `local volume ${num(r.docker_run_local_ms, ' ms')}`, 'docker_run_ratio', num(r.docker_run_ratio)),
     row('Swarm task start with a secretfs secret (median)', num(r.swarm_task_secretfs_ms, ' ms'), `plain Swarm secret ${num(r.swarm_task_plain_ms, ' ms')}`, 'swarm_task_ratio', num(r.swarm_task_ratio)),
@@ -191,9 +198,40 @@ function mainRows(r: BenchResult): string[][] {
   ];
 }
 
+/** The cold open's requests by operation, e.g. `getattr 1, open 1, read 2, release 1; GET secret/data/bench/cold-* 1`. */
+function coldRequests(r: BenchResult): string {
+  const cold = (r.details.reads as { cold?: { fuse_requests_per_open?: Record<string, number>; vault_requests_per_open?: Record<string, number> } } | undefined)?.cold;
+  if (!cold?.fuse_requests_per_open) return '';
+  const list = (o: Record<string, number> = {}) => Object.entries(o).map(([k, v]) => `${k} ${v}`).join(', ');
+  return `${list(cold.fuse_requests_per_open)}; ${list(cold.vault_requests_per_open)}`;
+}
+
+interface OneVersionRowView {
+  bytes: number;
+  direct_io_p50_us: number;
+  page_cache_p50_us: number;
+  ratio: number;
+  reads_per_open: number;
+}
+
+function oneVersion(r: BenchResult): { rows: OneVersionRowView[]; memfs_direct_io_p50_us: number; memfs_page_cache_p50_us: number; small_vs_floor: number } | undefined {
+  return (r.details.reads as { one_version?: ReturnType<typeof oneVersion> } | undefined)?.one_version;
+}
+
+function oneVersionRow(r: BenchResult, bytes: number): OneVersionRowView | undefined {
+  return oneVersion(r)?.rows.find((x) => x.bytes === bytes);
+}
+
 function growthTables(r: BenchResult): { title: string; rows: string[][] }[] {
   const g = r.growth;
   const out: { title: string; rows: string[][] }[] = [];
+  const ov = oneVersion(r);
+  if (ov) {
+    out.push({
+      title: `One version per open: whole-file reads with direct_io (how secretfs mounts) against the page cache (auto_cache, which tore reads); memfs 30 B: ${ov.memfs_direct_io_p50_us} us direct_io, ${ov.memfs_page_cache_p50_us} us page cache; secretfs 30 B over memfs direct_io: ${ov.small_vs_floor}x`,
+      rows: [['bytes', 'direct_io p50', 'page cache p50', 'ratio', 'FUSE reads per open'], ...ov.rows.map((x) => [String(x.bytes), `${x.direct_io_p50_us} us`, `${x.page_cache_p50_us} us`, String(x.ratio), String(x.reads_per_open)])],
+    });
+  }
   if (r.scale.length) {
     out.push({
       title: 'Volumes mounted at once (driver, VolumeDriver.Mount over its socket)',
@@ -277,9 +315,8 @@ export function analysis(r: BenchResult): string[] {
   if (r.cold_p50_us !== null && r.vault_get_p50_us !== null && floor && lib !== undefined && first !== undefined) {
     out.push(
       `Cold read: secretfs ${r.cold_p50_us} us against GET ${r.vault_get_p50_us} us + memfs ${floor} us (${r.cold_vs_floor}x). ` +
-        `The same GET through lib/vault's client (node-vault), which every filesystem read uses, takes ${r1(lib)} us (+${r1(lib - r.vault_get_p50_us)} us), and a first read on a freshly mounted memfs takes ${first} us, not ${floor} (the kernel looks the name up and fetches attributes first). ` +
-        `Against those (lib/vault GET + first-read memfs = ${r1(lib + first)} us) the cold read is ${r1(r.cold_p50_us / (lib + first))}x; the rest is the FUSE requests of a first open (lookup, getattr, open, release) each crossing to the JS thread, and the store process waking up. ` +
-        `Reaching 1.5x of the issue's floor needs a leaner GET in lib/vault for the filesystem (node:http with the keep-alive agent, no node-vault), and fewer JS round trips on a first open. ` +
+        `The same GET through lib/vault's client (node:http, keep-alive), which every filesystem read uses, takes ${r1(lib)} us (+${r1(lib - r.vault_get_p50_us)} us), and a first read on a freshly mounted memfs takes ${first} us, not ${floor} (the kernel looks the name up and fetches attributes first). ` +
+        `Against those (lib/vault GET + first-read memfs = ${r1(lib + first)} us) the cold read is ${r1(r.cold_p50_us / (lib + first))}x; the rest is the FUSE requests of a first open that cross to the JS thread (${coldRequests(r) || 'see details.reads.cold'}) and the store process waking up. ` +
         `For a first read on a fresh volume even a C filesystem whose fetch cost only the raw GET would take GET + first-read memfs = ${r1(r.vault_get_p50_us + first)} us = ${Math.round(((r.vault_get_p50_us + first) / (r.vault_get_p50_us + floor)) * 100) / 100}x the issue's floor, ${(r.vault_get_p50_us + first) / (r.vault_get_p50_us + floor) > 1.5 ? 'already above 1.5x: the floor counts a warm FUSE read, and a cold open cannot be one' : 'within 1.5x'}.`,
     );
   }

@@ -19,7 +19,7 @@ import { floorMountOptions } from './floors.js';
 import { measureGrowth, measureStoreThroughput } from './growth.js';
 import { startMountHost, type MountHost } from './mounts.js';
 import { buildNativeTools, missingBuildPackages, REPO_ROOT } from './native.js';
-import { measureCoalescing, measureCold, measureColdAfterIdle, measureFloorFirstRead, measureVaultGet, measureWarm } from './reads.js';
+import { measureCoalescing, measureCold, measureColdAfterIdle, measureFloorFirstRead, measureOneVersion, measureVaultGet, measureWarm } from './reads.js';
 import { checkTargets, gitCommit, machineInfo, renderText, writeBenchmarksDoc, type BenchResult } from './report.js';
 import { measureRotation } from './rotation.js';
 import { measureScale, type ScaleResult } from './scale.js';
@@ -64,6 +64,8 @@ function parseArgs(argv: string[]): Args {
 const NOTES = [
   'Warm read: /work/shared/tools/fuse-floor/readbench (open, read 4 KiB, close in a loop) on a 30-byte secret file of a secretfs volume with default options, served by its own process with an audit log of opens (bench/mount-child.ts, as the driver serves volumes); the same bytes through fuse-floor/memfs (libfuse 2 in C) mounted with the -o options secretfs uses, taken from lib/fs/mount.ts (fuseMountOptions of cachePlan(default cache_ttl)) minus fsname/subtype; and on tmpfs. 7 rounds (3 with --quick) alternate the three, 10000 reads each after 1000 to fill the caches; each figure is the median over rounds of the round\'s p50 (p99).',
   'Cold read: the first open of a file on 60 fresh volumes (20 with --quick), so the kernel and store caches are empty and each open fetches the value from the store (checked: one store read per open); one bench/probe.c process opens, reads and closes each once, back to back, timing each. Floor (the issue\'s): a direct HTTP GET of the same secret from the same store over one keep-alive connection (node:http, p50 of 2000) plus the warm memfs p50. details.reads also has the first read on a fresh memfs, and a cold read after 1.1 s idle (cache_ttl expired) next to a GET after the same idle time.',
+  'Cold read requests: per cold open, the FUSE requests that reached the mount\'s JS handlers (lib/fs/handlers.ts counts each operation; getattr also answers libfuse\'s lookup; flush and opendir are answered by libfuse in C) and the store\'s requests from its audit log after the volumes were mounted.',
+  'One version per open: whole-file reads (bench/probe.c readall, 64 KiB reads to EOF) of a 30 B, a 256 KiB and a 2 MiB value of one secret through a secretfs mount as it mounts (direct_io) and through a second mount of the same secret with the page cache (auto_cache, as mounts were before: torn reads), cache_ttl=1h on both; the 30 B file also on memfs both ways. 5 rounds (3 with --quick) alternate the order; medians of the rounds\' p50. The ratio is direct_io over the page cache.',
   'Node FUSE floors (in the analysis): bench/node-floor-child.ts, fuse-native with synchronous in-memory handlers and the same -o options, in three shapes (open and release handlers, open only, neither), read in the same rounds as the warm read: what fuse-native itself costs, apart from secretfs.',
   'Coalescing: 100 threads (bench/probe.c burst) released together by a barrier open a secret never read before, on a fresh mount; counted in the store\'s audit log (GETs of that secret). Reported: the larger of "all 100 open the same file" and "each opens a different key of the secret".',
   'The embedded store (lib/localvault createStoreServer) runs in its own process on 127.0.0.1 with its audit log on; every client uses keep-alive.',
@@ -93,6 +95,9 @@ function emptyResult(quick: boolean): Measured {
     cold_p99_us: null,
     vault_get_p50_us: null,
     cold_vs_floor: null,
+    cold_fuse_requests: null,
+    cold_vault_requests: null,
+    one_version_2mib_ratio: null,
     coalesce_vault_reads: null,
     docker_run_secretfs_ms: null,
     docker_run_local_ms: null,
@@ -215,8 +220,13 @@ async function measureGroups(ctx: BenchContext, args: Args, r: Measured): Promis
     const c = await measureCold(ctx, host!, store!, args.quick ? 20 : 60);
     r.cold_p50_us = c.p50_us;
     r.cold_p99_us = c.p99_us;
+    r.cold_fuse_requests = c.fuse_requests_total_per_open;
+    r.cold_vault_requests = c.vault_requests_total_per_open;
     progress.step('reads: cold after idle');
     const idle = await measureColdAfterIdle(ctx, host!, store!, 3, args.quick ? 3 : 6);
+    progress.step('reads: one version per open (direct_io against the page cache)');
+    const oneVersion = await measureOneVersion(ctx, host!, store!, args.quick ? 3 : 5);
+    r.one_version_2mib_ratio = oneVersion.rows[oneVersion.rows.length - 1].ratio;
     details.reads = {
       memfs_options: floorMountOptions(),
       warm: w,
@@ -226,6 +236,7 @@ async function measureGroups(ctx: BenchContext, args: Args, r: Measured): Promis
       // The cold read against a floor that is cold too (a first read on a fresh memfs): context, not the target.
       cold_vs_cold_floor: round(c.p50_us / (g.p50_us + firstFloor.p50_us), 2),
       cold_after_idle: idle,
+      one_version: oneVersion,
     };
   });
 

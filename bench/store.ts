@@ -17,6 +17,10 @@ export interface BenchStore {
   request(method: string, path: string, body?: unknown): Promise<{ status: number; body: string }>;
   /** How many KV reads of secret/data/<name> the store's audit log holds (it is flushed asynchronously, so this waits until stable). */
   countReads(name: string): Promise<number>;
+  /** The number of records in the store's audit log now (a mark for auditSince). */
+  auditMark(): Promise<number>;
+  /** The requests the audit log recorded after `mark`, as `METHOD path` (waits until the asynchronously flushed log is stable). */
+  auditSince(mark: number): Promise<string[]>;
   /** The store process's resident memory in MiB. */
   rssMb(): Promise<number>;
   stop(): Promise<void>;
@@ -113,7 +117,28 @@ export async function startBenchStore(cleanup: Cleanup, dir: string): Promise<Be
       }
       return last;
     },
+    async auditMark() {
+      return (await stableAudit(auditLog)).length;
+    },
+    async auditSince(mark) {
+      return (await stableAudit(auditLog)).slice(mark).map((l) => {
+        const rec = JSON.parse(l) as { path: string; method: string };
+        return `${rec.method} ${rec.path}`;
+      });
+    },
     rssMb: () => rssMbOf(child.pid!),
     stop: stopNow,
   };
+}
+
+/** The audit log's lines once two reads 100 ms apart agree (it is flushed asynchronously). */
+async function stableAudit(file: string): Promise<string[]> {
+  let last: string | undefined;
+  for (let i = 0; i < 40; i++) {
+    const text = await readFile(file, 'utf8').catch(() => '');
+    if (text === last) break;
+    last = text;
+    await sleep(100);
+  }
+  return (last ?? '').split('\n').filter(Boolean);
 }

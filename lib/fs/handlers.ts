@@ -25,10 +25,15 @@ export interface HandlerDeps {
   opTimeoutMs?: number;
 }
 
+/** The FUSE operations that reach JavaScript, by name (getattr also answers libfuse's lookups). */
+export type FuseRequestCounts = Record<string, number>;
+
 /** The FUSE handlers, plus what tests and the mount need to see. */
 export interface SecretFsHandlers extends FuseOps {
   /** How many files are open (per-open snapshots held). */
   openFileCount(): number;
+  /** How many requests of each operation reached this process since the mount (bench, tests). */
+  requestCounts(): FuseRequestCounts;
 }
 
 /**
@@ -38,9 +43,10 @@ export interface SecretFsHandlers extends FuseOps {
  *
  * Handlers never throw and always call back: one adapter turns a resolved promise into
  * `cb(0, value)` and a rejection into `cb(errno)`, within opTimeoutMs. An open takes a snapshot
- * of the bytes, so every read of that open sees one version; getattr reports the size of the
- * cached value, which is what the next open serves. Every open is audited; every write answers
- * EROFS.
+ * of the bytes, so every read of that open sees one version (the mount is direct_io, so every
+ * read(2) reaches this snapshot: see KernelCacheOptions in mount.ts); getattr reports the size of
+ * the cached value, which is what the next open serves. Every open is audited; every write
+ * answers EROFS. There is no fgetattr: libfuse then answers an fstat with getattr(path).
  */
 export function createHandlers(store: SecretStore, options: FsOptions, deps: HandlerDeps = {}): SecretFsHandlers {
   const log = deps.log ?? silentLogger;
@@ -126,6 +132,7 @@ export function createHandlers(store: SecretStore, options: FsOptions, deps: Han
 
   const handlers: SecretFsHandlers = {
     openFileCount: () => files.count(),
+    requestCounts: () => Object.fromEntries(requests),
     init: (cb) => cb(0),
     getattr: (path, cb) => {
       const node = tree.resolveCached(path);
@@ -138,8 +145,6 @@ export function createHandlers(store: SecretStore, options: FsOptions, deps: Han
       }
       cb(0, stat);
     },
-    // fuse-native answers fgetattr with getattr(path); it must exist for libfuse's auto_cache check at open.
-    fgetattr: (path, _fd, cb) => handlers.getattr!(path, cb),
     readdir: (path, cb) => run('readdir', path, async () => ['.', '..', ...(await tree.list(await tree.resolve(path)))], (code, names) => cb(code, names)),
     open: (path, flags, cb) => {
       const node = isWriteOpen(flags) ? undefined : tree.resolveCached(path);
@@ -181,5 +186,16 @@ export function createHandlers(store: SecretStore, options: FsOptions, deps: Han
     setxattr: rofs,
     removexattr: rofs,
   };
+  // Every operation counted as it reaches JS: one integer add per request, so a cold read's
+  // requests can be asserted (test/integration/fs/cold-read.test.ts) and reported (bench).
+  const requests = new Map<string, number>();
+  for (const [name, fn] of Object.entries(handlers)) {
+    if (name === 'openFileCount' || name === 'requestCounts' || typeof fn !== 'function') continue;
+    requests.set(name, 0);
+    (handlers as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
+      requests.set(name, requests.get(name)! + 1);
+      return (fn as (...a: unknown[]) => unknown)(...args);
+    };
+  }
   return handlers;
 }

@@ -14,16 +14,29 @@ import { createVaultSource } from './source.js';
 import { createSecretStore, type SecretStore } from './store.js';
 
 /**
- * How the kernel may cache, chosen by measurement (see cachePlan): `auto_cache` keeps a file's
- * pages between opens while getattr reports the same size and mtime, and the store moves the
- * mtime forward whenever a value changes.
+ * How the kernel may cache. Names and attributes are cached for a short time; file data never:
+ * every mount is `direct_io`, so each read(2) reaches the open's own snapshot (handlers.ts).
+ *
+ * Why (issue 12, one version per open): the kernel's page cache belongs to the inode, not to an
+ * open. With it, two opens of one file during a rotation share pages: the reader of the old
+ * version gets the new version's pages for the part it had not read yet (a 2 MiB value read as
+ * 1966080 bytes of one version and 131071 of the next; test/integration/fs/one-version.test.ts).
+ * No page-cache mode avoids that (auto_cache and keep_cache=0 only decide when the pages are
+ * dropped), fuse-native cannot set direct_io per open (fi->direct_io is not exposed), and libfuse
+ * 2's high-level API gives a path one node id for as long as it exists, so a new inode per version
+ * would need a new name per version (symlinks to version directories, as Kubernetes does), which
+ * changes what the files are. direct_io is the one mechanism that holds at any size and reader
+ * count. Its cost, measured by bench (reads: one_version): each read is a request to this
+ * process (warm opens are no longer served from the page cache, and a reader that reads to EOF
+ * makes one more request, answered 0), and a shared mmap(2) of a file fails with ENODEV
+ * (MAP_PRIVATE works).
  */
 export interface KernelCacheOptions {
-  /** 'auto_cache' (default), 'direct_io' (every read goes to us), 'none' (pages dropped at each open). */
+  /** 'direct_io' (default: every read goes to us); 'auto_cache' and 'none' (page cache) only for measurements. */
   dataCache: 'auto_cache' | 'direct_io' | 'none';
   /** Seconds the kernel keeps a name lookup. */
   entryTimeout: number;
-  /** Seconds the kernel keeps attributes (size, mode); also how long libfuse trusts them at open. */
+  /** Seconds the kernel keeps attributes (size, mode). */
   attrTimeout: number;
 }
 
@@ -32,17 +45,16 @@ const KERNEL_SLACK_MS = 1000;
 
 /**
  * Splits cache_ttl between the store and the kernel so that a value rotated in Vault reaches a
- * new open within cache_ttl. The kernel may keep a file's size and its pages for attrTimeout
- * after the store last answered (a value that grows would be cut to the old size meanwhile), so
- * the store re-reads Vault after cache_ttl minus that slack. The slack is 1 s, or half of a
- * smaller cache_ttl; cache_ttl=0 turns every kernel cache off.
+ * new open within cache_ttl. The kernel may keep a file's name and size for attrTimeout after the
+ * store last answered, so the store re-reads Vault after cache_ttl minus that slack. The slack is
+ * 1 s, or half of a smaller cache_ttl; cache_ttl=0 turns every kernel cache off.
  */
 export function cachePlan(cacheTtlMs: number): { storeTtlMs: number; kernel: KernelCacheOptions } {
   const slackMs = Math.min(KERNEL_SLACK_MS, Math.floor(cacheTtlMs / 2));
   const seconds = slackMs / 1000;
   return {
     storeTtlMs: cacheTtlMs - slackMs,
-    kernel: { dataCache: slackMs > 0 ? 'auto_cache' : 'none', entryTimeout: seconds, attrTimeout: seconds },
+    kernel: { dataCache: 'direct_io', entryTimeout: seconds, attrTimeout: seconds },
   };
 }
 

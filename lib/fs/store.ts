@@ -12,7 +12,7 @@ export interface SecretSnapshot {
   createdTime?: string;
   /** When this value came from Vault (ms since the epoch). */
   fetchedAt: number;
-  /** When the content last changed as seen by this store; the files' mtime (auto_cache compares it). */
+  /** When the content last changed as seen by this store; the files' mtime. */
   changedAt: number;
   /** True when served under stale_if_error because Vault failed. */
   stale: boolean;
