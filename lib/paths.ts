@@ -22,6 +22,8 @@ export interface Paths {
   storeLogFile: string;
   /** Holds the address the running embedded store listens on (it may have been given port 0). */
   storeAddrFile: string;
+  /** How the store was last started (its `server start` flags, no secret): the one command that starts it again. */
+  storeStartFile: string;
   /** The driver's own files (0700): state, credential. */
   driverDir: string;
   driverStateFile: string;
@@ -83,6 +85,7 @@ export function resolvePaths(env: NodeJS.ProcessEnv = process.env): Paths {
     storePidFile: join(runDir, 'store.pid'),
     storeLogFile: join(logDir, 'store.log'),
     storeAddrFile: join(runDir, 'store.addr'),
+    storeStartFile: join(runDir, 'store.start.json'),
     driverDir,
     driverStateFile: join(driverDir, 'state.json'),
     driverCredentialFile: join(driverDir, 'credential.json'),

@@ -1,11 +1,10 @@
 import { readDriverAuthStatus, type DriverAuthStatus } from './approle-login.js';
 import { builtCliEntry } from '../version.js';
-import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync } from 'node:fs';
-import { readFile, unlink } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { unlink } from 'node:fs/promises';
 import { ConfigError } from '../errors.js';
 import type { Paths } from '../paths.js';
-import { ensurePrivateDir, readOptionalFile, writePrivateFile } from '../private-files.js';
+import { ensurePrivateDir } from '../private-files.js';
 import { callDriver } from './client.js';
 import { resolveDriverCredential } from './credential.js';
 import { STATUS_ROUTE, type DriverStatusReport, type VolumeStatus } from './protocol.js';
@@ -16,7 +15,10 @@ import { silentLogger } from '../log.js';
 import { join } from 'node:path';
 import { volumeDirName } from './volume-name.js';
 import { loadFuseBinding } from '../fs/fuse-binding.js';
-import { daemonEnv } from '../daemon-env.js';
+import { daemonEnv } from '../daemon/env.js';
+import { startDetached, stopDaemon } from '../daemon/background.js';
+import { logTail, runningPid } from '../daemon/process.js';
+import { driverDaemon } from '../daemon/daemons.js';
 
 /** What `driver status` reports. */
 export interface DriverStatus {
@@ -43,36 +45,11 @@ export function defaultServeCommand(): string[] {
 }
 
 /** True when a process with this pid exists. */
-export function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+export { isProcessAlive } from '../daemon/process.js';
 
-/** The pid in the pid file, when there is one and that process is alive. */
+/** The pid in the pid file, when that process is alive and is a driver (not a reused pid). */
 export async function readDriverPid(paths: Paths): Promise<number | undefined> {
-  const text = await readOptionalFile(paths.driverPidFile);
-  const pid = Number(text?.trim());
-  if (!Number.isInteger(pid) || pid <= 0) return undefined;
-  return isProcessAlive(pid) ? pid : undefined;
-}
-
-/** Guards against a reused pid: the process must look like a secretfs driver. */
-async function looksLikeDriver(pid: number): Promise<boolean> {
-  try {
-    const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').join(' ');
-    return /driver/.test(cmdline);
-  } catch {
-    return false;
-  }
-}
-
-async function tail(file: string, lines = 15): Promise<string> {
-  const text = (await readOptionalFile(file)) ?? '';
-  return text.trimEnd().split('\n').slice(-lines).join('\n');
+  return runningPid(driverDaemon(paths));
 }
 
 /**
@@ -95,36 +72,23 @@ export async function startDriverInBackground(
   await resolveDriverCredential(paths, env);
   await ensurePrivateDir(paths.runDir);
   await ensurePrivateDir(paths.logDir);
-  const childEnv = daemonEnv(env, ['VAULT_TOKEN']);
   const [command, ...args] = options.command ?? defaultServeCommand();
   if (!options.command && !existsSync(args[0])) throw new ConfigError(`the CLI is not built: ${args[0]} is missing`, { hint: 'run `npm run build`' });
-  const fd = openSync(paths.driverLogFile, 'a', 0o600);
-  let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  let child;
-  try {
-    child = spawn(command, args, { detached: true, stdio: ['ignore', fd, fd], env: childEnv, cwd: '/' });
-  } finally {
-    closeSync(fd);
+  const timeoutMs = options.timeoutMs ?? 20_000;
+  const started = await startDetached({
+    spec: driverDaemon(paths),
+    command,
+    args,
+    env: daemonEnv(env, ['VAULT_TOKEN']),
+    ready: () => callDriver(paths.driverSocket, '/Plugin.Activate', undefined, 1000).then(() => true),
+    timeoutMs,
+  });
+  if (started.outcome === 'ready') return { pid: started.pid, socket: paths.driverSocket, logFile: paths.driverLogFile, alreadyRunning: false };
+  if (started.outcome === 'exited') {
+    if (!started.pid) throw new ConfigError(`could not start the driver process${started.error ? `: ${started.error.message}` : ''}`);
+    throw new ConfigError(`the driver exited during start-up (${started.signal ?? `code ${started.code}`}); last log lines:\n${await logTail(paths.driverLogFile)}`);
   }
-  child.on('exit', (code, signal) => (exited = { code, signal }));
-  child.unref();
-  const pid = child.pid;
-  if (!pid) throw new ConfigError('could not start the driver process');
-  await writePrivateFile(paths.driverPidFile, `${pid}\n`);
-
-  const deadline = Date.now() + (options.timeoutMs ?? 20_000);
-  while (Date.now() < deadline) {
-    if (exited) {
-      throw new ConfigError(`the driver exited during start-up (${exited.signal ?? `code ${exited.code}`}); last log lines:\n${await tail(paths.driverLogFile)}`);
-    }
-    try {
-      await callDriver(paths.driverSocket, '/Plugin.Activate', undefined, 1000);
-      return { pid, socket: paths.driverSocket, logFile: paths.driverLogFile, alreadyRunning: false };
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  throw new ConfigError(`the driver did not answer on ${paths.driverSocket} within ${options.timeoutMs ?? 20_000} ms; see ${paths.driverLogFile}`);
+  throw new ConfigError(`the driver did not answer on ${paths.driverSocket} within ${timeoutMs} ms (stopped it${started.killed ? ' with SIGKILL' : ''}); see ${paths.driverLogFile}`);
 }
 
 /**
@@ -132,28 +96,11 @@ export async function startDriverInBackground(
  * socket), then waits; SIGKILL only when it has not exited after `timeoutMs`.
  */
 export async function stopDriver(paths: Paths, options: { timeoutMs?: number } = {}): Promise<{ stopped: boolean; pid?: number; killed?: boolean }> {
-  const pid = await readDriverPid(paths);
-  if (!pid || !(await looksLikeDriver(pid))) {
-    await unlink(paths.driverPidFile).catch(() => {});
-    if (existsSync(paths.driverSocket) && !(await socketAnswers(paths.driverSocket))) await unlink(paths.driverSocket).catch(() => {});
-    return { stopped: false };
-  }
-  process.kill(pid, 'SIGTERM');
-  const deadline = Date.now() + (options.timeoutMs ?? 20_000);
-  while (Date.now() < deadline) {
-    if (!isProcessAlive(pid)) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  let killed = false;
-  if (isProcessAlive(pid)) {
-    process.kill(pid, 'SIGKILL');
-    killed = true;
-  }
-  await unlink(paths.driverPidFile).catch(() => {});
+  const result = await stopDaemon(driverDaemon(paths), { graceMs: options.timeoutMs ?? 20_000 });
   // A killed driver leaves its socket file, and dockerd retries a dead socket for 30 s on every
   // volume call; remove it when nothing answers there.
   if (existsSync(paths.driverSocket) && !(await socketAnswers(paths.driverSocket))) await unlink(paths.driverSocket).catch(() => {});
-  return { stopped: true, pid, killed };
+  return result.stopped ? result : { stopped: false };
 }
 
 /** The driver's pid, socket and volumes (asked from the running driver; from the state file when it is down). */

@@ -1,5 +1,4 @@
-import { readOptionalFile, writePrivateFile } from '../private-files.js';
-import { unlink } from 'node:fs/promises';
+import { releasePidFile, writePidFile } from '../daemon/process.js';
 import { createLogger, type Logger, type LogLevel } from '../log.js';
 import type { Paths } from '../paths.js';
 import { startDriver } from './daemon.js';
@@ -30,7 +29,7 @@ export async function serveDriver(paths: Paths, env: NodeJS.ProcessEnv, options:
   // Fail at start, not at the first Mount, when the FUSE binding cannot load.
   loadFuseBinding();
   const running = await startDriver(paths, { log, env, volumeTokenTtl: env.SECRETFS_VOLUME_TOKEN_TTL || undefined });
-  await writePrivateFile(paths.driverPidFile, `${process.pid}\n`);
+  await writePidFile(paths.driverPidFile, process.pid);
   let stopping: Promise<void> | undefined;
   return {
     pid: process.pid,
@@ -42,7 +41,7 @@ export async function serveDriver(paths: Paths, env: NodeJS.ProcessEnv, options:
           await running.close();
         } finally {
           // Only our own pid file: a newer driver may have replaced it.
-          if ((await readOptionalFile(paths.driverPidFile))?.trim() === String(process.pid)) await unlink(paths.driverPidFile).catch(() => {});
+          await releasePidFile(paths.driverPidFile, process.pid);
         }
       })();
       return stopping;

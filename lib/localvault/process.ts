@@ -1,8 +1,7 @@
 import { get as httpGet, request as httpRequest } from 'node:http';
 import { get as httpsGet, request as httpsRequest } from 'node:https';
 import { builtCliEntry } from '../version.js';
-import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StoreError, UsageError } from '../errors.js';
@@ -14,7 +13,10 @@ import { ROOT_TOKEN_FILE, type StoreLogger } from './core.js';
 import { createStoreServer } from './server.js';
 import { ENGINE_FILE, Engine } from './engine.js';
 import { openStoreKey } from './storage.js';
-import { daemonEnv } from '../daemon-env.js';
+import { daemonEnv } from '../daemon/env.js';
+import { startDetached, stopDaemon } from '../daemon/background.js';
+import { logTail, releasePidFile, runningPid, writePidFile } from '../daemon/process.js';
+import { storeDaemon } from '../daemon/daemons.js';
 
 /**
  * Running the embedded store as a process: in the foreground (`server serve`), in the background
@@ -84,36 +86,9 @@ export async function readStoreTls(files: StoreTlsFiles): Promise<{ cert: string
   };
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/**
- * Whether a live pid is a store process (guards against a stale pid file whose pid was reused):
- * on Linux its command line must mention "serve"; elsewhere being alive has to do.
- */
-async function isStoreProcess(pid: number): Promise<boolean> {
-  if (!alive(pid)) return false;
-  try {
-    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8');
-    return cmdline.includes('serve');
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code !== 'ENOENT';
-  }
-}
-
-/** The pid in the pid file when that process is alive and is a store, else undefined. */
+/** The pid in the pid file when that process is alive and is a store (not a reused pid), else undefined. */
 export async function readStorePid(paths: Paths): Promise<number | undefined> {
-  const text = await readOptionalFile(paths.storePidFile);
-  const pid = Number(text?.trim());
-  if (!Number.isInteger(pid) || pid <= 0) return undefined;
-  if (pid === process.pid) return pid;
-  return (await isStoreProcess(pid)) ? pid : undefined;
+  return runningPid(storeDaemon(paths));
 }
 
 async function readAddr(paths: Paths): Promise<string | undefined> {
@@ -200,8 +175,11 @@ export async function serveStore(paths: Paths, opts: { addr?: string; log?: Stor
     throw failure;
   }
   // The pid file first: the address file is the readiness signal startStoreInBackground waits for.
-  await writePrivateFile(paths.storePidFile, `${process.pid}\n`);
+  await writePidFile(paths.storePidFile, process.pid);
   await writePrivateFile(paths.storeAddrFile, server.address + '\n');
+  // How to start this store again (the real port, when it was given port 0): the hint a command
+  // gives once it has died. Kept after a stop: it names no secret, and the next start rewrites it.
+  await writePrivateFile(paths.storeStartFile, JSON.stringify({ args: storeServeArgs(server.address, opts.tls).slice(2) }) + '\n');
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((r) => (resolveStopped = r));
   let stopping: Promise<void> | undefined;
@@ -211,10 +189,7 @@ export async function serveStore(paths: Paths, opts: { addr?: string; log?: Stor
         await server.close();
       } finally {
         // Only remove the files if they are still ours.
-        if ((await readOptionalFile(paths.storePidFile))?.trim() === String(process.pid)) {
-          await rm(paths.storePidFile, { force: true });
-          await rm(paths.storeAddrFile, { force: true });
-        }
+        await releasePidFile(paths.storePidFile, process.pid, [paths.storeAddrFile]);
         log.info('store stopped');
         resolveStopped();
       }
@@ -256,70 +231,41 @@ export async function startStoreInBackground(paths: Paths, opts: StartOptions = 
   if (existing !== undefined) {
     const address = await readAddr(paths);
     if (address && (await fetchHealth(address))) return { address, pid: existing, alreadyRunning: true };
+    throw new StoreError(`the embedded store is already running (pid ${existing}) but does not answer${address ? ` at ${address}` : ''}`, { hint: 'stop it with `docker secretfs server stop`' });
   }
   const addr = opts.addr ?? DEFAULT_STORE_ADDR;
   parseStoreAddr(addr, opts.tls !== undefined);
   await ensurePrivateDir(paths.home);
-  await ensurePrivateDir(paths.logDir);
-  await ensurePrivateDir(paths.runDir);
   await rm(paths.storeAddrFile, { force: true });
-  const fd = openSync(paths.storeLogFile, 'a', 0o600);
   const command = opts.command ?? { file: process.execPath, args: [builtCliEntry(), ...storeServeArgs(addr, opts.tls)] };
-  let child;
-  try {
-    child = spawn(command.file, command.args, {
-      cwd: command.cwd,
-      detached: true,
-      stdio: ['ignore', fd, fd],
-      env: storeEnv(opts.env ?? process.env, paths.home),
-    });
-  } finally {
-    closeSync(fd);
-  }
-  let exited: number | null | undefined;
-  child.once('exit', (code) => (exited = code));
-  child.once('error', () => (exited = -1));
-  child.unref();
-  const deadline = Date.now() + (opts.timeoutMs ?? 15_000);
-  while (Date.now() < deadline) {
-    if (exited !== undefined) break;
-    const address = await readAddr(paths);
+  let address: string | undefined;
+  const started = await startDetached({
+    spec: storeDaemon(paths),
+    command: command.file,
+    args: command.args,
+    cwd: command.cwd,
+    env: storeEnv(opts.env ?? process.env, paths.home),
     // With mutual TLS this process has no client certificate: the address file (written once the
     // listener is up) is the readiness signal then.
-    if (address && (opts.tls?.clientCaFile ? true : await fetchHealth(address, 1000))) return { address, pid: child.pid!, alreadyRunning: false };
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  const tail = ((await readOptionalFile(paths.storeLogFile)) ?? '').trim().split('\n').slice(-5).join('\n');
-  if (exited === undefined && child.pid) {
-    try {
-      process.kill(child.pid, 'SIGTERM');
-    } catch {
-      /* already gone */
-    }
-  }
+    ready: async () => {
+      address = await readAddr(paths);
+      return address !== undefined && (opts.tls?.clientCaFile ? true : (await fetchHealth(address, 1000)) !== null);
+    },
+    timeoutMs: opts.timeoutMs ?? 15_000,
+    pollMs: 50,
+  });
+  if (started.outcome === 'ready') return { address: address!, pid: started.pid, alreadyRunning: false };
+  const tail = await logTail(paths.storeLogFile, 5);
   throw new StoreError(
-    exited !== undefined ? `the embedded store exited during start (exit code ${exited})` : 'the embedded store did not answer in time',
+    started.outcome === 'exited' ? `the embedded store exited during start (exit code ${started.error ? -1 : started.code})` : 'the embedded store did not answer in time',
     { hint: tail ? `last lines of ${paths.storeLogFile}:\n${tail}` : `see ${paths.storeLogFile}` },
   );
 }
 
-/** Stops the background store (SIGTERM by the pid in its pid file) and waits for it to exit. */
+/** Stops the background store (SIGTERM by the pid in its pid file; SIGKILL after `timeoutMs`) and waits for it to exit. */
 export async function stopStore(paths: Paths, opts: { timeoutMs?: number } = {}): Promise<{ stopped: boolean; pid: number | null }> {
-  const pid = await readStorePid(paths);
-  if (pid === undefined) {
-    await rm(paths.storePidFile, { force: true });
-    await rm(paths.storeAddrFile, { force: true });
-    return { stopped: false, pid: null };
-  }
-  process.kill(pid, 'SIGTERM');
-  const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
-  while (alive(pid)) {
-    if (Date.now() > deadline) throw new StoreError(`the embedded store (pid ${pid}) did not stop within ${(opts.timeoutMs ?? 10_000) / 1000} s`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  await rm(paths.storePidFile, { force: true });
-  await rm(paths.storeAddrFile, { force: true });
-  return { stopped: true, pid };
+  const result = await stopDaemon(storeDaemon(paths), { graceMs: opts.timeoutMs ?? 10_000, leftovers: [paths.storeAddrFile] });
+  return result.stopped ? { stopped: true, pid: result.pid! } : { stopped: false, pid: null };
 }
 
 function shellQuote(s: string): string {

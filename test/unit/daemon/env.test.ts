@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { daemonEnv } from '../../../lib/daemon-env.js';
+import { daemonEnv } from '../../../lib/daemon/env.js';
 import { storeEnv } from '../../../lib/localvault/process.js';
 
 /**
