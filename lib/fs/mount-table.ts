@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, statfs } from 'node:fs/promises';
 import { resolve as resolvePath } from 'node:path';
 import { MountError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -58,14 +58,18 @@ export async function forceUnmount(dir: string): Promise<void> {
   }
 }
 
-/** True when the FUSE server behind dir answers (a stat within 2 s); a dead one gives ENOTCONN. */
+/**
+ * True when the FUSE server behind dir answers (a statfs within 2 s); a dead one gives ENOTCONN.
+ * statfs, not stat: the kernel answers a stat from its attribute cache for attr_timeout without
+ * asking the server (mount.ts asks the root's attributes right after mounting), statfs always asks.
+ */
 async function isAlive(dir: string): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<boolean>((resolve) => {
     timer = setTimeout(() => resolve(false), 2000);
   });
   // Asynchronous on purpose: the server may be this very process, which a synchronous stat would deadlock.
-  const probe = stat(dir).then(
+  const probe = statfs(dir).then(
     () => true,
     (err: NodeJS.ErrnoException) => err.code !== 'ENOTCONN' && err.code !== 'ENXIO' && err.code !== 'EIO',
   );

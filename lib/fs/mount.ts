@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { resolve as resolvePath } from 'node:path';
 import { MountError, UsageError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -177,6 +177,11 @@ export async function mountSecretStore(opts: MountSecretStoreOptions): Promise<S
       hint: 'FUSE needs /dev/fuse and root (or user_allow_other in /etc/fuse.conf)',
     });
   }
+  // The kernel asks the root's attributes at the first access after a mount, a request to this JS
+  // thread like any other: asked now, so a first open within attr_timeout (a container's first
+  // read after VolumeDriver.Mount) costs only its own lookup. Asynchronous (the thread pool), so
+  // this thread is free to answer it; a failure only means the first open asks.
+  await stat(mountpoint).catch(() => undefined);
   log.info('mounted', { path, mountpoint, options: optionString });
 
   let unmounting: Promise<void> | undefined;
