@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { badRequest, str, type Reply, type VaultRequest } from './envelope.js';
 import type { Core } from './core.js';
 import { mountAccessor, type MountEntry } from './state.js';
-import { mountView, SYSTEM_LEASE_TTL, tuneCommon, tuneTtl, tuneView } from './sys-mounts.js';
+import { assertPathFree, disableMount, mountPathOf, mountView, SYSTEM_LEASE_TTL, tuneCommon, tuneTtl, tuneView, viewsByPath } from './sys-mounts.js';
 import { appRoleRecordKeys, recordKey } from './records.js';
 
 /**
@@ -12,12 +12,6 @@ import { appRoleRecordKeys, recordKey } from './records.js';
 
 /** Auth method types the store can enable. */
 export const AUTH_TYPES = ['approle'];
-
-function normalizeAuthPath(raw: string): string {
-  const p = raw.replace(/^\/+/, '').replace(/\/+$/, '');
-  if (!p) throw badRequest('missing auth path');
-  return p + '/';
-}
 
 function tokenMount(core: Core): MountEntry {
   return {
@@ -50,14 +44,12 @@ export function matchAuthMount(core: Core, rest: string): MountEntry | undefined
 
 /** GET sys/auth: every auth method. */
 export function listAuth(core: Core): Reply {
-  const data: Record<string, unknown> = { 'token/': authMountView(tokenMount(core)) };
-  for (const m of [...core.state.authMounts.values()].sort((a, b) => a.path.localeCompare(b.path))) data[m.path] = authMountView(m);
-  return { data, topLevel: true };
+  return { data: { 'token/': authMountView(tokenMount(core)), ...viewsByPath(core.state.authMounts.values(), authMountView) }, topLevel: true };
 }
 
 /** sys/auth/<path>: GET one, POST enable, DELETE disable (nothing there is fine, as in Vault). */
 export function authOne(core: Core, req: VaultRequest, rawPath: string): Reply {
-  const path = normalizeAuthPath(rawPath);
+  const path = mountPathOf(rawPath, 'missing auth path');
   const existing = core.state.authMounts.get(path);
   if (req.op === 'read') {
     const m = path === 'token/' ? tokenMount(core) : existing;
@@ -68,20 +60,15 @@ export function authOne(core: Core, req: VaultRequest, rawPath: string): Reply {
     if (path === 'token/') throw badRequest('token credential backend cannot be disabled');
     if (!existing) return {};
     const d = core.state.approle.get(existing.uuid);
-    if (d) for (const k of appRoleRecordKeys(existing.uuid, d)) core.touch(k);
-    core.state.authMounts.delete(path);
-    core.state.approle.delete(existing.uuid);
-    core.touch(recordKey.authMount(path));
+    disableMount(core, core.state.authMounts, existing, recordKey.authMount(path), d ? appRoleRecordKeys(existing.uuid, d) : [], () => core.state.approle.delete(existing.uuid));
     return {};
   }
   const type = str(req.body, 'type');
   if (!type) throw badRequest('backend type must be specified as a string');
   if (type === 'token') throw badRequest('token credential backend cannot be instantiated');
   if (!AUTH_TYPES.includes(type)) throw badRequest(`plugin not found in the catalog: ${type}`);
-  if (path === 'token/' || core.state.authMounts.has(path)) throw badRequest(`path is already in use at auth/${path}`);
-  for (const m of core.state.authMounts.values()) {
-    if (path.startsWith(m.path) || m.path.startsWith(path)) throw badRequest(`path is already in use at auth/${m.path}`);
-  }
+  if (path === 'token/') throw badRequest(`path is already in use at auth/${path}`);
+  assertPathFree(core.state.authMounts.values(), path, 'auth/');
   const rawConfig = req.body.config;
   const config = rawConfig && typeof rawConfig === 'object' && !Array.isArray(rawConfig) ? (rawConfig as Record<string, unknown>) : {};
   const def = tuneTtl(config, 'default_lease_ttl', 0);
@@ -107,7 +94,7 @@ export function authOne(core: Core, req: VaultRequest, rawPath: string): Reply {
 
 /** sys/auth/<path>/tune: read, or change description and lease TTLs. */
 export function tuneAuth(core: Core, req: VaultRequest, rawPath: string): Reply {
-  const path = normalizeAuthPath(rawPath);
+  const path = mountPathOf(rawPath, 'missing auth path');
   const m = path === 'token/' ? undefined : core.state.authMounts.get(path);
   if (!m) {
     if (path === 'token/' && req.op === 'read') return { data: { ...tuneView(tokenMount(core)), token_type: 'default-service' }, topLevel: true };

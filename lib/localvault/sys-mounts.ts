@@ -47,22 +47,46 @@ export function mountView(m: MountEntry): Record<string, unknown> {
   };
 }
 
-function normalizeMountPath(raw: string): string {
+/** A mount path as Vault keeps it (no leading slash, one trailing slash); `missing` names an empty one. */
+export function mountPathOf(raw: string, missing: string): string {
   const p = raw.replace(/^\/+/, '').replace(/\/+$/, '');
-  if (!p) throw badRequest('missing mount path');
+  if (!p) throw badRequest(missing);
   return p + '/';
+}
+
+/** The views of a table's mounts by path, sorted (sys/mounts, sys/auth). */
+export function viewsByPath(mounts: Iterable<MountEntry>, view: (m: MountEntry) => Record<string, unknown>): Record<string, unknown> {
+  const data: Record<string, unknown> = {};
+  for (const m of [...mounts].sort((a, b) => a.path.localeCompare(b.path))) data[m.path] = view(m);
+  return data;
+}
+
+/** Refuses to enable at a path that is in use, or lies below or above one that is (`shownAs` prefixes the path in Vault's text). */
+export function assertPathFree(mounts: Iterable<MountEntry>, path: string, shownAs = ''): void {
+  for (const m of mounts) {
+    if (path.startsWith(m.path) || m.path.startsWith(path)) throw badRequest(`path is already in use at ${shownAs}${m.path}`);
+  }
+}
+
+/**
+ * Disables a mount of a table: the records of its data (`dataRecords`), then the mount's own
+ * record, are deleted at commit; `dropData` forgets the data in memory.
+ */
+export function disableMount(core: Core, mounts: Map<string, MountEntry>, m: MountEntry, mountRecord: string, dataRecords: string[], dropData: () => void): void {
+  for (const k of dataRecords) core.touch(k);
+  mounts.delete(m.path);
+  dropData();
+  core.touch(mountRecord);
 }
 
 /** GET sys/mounts. */
 export function listMounts(core: Core): Reply {
-  const data: Record<string, unknown> = {};
-  for (const m of [...core.state.mounts.values()].sort((a, b) => a.path.localeCompare(b.path))) data[m.path] = mountView(m);
-  return { data, topLevel: true };
+  return { data: viewsByPath(core.state.mounts.values(), mountView), topLevel: true };
 }
 
 /** sys/mounts/<path>: GET one, POST enable, DELETE disable. */
 export function mountOne(core: Core, req: VaultRequest, rawPath: string): Reply {
-  const path = normalizeMountPath(rawPath);
+  const path = mountPathOf(rawPath, 'missing mount path');
   const existing = core.state.mounts.get(path);
   if (req.op === 'read') {
     if (!existing) throw badRequest(`No secret engine mount at ${path}`);
@@ -72,10 +96,7 @@ export function mountOne(core: Core, req: VaultRequest, rawPath: string): Reply 
     if (!existing) return {};
     if (existing.builtin) throw badRequest(`cannot unmount ${JSON.stringify(path)}`);
     const data = core.state.kv.get(existing.uuid);
-    if (data) for (const k of kvRecordKeys(existing.uuid, data)) core.touch(k);
-    core.state.mounts.delete(path);
-    core.state.kv.delete(existing.uuid);
-    core.touch(recordKey.mount(path));
+    disableMount(core, core.state.mounts, existing, recordKey.mount(path), data ? kvRecordKeys(existing.uuid, data) : [], () => core.state.kv.delete(existing.uuid));
     return {};
   }
   // enable
@@ -98,9 +119,7 @@ export function mountOne(core: Core, req: VaultRequest, rawPath: string): Reply 
   const version = options.version ?? '1';
   if (version !== '1' && version !== '2' && version !== '') throw badRequest(`invalid KV version: ${version}`);
   for (const r of RESERVED) if (path.startsWith(r)) throw badRequest(`cannot mount ${JSON.stringify(path)} of type ${JSON.stringify(type)}`);
-  for (const m of core.state.mounts.values()) {
-    if (path.startsWith(m.path) || m.path.startsWith(path)) throw badRequest(`path is already in use at ${m.path}`);
-  }
+  assertPathFree(core.state.mounts.values(), path);
   const entry = kvMount(path, version === '2' ? '2' : '1', str(req.body, 'description'), options);
   if (!('version' in options)) entry.options = { ...options, version: '1' };
   const data = emptyKvData(version === '2' ? 2 : 1);
@@ -152,7 +171,7 @@ export function tuneCommon(core: Core, req: VaultRequest, m: MountEntry): void {
 
 /** sys/mounts/<path>/tune: read the config, or change description, lease TTLs and the KV version (1 → 2 upgrades). */
 export function tuneMount(core: Core, req: VaultRequest, rawPath: string): Reply {
-  const path = normalizeMountPath(rawPath);
+  const path = mountPathOf(rawPath, 'missing mount path');
   const m = core.state.mounts.get(path);
   if (!m) throw badRequest(`cannot fetch sysview for path ${JSON.stringify(path)}`);
   if (req.op === 'read') return { data: tuneView(m), topLevel: true };
