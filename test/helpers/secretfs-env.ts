@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import type { TestDockerd } from '../../harness/dockerd.js';
+import { startTestDockerd, type TestDockerd } from '../../harness/dockerd.js';
 import { runCli, runCommand, type CliResult, type RunOptions } from '../../harness/run-cli.js';
 
 /** An isolated secretfs set-up for one test file: its own home, driver name and embedded store, on a private dockerd. */
@@ -15,7 +15,7 @@ export interface SecretfsEnv {
   docker(args: string[], options?: RunOptions): Promise<CliResult>;
   /** Runs `docker-secretfs init --yes` on a free port; asserts success. */
   init(): Promise<CliResult>;
-  /** Stops the driver (it unmounts) and the store, removes leftover volumes of this driver and the home. */
+  /** Stops the driver (it unmounts) and the store by their pids (SIGTERM; fails if one needed SIGKILL), removes leftover volumes of this driver and the home. */
   teardown(): Promise<void>;
 }
 
@@ -61,9 +61,42 @@ export async function createSecretfsEnv(dockerd: TestDockerd, opts: { driverName
       // A name ending in "/" cannot be addressed through dockerd's API (asking probes every driver it has
       // seen, ~30 s each for dead ones); its dockerd record goes with the private dockerd.
       for (const name of volumes.stdout.split('\n').filter((n) => n && !n.endsWith('/'))) await docker(['volume', 'rm', '-f', name]);
-      await cli(['driver', 'stop']);
-      await cli(['server', 'stop']);
+      // Both stop by the pid in their pid file, with SIGTERM: a daemon that needed more is a failure.
+      const driver = await cli(['driver', 'stop']);
+      const server = await cli(['server', 'stop']);
       await rm(home, { recursive: true, force: true });
+      if (driver.code !== 0 || driver.stderr.includes('with SIGKILL')) throw new Error(`the driver did not stop on SIGTERM: ${driver.stderr.trim()}`);
+      if (server.code !== 0) throw new Error(`the store did not stop on SIGTERM: ${server.stderr.trim()}`);
     },
   };
+}
+
+/** A secretfs set-up on a dockerd of its own; `stop()` tears down both. */
+export interface PrivateSecretfsEnv extends SecretfsEnv {
+  stop(): Promise<void>;
+}
+
+/**
+ * An initialised secretfs set-up on a private dockerd of the suite's own (startTestDockerd), for a
+ * suite that stops the driver or times lookups of unknown volume names: a stopped driver makes
+ * every later lookup on its engine wait ~30 s, and drivers other suites stopped would slow its
+ * own timings on the shared engine. If init fails, both are torn down before the error is thrown.
+ */
+export async function startPrivateSecretfsEnv(): Promise<PrivateSecretfsEnv> {
+  const dockerd = await startTestDockerd();
+  const sfs = await createSecretfsEnv(dockerd);
+  const stop = async () => {
+    try {
+      await sfs.teardown();
+    } finally {
+      await dockerd.stop();
+    }
+  };
+  try {
+    await sfs.init();
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { ...sfs, stop };
 }

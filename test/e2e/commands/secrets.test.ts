@@ -3,31 +3,25 @@ import * as assert from 'uvu/assert';
 import { randomBytes } from 'node:crypto';
 import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startTestDockerd, type TestDockerd } from '../../../harness/dockerd.js';
 import { missingRequirement, skipped } from '../../helpers/environment.js';
-import { createSecretfsEnv, type SecretfsEnv } from '../../helpers/secretfs-env.js';
+import { startPrivateSecretfsEnv, type PrivateSecretfsEnv } from '../../helpers/secretfs-env.js';
 import { runCli } from '../../../harness/run-cli.js';
 
 const test = suite('e2e/secret commands (init, put, get, ls, rm, history, policy, token)');
 const CANARY = `CANARY-${randomBytes(8).toString('hex')}`;
-let sfs: SecretfsEnv;
+let sfs: PrivateSecretfsEnv;
 let skip: string | undefined;
-
-let dockerd: TestDockerd | undefined;
 
 test.before(async () => {
   skip = await missingRequirement({ docker: true, fuse: true });
   if (skip) return;
   // A dockerd of this suite's own: doctor times a lookup of an unknown volume name, which the
   // shared engine makes slow once other suites have stopped drivers it had used.
-  dockerd = await startTestDockerd();
-  sfs = await createSecretfsEnv(dockerd);
-  await sfs.init();
+  sfs = await startPrivateSecretfsEnv();
 });
 
 test.after(async () => {
-  if (sfs) await sfs.teardown();
-  await dockerd?.stop();
+  await sfs?.stop();
 });
 
 test('init again changes nothing and says so; config and credential are 0600', async () => {

@@ -1,8 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startTestDockerd, type TestDockerd } from '../../../harness/dockerd.js';
 import { missingRequirement, skipped } from '../../helpers/environment.js';
-import { createSecretfsEnv, type SecretfsEnv } from '../../helpers/secretfs-env.js';
+import { startPrivateSecretfsEnv, type PrivateSecretfsEnv } from '../../helpers/secretfs-env.js';
 
 /**
  * A stopped host driver costs dockerd ~30 s on every lookup of an unknown volume name: `driver stop`
@@ -10,8 +9,7 @@ import { createSecretfsEnv, type SecretfsEnv } from '../../helpers/secretfs-env.
  * that brings it back. Its own dockerd: a dead driver would slow every other suite on a shared one.
  */
 const test = suite('e2e/a stopped host driver: what it costs and what says so');
-let dockerd: TestDockerd | undefined;
-let sfs: SecretfsEnv | undefined;
+let sfs: PrivateSecretfsEnv | undefined;
 let skip: string | undefined;
 
 interface Check {
@@ -25,14 +23,11 @@ interface Check {
 test.before(async () => {
   skip = await missingRequirement({ docker: true, fuse: true });
   if (skip) return;
-  dockerd = await startTestDockerd();
-  sfs = await createSecretfsEnv(dockerd);
-  await sfs.init();
+  sfs = await startPrivateSecretfsEnv();
 });
 
 test.after(async () => {
-  await sfs?.teardown();
-  await dockerd?.stop();
+  await sfs?.stop();
 });
 
 const checks = async (): Promise<Check[]> => JSON.parse((await sfs!.cli(['doctor', '--format', 'json'], { timeoutMs: 120_000 })).stdout).checks;

@@ -5,19 +5,17 @@ import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import { join } from 'node:path';
 import { missingRequirement } from '../../helpers/environment.js';
 import { CLI_ENTRY, runCli } from '../../../harness/run-cli.js';
-import { startTestStoreProcess, type TestStore } from '../../helpers/store.js';
-import { resolvePaths, type Paths } from '../../../lib/paths.js';
-import { allowPath } from '../../../lib/access/boundary.js';
-import { createVaultClient, type VaultClient } from '../../../lib/vault/client.js';
-import { resolveKvMount, writeSecret } from '../../../lib/vault/kv.js';
+import { startTestDriverDaemon, type TestDriverDaemon } from '../../helpers/driver-daemon.js';
+import type { TestStore } from '../../helpers/store.js';
+import type { Paths } from '../../../lib/paths.js';
+import type { VaultClient } from '../../../lib/vault/client.js';
 import { callDriver } from '../../../lib/driver/client.js';
 import { readDriverCredential } from '../../../lib/driver/credential.js';
 import { DEFAULT_APPROLE_MOUNT, DRIVER_APPROLE, provisionDriverAppRole } from '../../../lib/driver/driver-approle.js';
 import { DRIVER_POLICY_NAME } from '../../../lib/driver/driver-policy.js';
-import { driverStatus, startDriverInBackground, stopDriver } from '../../../lib/driver/process.js';
+import { driverStatus } from '../../../lib/driver/process.js';
 
 const exec = promisify(execFile);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -29,13 +27,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 const test = suite('driver daemon with an AppRole credential (2 s tokens, FUSE, embedded store)');
 let skip: string | undefined;
+let daemon: TestDriverDaemon;
 let store: TestStore;
 let paths: Paths;
 let root: VaultClient;
 let pid: number;
 const name = `sfa${randomBytes(4).toString('hex')}`;
-/** The driver's socket dir, inside the store's temp home. */
-const pluginDir = () => join(store.home, 'plugins');
 
 async function logins(): Promise<number> {
   const lines = (await readFile(store.auditLog, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
@@ -46,27 +43,19 @@ test.before(async () => {
   skip = await missingRequirement({ fuse: true });
   if (skip) return;
   if (!existsSync(CLI_ENTRY)) throw new Error(`${CLI_ENTRY} is missing: run npm run build`);
-  store = await startTestStoreProcess();
-  root = createVaultClient({ addr: store.addr, token: store.rootToken });
-  const mount = await resolveKvMount(root, 'secret/app-1');
-  await writeSecret(root, mount, 'secret/app-1', { 'db-password': 'approle-pw' });
-  // The socket goes to a plugin dir of the test's own: a driver socket in /run/docker/plugins would be
-  // met by the user's dockerd (doctor asks it about an unknown volume) and stall it once the driver stops.
-  paths = resolvePaths({ SECRETFS_HOME: store.home, SECRETFS_DRIVER_NAME: name, SECRETFS_PLUGIN_DIR: pluginDir() });
   // What `init --auth approle` does against the embedded store, with very short driver tokens.
-  await provisionDriverAppRole(root, paths, { tokenTtl: '2s', tokenMaxTtl: '4s' });
-  // What `init` does for the default path: volumes the driver creates may serve it.
-  await allowPath(root, 'secret/app-1');
-  const started = await startDriverInBackground(paths, { ...process.env, SECRETFS_HOME: store.home, SECRETFS_DRIVER_NAME: name, SECRETFS_PLUGIN_DIR: pluginDir() });
-  pid = started.pid;
+  daemon = await startTestDriverDaemon({
+    driverName: name,
+    secrets: { 'secret/app-1': { 'db-password': 'approle-pw' } },
+    credential: (vault, p) => provisionDriverAppRole(vault, p, { tokenTtl: '2s', tokenMaxTtl: '4s' }),
+    allow: ['secret/app-1'],
+  });
+  ({ store, paths, root, pid } = daemon);
 });
 
 test.after(async () => {
   if (skip) return;
-  await stopDriver(paths);
-  const mounts = await readFile('/proc/mounts', 'utf8');
-  await store.stop();
-  assert.not.ok(mounts.includes(store.home), 'no mount left');
+  await daemon?.stop();
 });
 
 test('the credential holds a role_id and secret_id (0600), no token; the role has the bounded driver policy', async () => {
@@ -122,7 +111,7 @@ test('a destroyed secret_id: the driver says so in its status, `driver status` a
     state = (await driverStatus(paths)).auth?.state ?? '';
   }
   assert.is(state, 'refused');
-  const env = { SECRETFS_HOME: store.home, SECRETFS_DRIVER_NAME: name, SECRETFS_PLUGIN_DIR: pluginDir(), VAULT_ADDR: store.addr, VAULT_TOKEN: store.rootToken };
+  const env = { ...daemon.env, VAULT_ADDR: store.addr, VAULT_TOKEN: store.rootToken };
   const status = await runCli(['driver', 'status'], { env });
   assert.is(status.code, 1);
   assert.match(status.stdout, /auth: AppRole, NOT LOGGED IN: Vault refused the driver's AppRole login \(.*invalid role or secret ID\): the secret_id is spent, expired or destroyed/);
@@ -135,7 +124,7 @@ test('a destroyed secret_id: the driver says so in its status, `driver status` a
 
 test('init refuses a secret_id in argv and AppRole flags without --auth approle, before touching anything', async () => {
   if (skip) return;
-  const env = { SECRETFS_HOME: store.home, SECRETFS_DRIVER_NAME: name, SECRETFS_PLUGIN_DIR: pluginDir() };
+  const env = daemon.env;
   const plain = await runCli(['init', '--yes', '--auth', 'approle', '--role-id', 'r1', '--secret-id', 'the-secret-itself'], { env });
   assert.is(plain.code, 1);
   assert.match(plain.stderr, /--secret-id takes @FILE or - \(stdin\), never the secret itself/);

@@ -3,19 +3,16 @@ import * as assert from 'uvu/assert';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { missingRequirement, skipped } from '../../helpers/environment.js';
 import { CLI_ENTRY } from '../../../harness/run-cli.js';
-import { startTestStoreProcess, type TestStore } from '../../helpers/store.js';
+import { startTestDriverDaemon, type TestDriverDaemon } from '../../helpers/driver-daemon.js';
 import { postPlugin } from '../../unit/driver/plugin-client.js';
-import { resolvePaths, type Paths } from '../../../lib/paths.js';
-import { createVaultClient, type VaultClient } from '../../../lib/vault/client.js';
-import { resolveKvMount, writeSecret } from '../../../lib/vault/kv.js';
+import type { Paths } from '../../../lib/paths.js';
+import type { VaultClient } from '../../../lib/vault/client.js';
 import { listPolicies, writePolicy } from '../../../lib/vault/policy.js';
 import { createWrappedToken, lookupAccessor } from '../../../lib/vault/tokens.js';
-import { allowPath } from '../../../lib/access/boundary.js';
 import { renderPathPolicy, volumePolicyName } from '../../../lib/access/volume-access.js';
 import { provisionDriverCredential } from '../../../lib/driver/driver-policy.js';
 import { driverStatus, startDriverInBackground, stopDriver } from '../../../lib/driver/process.js';
@@ -29,7 +26,7 @@ const exec = promisify(execFile);
  */
 const test = suite('driver trust boundary (daemon with its own credential, FUSE, embedded store)');
 let skip: string | undefined;
-let store: TestStore;
+let daemon: TestDriverDaemon;
 let root: VaultClient;
 let paths: Paths;
 let env: NodeJS.ProcessEnv;
@@ -73,27 +70,23 @@ test.before(async () => {
   skip = await missingRequirement({ fuse: true });
   if (skip) return;
   if (!existsSync(CLI_ENTRY)) throw new Error(`${CLI_ENTRY} is missing: run npm run build`);
-  store = await startTestStoreProcess();
-  root = createVaultClient({ addr: store.addr, token: store.rootToken });
-  const mount = await resolveKvMount(root, 'secret/app-1');
-  await writeSecret(root, mount, 'secret/app-1', { 'db-password': 'pw-1' });
-  await writeSecret(root, mount, 'secret/app-2', { 'db-password': 'pw-2' });
-  await writeSecret(root, mount, 'secret/team/app', { v: 'team-app' });
-  await writeSecret(root, mount, 'secret/team/admin', { v: 'team-admin' });
-  // The socket goes to a dir of the test's own: no dockerd ever sees this driver.
-  env = { ...process.env, SECRETFS_HOME: store.home, SECRETFS_DRIVER_NAME: name, SECRETFS_PLUGIN_DIR: join(store.home, 'plugins'), VAULT_ADDR: '', VAULT_TOKEN: '' };
-  paths = resolvePaths(env);
-  await provisionDriverCredential(root, paths);
-  await allowPath(root, 'secret/app-1');
-  await startDriverInBackground(paths, env);
+  daemon = await startTestDriverDaemon({
+    driverName: name,
+    secrets: {
+      'secret/app-1': { 'db-password': 'pw-1' },
+      'secret/app-2': { 'db-password': 'pw-2' },
+      'secret/team/app': { v: 'team-app' },
+      'secret/team/admin': { v: 'team-admin' },
+    },
+    credential: provisionDriverCredential,
+    allow: ['secret/app-1'],
+  });
+  ({ root, paths, env } = daemon);
 });
 
 test.after(async () => {
   if (skip) return;
-  await stopDriver(paths);
-  const mounts = await readFile('/proc/mounts', 'utf8');
-  await store.stop();
-  assert.not.ok(mounts.includes(store.home), 'no mount left');
+  await daemon?.stop();
 });
 
 test('docker volume create of a path nobody allowed: an Err naming the exact command, nothing created', async () => {
