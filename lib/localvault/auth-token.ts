@@ -164,7 +164,9 @@ function resolvePolicies(body: Record<string, unknown>, parent: TokenEntry, role
     addDefault = !noDefault;
   }
   let policies = sanitizePolicies(requested, addDefault);
-  if (noDefault || (role?.token_no_default_policy ?? false)) policies = policies.filter((p) => p !== 'default');
+  // Only the request's no_default_policy strips an explicitly asked-for `default` (token_store.go):
+  // a role's token_no_default_policy only stops adding it, and only in a role that restricts policies.
+  if (noDefault) policies = policies.filter((p) => p !== 'default');
   for (const p of policies) if (NON_ASSIGNABLE_POLICIES.includes(p)) throw badRequest(`cannot assign policy ${JSON.stringify(p)}`);
   if (policies.includes('root') && !parent.policies.includes('root')) throw badRequest('root tokens may not be created without parent token being root');
   if (policies.includes('root') && tokenType === 'batch') throw badRequest('batch tokens cannot be root tokens');
@@ -190,7 +192,7 @@ interface TokenLifetime {
 }
 
 /** TTL, explicit max TTL and period from the body and the role, capped as Vault caps them. */
-function resolveLifetime(body: Record<string, unknown>, parent: TokenEntry, role: TokenRole | undefined, policies: string[], sudo: boolean, renewableIn: boolean, creationTime: number, warnings: string[]): TokenLifetime {
+function resolveLifetime(body: Record<string, unknown>, parent: TokenEntry, role: TokenRole | undefined, policies: string[], sudo: boolean, renewableIn: boolean, creationTime: number, warnings: string[], batch = false): TokenLifetime {
   let explicitMaxTtl = duration(body, 'explicit_max_ttl');
   if (explicitMaxTtl < 0) throw badRequest('explicit_max_ttl must be positive');
   let period = duration(body, 'period');
@@ -199,7 +201,8 @@ function resolveLifetime(body: Record<string, unknown>, parent: TokenEntry, role
   let ttl = duration(body, 'ttl') || duration(body, 'lease');
   if (ttl < 0) throw badRequest('ttl must be positive');
   const bodyExplicitMax = explicitMaxTtl;
-  if (role) {
+  // A batch token takes neither the role's period nor its explicit max TTL (token_store.go).
+  if (role && !batch) {
     if (role.token_explicit_max_ttl) {
       if (explicitMaxTtl === 0) explicitMaxTtl = role.token_explicit_max_ttl;
       else {
@@ -254,7 +257,7 @@ function createToken(core: Core, req: VaultRequest, orphan: boolean, role: Token
   const policies = resolvePolicies(body, parent, role, sudo, tokenType);
   const parentAccessor = resolveParent(body, parent, role, orphan, sudo);
   const creationTime = Math.floor(Date.now() / 1000);
-  const lifetime = resolveLifetime(body, parent, role, policies, sudo, limits.renewable, creationTime, warnings);
+  const lifetime = resolveLifetime(body, parent, role, policies, sudo, limits.renewable, creationTime, warnings, tokenType === 'batch');
   const meta = readMeta(body);
 
   const gen = core.tokens.generate(tokenType);
