@@ -122,6 +122,8 @@ export class Acl {
     const merged = new Map<string, { caps: Set<Capability>; allowed?: ParameterMap; denied?: ParameterMap; required?: string[]; minWrap?: number; maxWrap?: number }>();
     for (const policy of policies) {
       for (const rule of policy.rules) {
+        // No identity entities here: a templated path is never filled in, so it grants nothing (as in Vault).
+        if (rule.templated) continue;
         let m = merged.get(rule.pattern);
         if (!m) merged.set(rule.pattern, (m = { caps: new Set() }));
         for (const c of rule.capabilities) m.caps.add(c);

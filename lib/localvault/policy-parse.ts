@@ -42,6 +42,11 @@ export interface PathRule {
   /** Wrapping TTL bounds in seconds (0 = none): a request must ask for wrapping within them. */
   minWrappingTtl?: number;
   maxWrappingTtl?: number;
+  /**
+   * The pattern holds identity templating (`{{identity.entity.id}}`). This store has no identity
+   * entities, so such a rule never applies: Vault skips a templated path it cannot fill in.
+   */
+  templated?: boolean;
 }
 
 /** A parsed policy. */
@@ -289,17 +294,18 @@ function checkParameterKey(key: string): string | undefined {
   return `parameter key ${goQuote(key)} cannot contain non-tail wildcards`;
 }
 
-/** Vault's templating check of a path (identitytpl's ValidityCheckOnly): `{{` and `}}` in pairs. */
-function checkTemplating(path: string): void {
+/** Vault's templating check of a path (identitytpl's ValidityCheckOnly): `{{` and `}}` in pairs. Returns whether it is templated. */
+function checkTemplating(path: string): boolean {
   const pieces = path.split('{{');
   if (pieces[0].includes('}}') || pieces.slice(1).some((p) => p.split('}}').length !== 2)) {
     throw new PolicyParseError('failed to validate policy templating: unbalanced templating characters');
   }
+  return pieces.length > 1;
 }
 
 function parsePathItem(item: ObjectItem): PathRule {
   const key = item.keys.length > 0 ? keyValue(item.keys[0]) : 'path';
-  checkTemplating(key);
+  const templated = checkTemplating(key);
   const prefix = `path ${goQuote(key)}:`;
   let keyErrors: string[];
   try {
@@ -350,11 +356,11 @@ function parsePathItem(item: ObjectItem): PathRule {
   const caps = new Set<Capability>();
   for (const c of capabilities) {
     // Vault stops at deny: what follows it (other capabilities, parameters, TTLs) is not looked at.
-    if (c === 'deny') return { pattern, capabilities: ['deny'] };
+    if (c === 'deny') return { pattern, capabilities: ['deny'], ...(templated ? { templated } : {}) };
     if (!GRANTABLE.has(c)) throw new PolicyParseError(`path ${goQuote(key)}: invalid capability ${goQuote(c)}`);
     caps.add(c as Capability);
   }
-  const rule: PathRule = { pattern, capabilities: [...caps] };
+  const rule: PathRule = { pattern, capabilities: [...caps], ...(templated ? { templated } : {}) };
   for (const [field, map] of [
     ['allowed_parameters', decoded.allowed],
     ['denied_parameters', decoded.denied],

@@ -67,6 +67,7 @@ const CASES: Case[] = [
   { name: 'a unicode escape', policy: 'path "caf\\u00e9" { capabilities = ["read"] }', grants: { 'café': ['read'] }, ref: 'scanner: scanEscape u' },
   { name: '${ keeps quotes inside the string: one path, the one after it', policy: 'path "x${" { capabilities = ["read"] } path "}" { capabilities = ["sudo"] }', grants: { x: ['deny'], '}': ['deny'] }, ref: 'scanner: scanString braces' },
   { name: 'JSON: booleans in a list are dropped, trailing text is not read', policy: '{"path": {"jb": {"capabilities": ["read", true]}}} trailing', grants: { jb: ['read'] }, ref: 'json: listType BOOL; Parse reads one object' },
+  { name: 'a templated path: stored, and grants nothing to a token without an identity entity (the literal path included)', policy: 'path "secret/data/{{identity.entity.id}}/*" { capabilities = ["read"] }', grants: { 'secret/data/{{identity.entity.id}}/x': ['deny'] }, ref: 'policy: parsePaths (a template it cannot fill is skipped)' },
   { name: 'only a comment', policy: '# nothing yet\n', grants: { a: ['deny'] }, ref: 'parser: empty objectList' },
 
   // NUL, escapes, characters HCL has no place for.
