@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { loadConfig } from '../../lib/config.js';
 import { DEMO_KEY, DEMO_PATH } from '../../lib/app/demo-constants.js';
 import type { CliContext } from '../context.js';
+import { readPolicyScope } from '../../lib/access/policy-scope.js';
 
 /** `demo`: set up with defaults (like `init --yes`), store a demo secret and show a container reading it. */
 export function demoCommand(ctx: CliContext): Command {
@@ -17,7 +18,7 @@ export function demoCommand(ctx: CliContext): Command {
       ctx.out.info(`$ docker secretfs run --path ${DEMO_PATH} -- ${image} cat /run/secrets/${DEMO_KEY}`);
       ctx.exitCode = 125;
       const { value, status } = await runDemo(
-        { config, docker, driverName: ctx.paths.driverName, dockerCli: ctx.dockerCli, dockerGlobalFlags: ctx.dockerGlobalFlags, env: ctx.env, step, warn: (m) => ctx.out.warn(m) },
+        { config, docker, driverName: ctx.paths.driverName, policyScope: await readPolicyScope(ctx.paths), dockerCli: ctx.dockerCli, dockerGlobalFlags: ctx.dockerGlobalFlags, env: ctx.env, step, warn: (m) => ctx.out.warn(m) },
         image,
       );
       ctx.out.data('\n');

@@ -6,6 +6,7 @@ import { parseVolumeOpts } from '../../lib/app/secret-volume.js';
 import type { CliContext } from '../context.js';
 import { exitCodeFor } from '../termination.js';
 import { openVault } from '../vault-session.js';
+import { readPolicyScope } from '../../lib/access/policy-scope.js';
 
 interface RunOptions {
   path: string[];
@@ -45,6 +46,7 @@ export function runCommand(ctx: CliContext): Command {
           vault,
           docker: ctx.docker(),
           driverName: ctx.paths.driverName,
+          policyScope: await readPolicyScope(ctx.paths),
           dockerCli: ctx.dockerCli,
           dockerGlobalFlags: ctx.dockerGlobalFlags,
           env: ctx.env,

@@ -6,6 +6,7 @@ import { renderTable } from '../output.js';
 import type { CliContext } from '../context.js';
 import { openVault } from '../vault-session.js';
 import { requireConfig } from '../../lib/config.js';
+import { readPolicyScope } from '../../lib/access/policy-scope.js';
 
 /** `volume create|ls|inspect|rm`: Docker volumes that read one Vault path with their own token. */
 export function volumeCommand(ctx: CliContext): Command {
@@ -20,7 +21,8 @@ export function volumeCommand(ctx: CliContext): Command {
     .action(async (name: string, opts: { path: string; opt: string[]; format: string }) => {
       const fsOptions = parseVolumeOpts(opts.opt);
       const { vault } = await openVault(ctx);
-      const info = await createSecretVolume({ vault, docker: ctx.docker(), driverName: ctx.paths.driverName }, { name, path: opts.path, fsOptions }).catch((err) => {
+      const deps = { vault, docker: ctx.docker(), driverName: ctx.paths.driverName, policyScope: await readPolicyScope(ctx.paths) };
+      const info = await createSecretVolume(deps, { name, path: opts.path, fsOptions }).catch((err) => {
         throw explainDriverError(err, ctx.paths.driverName);
       });
       if (opts.format === 'json') ctx.out.json({ name: info.name, driver: info.driver, path: info.labels[LABEL_PATH] });

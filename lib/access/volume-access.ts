@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { UsageError } from '../errors.js';
 import type { KvMount } from '../vault/kv-path.js';
 import { renderHcl, renderPolicy } from '../vault/policy.js';
@@ -51,17 +51,33 @@ export const VOLUME_POLICY_PREFIX = 'secretfs-volume-';
 /** Every policy that allows a path for driver-created volumes (`allow PATH`) starts with this. */
 export const ALLOW_POLICY_PREFIX = 'secretfs-allow-';
 
+/** 16 hex digits of SHA-256 over the parts (NUL-separated, so no two part lists collide). */
+function shortHash(...parts: string[]): string {
+  return createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 16);
+}
+
 /**
- * The policy of one volume created by an administrator. Each creation gets its own name (a random
- * suffix), so undoing a failed creation can never touch the policy of a volume of the same name.
+ * The policy of one volume an administrator creates (`volume create`, `run`): one name per
+ * (installation scope, volume name, path), the same rule as allowPolicyName's (a readable part and
+ * a hash). Creating the volume again names the same policy; removing a volume deletes the one its
+ * label names, exactly what was made; two volumes on one path have two policies, so removing one
+ * never takes the other's access. `scope` is readPolicyScope's (lib/access/policy-scope.ts).
  */
-export function volumePolicyName(volume: string): string {
-  return `${VOLUME_POLICY_PREFIX}${readable(validateVolumeName(volume))}-${randomBytes(3).toString('hex')}`;
+export function volumePolicyName(volume: string, path: string, scope: string): string {
+  return `${VOLUME_POLICY_PREFIX}${readable(validateVolumeName(volume))}-${shortHash(scope, volume, path)}`;
 }
 
 /** The policy that allows `path` (and below) for volumes the driver creates: one name per path. */
 export function allowPolicyName(path: string): string {
-  return `${ALLOW_POLICY_PREFIX}${readable(path)}-${createHash('sha256').update(path).digest('hex').slice(0, 16)}`;
+  return `${ALLOW_POLICY_PREFIX}${readable(path)}-${shortHash(path)}`;
+}
+
+/**
+ * The command that gives a volume a new token from an administrator (a volume whose wrapped
+ * token's policies the driver may not mint again): remove it and create it again.
+ */
+export function recreateVolumeCommand(name: string, path: string): string {
+  return `docker volume rm ${name} && docker secretfs volume create ${name} --path ${path}`;
 }
 
 /** The first line of an allow policy; `allow ls` and the driver read the path back from it. */

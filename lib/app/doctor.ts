@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import type { Config } from '../config.js';
 import type { DockerClient } from '../docker/client.js';
 import { socketAnswers } from '../driver/server.js';
+import { driverStatus } from '../driver/process.js';
+import { recreateVolumeCommand } from '../access/volume-access.js';
 import { findDeadMounts } from '../fs/mount-table.js';
 import type { Paths } from '../paths.js';
 import { vaultClientFromConfig } from '../vault/client.js';
@@ -23,6 +25,8 @@ export interface CheckResult {
   warn?: boolean;
   detail: string;
   hint?: string;
+  /** The things this check found one by one (e.g. each volume that needs a new token), each with its fix. */
+  items?: Array<{ name: string; detail: string; fix?: string }>;
 }
 
 export interface DoctorDeps {
@@ -121,6 +125,7 @@ export async function runDoctor(deps: DoctorDeps): Promise<CheckResult[]> {
       ...(auth.state === 'ok' ? {} : { hint: 'give the driver a new secret_id: docker secretfs init --auth approle --force (or --role-id ID --secret-id @FILE)' }),
     });
   }
+  results.push(await check('volume tokens', () => volumeTokensCheck(paths)));
   results.push(
     await check('stale mounts', async () => {
       const stale = await findDeadMounts(paths.mountRoot);
@@ -130,6 +135,24 @@ export async function runDoctor(deps: DoctorDeps): Promise<CheckResult[]> {
     }),
   );
   return results;
+}
+
+/**
+ * Volumes whose token is gone and whose policies the driver may not mint again (a volume created
+ * from a wrapped token an administrator made): they serve nothing until an administrator gives
+ * them a new token, which doctor names per volume. From the running driver, or its state file.
+ */
+async function volumeTokensCheck(paths: Paths): Promise<Omit<CheckResult, 'name'>> {
+  const { volumes } = await driverStatus(paths);
+  const needing = volumes.filter((v) => v.needsToken);
+  if (needing.length === 0) return { ok: true, detail: `${volumes.length} volume(s); none needs a new token` };
+  const items = needing.map((v) => ({ name: v.name, detail: v.needsToken!, fix: recreateVolumeCommand(v.name, v.path) }));
+  return {
+    ok: false,
+    detail: `${needing.length} volume(s) need a new token: ${items.map((i) => i.detail).join('; ')}`,
+    hint: items.map((i) => i.fix).join('; '),
+    items,
+  };
 }
 
 /** dockerd asks every legacy volume driver it has met about an unknown volume name; a dead one costs it ~30 s per lookup. */

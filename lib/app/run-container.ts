@@ -21,6 +21,8 @@ export interface RunContext {
   vault: VaultClient;
   docker: DockerClient;
   driverName: string;
+  /** This installation's policy scope (lib/access/policy-scope.ts). */
+  policyScope: string;
   dockerCli: string;
   dockerGlobalFlags: string[];
   env: NodeJS.ProcessEnv;
@@ -46,7 +48,7 @@ export async function runWithSecrets(ctx: RunContext, req: RunRequest): Promise<
   const mounts: { volume: string; target: string }[] = plan.map((m) => ({ volume: ephemeralVolumeName(), target: m.target }));
   const env = req.envFiles ? fileEnvVars(await filesOf(ctx.vault, plan, req.fsOptions), req.envFiles.prefix) : [];
   const args = dockerRunArgs(ctx.dockerGlobalFlags, mounts, req.dockerArgs, env);
-  const deps = { vault: ctx.vault, docker: ctx.docker, driverName: ctx.driverName };
+  const deps = { vault: ctx.vault, docker: ctx.docker, driverName: ctx.driverName, policyScope: ctx.policyScope };
   const created: string[] = [];
   try {
     await ctx.step(`creating a secrets volume for ${req.paths.join(', ')}`, async () => {

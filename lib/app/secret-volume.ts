@@ -38,6 +38,8 @@ export interface SecretVolumeDeps {
   vault: VaultClient;
   docker: DockerClient;
   driverName: string;
+  /** This installation's policy scope (readPolicyScope): volume policy names are deterministic within it. */
+  policyScope: string;
 }
 
 /** A fresh, unique volume name for `run`. */
@@ -59,11 +61,12 @@ export async function createSecretVolume(deps: SecretVolumeDeps, req: SecretVolu
   const path = normalizeSecretPath(req.path);
   const fsOptions = req.fsOptions ?? {};
   const mount = await resolveKvMount(deps.vault, path);
-  const policy = volumePolicyName(req.name);
+  const policy = volumePolicyName(req.name, path, deps.policyScope);
   // A `secretfs-volume-*` policy: after a driver restart the driver may mint it again through its
   // role, so the volume keeps exactly this scope.
   await writePolicy(deps.vault, policy, renderPathPolicy(path, mount, `docker secretfs volume ${req.name}: read ${path} and below`));
   let accessor: string | undefined;
+  let keepPolicy = false;
   try {
     const wrap = await createWrappedToken(deps.vault, volumeTokenRequest({ volume: req.name, path, policies: [policy], issuer: 'cli' }), WRAP_TTL);
     accessor = wrap.wrapped_accessor;
@@ -73,11 +76,15 @@ export async function createSecretVolume(deps: SecretVolumeDeps, req: SecretVolu
       options: { ...fsOptions, path, token: wrap.token },
       labels: { [LABEL_PATH]: path, [LABEL_POLICY]: policy, ...(accessor ? { [LABEL_ACCESSOR]: accessor } : {}) },
     });
-    if (volume.labels[LABEL_ACCESSOR] !== accessor) throw new UsageError(`a volume named ${req.name} exists already`);
+    if (volume.labels[LABEL_ACCESSOR] !== accessor) {
+      // The same name on the same path names the same policy: it is that volume's, and stays.
+      if (volume.labels[LABEL_POLICY] === policy) keepPolicy = true;
+      throw new UsageError(`a volume named ${req.name} exists already`);
+    }
     return volume;
   } catch (err) {
     if (accessor) await revokeAccessor(deps.vault, accessor).catch(() => undefined);
-    await deletePolicy(deps.vault, policy).catch(() => undefined);
+    if (!keepPolicy) await deletePolicy(deps.vault, policy).catch(() => undefined);
     throw err;
   }
 }
@@ -86,7 +93,7 @@ export async function createSecretVolume(deps: SecretVolumeDeps, req: SecretVolu
  * Removes one of our volumes: Docker's Remove makes the driver revoke the volume's token;
  * we revoke it again by accessor (idempotent, in case the driver was down) and delete its policy.
  */
-export async function removeSecretVolume(deps: SecretVolumeDeps, name: string): Promise<void> {
+export async function removeSecretVolume(deps: Omit<SecretVolumeDeps, 'policyScope'>, name: string): Promise<void> {
   const volume = await deps.docker.inspectVolume(name);
   if (!volume) throw new UsageError(`no volume named ${name}`);
   if (volume.driver !== deps.driverName) throw new UsageError(`${name} is not a secretfs volume (driver ${volume.driver})`);

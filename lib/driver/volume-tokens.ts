@@ -2,7 +2,7 @@ import { UsageError, VaultError, isVaultFailure } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { VaultClient } from '../vault/client.js';
 import { findAllowPolicy, mintThroughRole, notMintable } from '../access/boundary.js';
-import { volumeTokenRequest } from '../access/volume-access.js';
+import { recreateVolumeCommand, volumeTokenRequest } from '../access/volume-access.js';
 import { readPolicy } from '../vault/policy.js';
 import { createSwitchableVaultClient, type SwitchableVaultClient } from '../vault/switchable-client.js';
 import {
@@ -171,9 +171,9 @@ export class VaultVolumeTokens implements VolumeTokens {
   }
 
   private refuseWider(name: string, path: string, why: string, cause?: unknown): NeedsTokenError {
-    const reason = `volume ${name} needs a new token: ${why}; it is not given a wider one. Remove it and create it again: \`docker volume rm ${name} && docker secretfs volume create ${name} --path ${path}\``;
+    const reason = `volume ${name} needs a new token: ${why}; it is not given a wider one`;
     this.blocked.set(name, reason);
-    return new NeedsTokenError(reason, { cause });
+    return new NeedsTokenError(`${reason}. Remove it and create it again: \`${recreateVolumeCommand(name, path)}\``, { cause });
   }
 
   private hold(name: string, path: string, minted: MintedToken, source: TokenSource, policies: string[]): LiveToken {

@@ -175,7 +175,7 @@ test('a wrapped token the driver may not mint again: after kill -9 the Mount say
 
 test('a wrapped token with an administrator volume policy: after kill -9 it is re-minted with the same policy and stays narrow', async () => {
   if (skip) return skipped(skip);
-  const policy = volumePolicyName('narrow2');
+  const policy = volumePolicyName('narrow2', 'secret/team', 'a-test-scope');
   // The administrator's volume policy for secret/team, narrowed further by hand: no admin/.
   const hcl = renderPathPolicy('secret/team', { mount: 'secret/', version: 2 }, 'team without admin') + 'path "secret/data/team/admin" {\n  capabilities = ["deny"]\n}\n';
   await writePolicy(root, policy, hcl);

@@ -25,14 +25,19 @@ test('one directory segment per volume, distinct for names differing only in / v
   assert.is(volumeDirName('v1'), volumeDirName('v1'));
 });
 
-test('volume and allow policy names are valid Vault policy names the role may mint; each creation gets its own volume policy', () => {
+test('volume and allow policy names are valid Vault policy names the role may mint; one volume policy per (scope, name, path)', () => {
+  const scope = 'a'.repeat(32);
   for (const n of ['v1', 'secret/App-1', 'a@b.c', '__proto__']) {
-    const p = volumePolicyName(n);
+    const p = volumePolicyName(n, 'secret/app', scope);
     assert.ok(p.startsWith(VOLUME_POLICY_PREFIX));
     assert.is(normalizePolicyName(p), p);
     assert.ok(isMintable(p));
-    assert.is.not(volumePolicyName(n), p);
+    assert.is(volumePolicyName(n, 'secret/app', scope), p, 'deterministic');
+    assert.is.not(volumePolicyName(n, 'secret/other', scope), p, 'another path, another policy');
+    assert.is.not(volumePolicyName(n, 'secret/app', 'b'.repeat(32)), p, 'another installation, another policy');
   }
+  // The parts are separated: no (name, path) pair spells another's.
+  assert.is.not(volumePolicyName('a', 'b/c', scope), volumePolicyName('a/b', 'c', scope));
   const a = allowPolicyName('secret/App-1');
   assert.ok(a.startsWith(ALLOW_POLICY_PREFIX));
   assert.is(normalizePolicyName(a), a);
