@@ -29,7 +29,11 @@ import { createSecretStore, type SecretStore } from './store.js';
  * count. Its cost, measured by bench (reads: one_version): each read is a request to this
  * process (warm opens are no longer served from the page cache, and a reader that reads to EOF
  * makes one more request, answered 0), and a shared mmap(2) of a file fails with ENODEV
- * (MAP_PRIVATE works).
+ * (MAP_PRIVATE works). Not covered: the size fstat(2) shows is the kernel's attribute of the
+ * path, from the last getattr (the kernel sends no file handle with it), so a reader that reads
+ * only st_size bytes can cut a longer version that an open took after it; making opens within
+ * the attribute time serve the version getattr last told was tried and still mixed (two opens
+ * of different versions share one size).
  */
 export interface KernelCacheOptions {
   /** 'direct_io' (default: every read goes to us); 'auto_cache' and 'none' (page cache) only for measurements. */

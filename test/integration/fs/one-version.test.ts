@@ -1,8 +1,9 @@
 /**
  * One version per open, on a real FUSE mount served by this process and the real embedded store
  * over HTTP: 4 readers (child processes) read a 256 KiB or a 2 MiB file whole, open to close, in a
- * loop, with read sizes of 64 KiB, 128 KiB (cat) and 1 MiB (dd bs=1M), while the secret is
- * rotated every few tens of ms. Every whole read must be exactly one of the written versions.
+ * loop, to end of file with read sizes of 64 KiB, 128 KiB (cat) and 1 MiB (dd bs=1M), while the
+ * secret is rotated every few tens of ms to values of different lengths. Every whole read must be
+ * exactly one of the written versions.
  * The test counts the reads that could have mixed versions (another reader opened a different
  * version while it was reading) and requires enough of them, so a pass means something.
  */
@@ -68,8 +69,13 @@ test.after(async (ctx) => {
   if (ctx.tmp) await rm(ctx.tmp, { recursive: true, force: true });
 });
 
-/** Version i of a value of about `size` bytes: its tag `v` + 6 digits repeated; above 1 MiB (Vault's longest JSON string) a JSON array of two such strings. */
-function versionValue(i: number, size: number): { value: unknown; bytes: Buffer } {
+/**
+ * Version i of a value of about `size` bytes (up to 3 KiB less, so lengths differ from one version
+ * to the next): its tag `v` + 6 digits repeated; above 1 MiB (Vault's longest JSON string) a JSON
+ * array of two such strings.
+ */
+function versionValue(i: number, baseSize: number): { value: unknown; bytes: Buffer } {
+  const size = baseSize - (i % 4) * 1024;
   const tag = `v${String(i).padStart(6, '0')}`;
   if (size <= 1024 * 1024) {
     const s = tag.repeat(Math.ceil(size / tag.length)).slice(0, size);
