@@ -123,6 +123,7 @@ test.after(async () => {
   if (socketLeft || left.length > 0 || stopped.code !== 0) console.log(stopped.stderr, (await readFile(paths.driverLogFile, 'utf8').catch(() => '')).split('\n').slice(-30).join('\n'));
   await store.stop();
   assert.is(stopped.code, 0);
+  assert.not.match(stopped.stderr, 'with SIGKILL', 'the driver stopped on SIGTERM');
   assert.not.ok(socketLeft, 'driver stop removed the socket');
   assert.equal(left, [], 'no FUSE mount is left');
 });

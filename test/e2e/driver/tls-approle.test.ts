@@ -44,11 +44,13 @@ test.before(async () => {
 test.after(async () => {
   if (skip || !home) return;
   await docker(['volume', 'rm', '-f', volume]);
-  await runCli(['driver', 'stop'], { env });
-  await runCli(['server', 'stop'], { env });
+  const driver = await runCli(['driver', 'stop'], { env });
+  const server = await runCli(['server', 'stop'], { env });
   const mounts = await readFile('/proc/mounts', 'utf8');
-  assert.not.ok(mounts.split('\n').some((l) => l.includes(' fuse') && l.split(' ')[1]?.startsWith(home)), 'no FUSE mount left');
   await pki?.remove();
+  assert.not.match(driver.stderr, 'with SIGKILL', 'the driver stopped on SIGTERM');
+  assert.is(server.code, 0, `the store stopped on SIGTERM: ${server.stderr}`);
+  assert.not.ok(mounts.split('\n').some((l) => l.includes(' fuse') && l.split(' ')[1]?.startsWith(home)), 'no FUSE mount left');
 });
 
 test('without the CA the CLI fails naming --ca-cert; with a wrong server name it names --tls-server-name', async () => {

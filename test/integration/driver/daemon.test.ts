@@ -51,9 +51,10 @@ test.before(async () => {
 test.after(async () => {
   // Only what before() got to set up: a failed before must not turn into a crash here.
   if (!store) return;
-  if (paths) await stopDriver(paths);
+  const stopped = paths ? await stopDriver(paths) : undefined;
   const mounts = await readFile('/proc/mounts', 'utf8');
   await store.stop();
+  assert.not.ok(stopped?.killed, 'the driver stopped on SIGTERM');
   assert.not.ok(mounts.includes(store!.home), 'no mount left');
 });
 

@@ -26,6 +26,7 @@ import { createVaultClient, type VaultClient } from '../../../lib/vault/client.j
 import { resolveKvMount, writeSecret } from '../../../lib/vault/kv.js';
 import { missingRequirement, skipped } from '../../helpers/environment.js';
 import { startTestStoreProcess, type TestStore } from '../../helpers/store.js';
+import { stopChildren } from '../../helpers/children.js';
 
 /** The default cache_ttl (2 s) and a margin: by then the store and the kernel have let the old value go. */
 const AFTER_CACHE_TTL_MS = 2600;
@@ -97,10 +98,11 @@ test.before(async (ctx) => {
 });
 
 test.after(async (ctx) => {
-  for (const r of ctx.readers) if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGKILL');
+  const killed = await stopChildren(ctx.readers.map((r) => r.child));
   await ctx.mount?.unmount();
   await ctx.store?.stop();
   if (ctx.tmp) await rm(ctx.tmp, { recursive: true, force: true });
+  assert.equal(killed, [], 'every reader stops on SIGTERM');
 });
 
 test('an open after the change reads the new value while an open of the old version reads it too, and so does every later open', async (ctx) => {

@@ -19,6 +19,7 @@ import { createVaultClient, type VaultClient } from '../../../lib/vault/client.j
 import { resolveKvMount, writeSecret } from '../../../lib/vault/kv.js';
 import { writePolicy } from '../../../lib/vault/policy.js';
 import { createToken } from '../../../lib/vault/tokens.js';
+import { stopChildren } from '../../helpers/children.js';
 
 const RUNNER = fileURLToPath(new URL('./fixtures/mount-runner.ts', import.meta.url));
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
@@ -63,8 +64,9 @@ test.before(async (ctx) => {
 
 test.after.each(async (ctx) => {
   for (const m of ctx.mounts.splice(0)) await m.unmount().catch(() => {});
-  for (const c of ctx.children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  const killed = await stopChildren(ctx.children.splice(0));
   if (!ctx.server) await startServer(ctx);
+  assert.equal(killed, [], 'every mount runner left stops on SIGTERM');
 });
 
 test.after(async (ctx) => {
