@@ -30,10 +30,14 @@ export interface Config {
   vaultTls?: VaultTlsSettings;
   /** Vault namespace sent as X-Vault-Namespace (init's --namespace, overridden by VAULT_NAMESPACE). */
   vaultNamespace?: string;
+  /** The managed plugin that runs the driver (`init --managed`), e.g. `secretfs/secretfs:latest`. */
+  managedPlugin?: string;
+  /** What Docker calls the volume driver (`docker volume create -d`): the managed plugin when there is one, else driverName. */
+  volumeDriver: string;
 }
 
 /** The part of Config kept in the config file (not the token, not the driver name). */
-export type ConfigFile = Partial<Omit<Config, 'vaultToken' | 'driverName'>>;
+export type ConfigFile = Partial<Omit<Config, 'vaultToken' | 'driverName' | 'volumeDriver'>>;
 
 // The store's default address belongs to the store; the config defaults to it.
 export { DEFAULT_STORE_ADDR };
@@ -44,6 +48,7 @@ export const DEFAULTS: Config = {
   defaultPath: 'secret/app-1',
   kvMount: 'secret/',
   driverName: DEFAULT_DRIVER_NAME,
+  volumeDriver: DEFAULT_DRIVER_NAME,
   requestTimeoutMs: 5000,
 };
 
@@ -72,8 +77,9 @@ function fromEnv(env: NodeJS.ProcessEnv): Partial<Config> {
  * holds one is not read for it.
  */
 export function resolveConfig({ file = {}, env = {}, flags = {} }: ConfigSources): Config {
-  const { driverName: _ignored, ...fromFile } = definedOnly(file) as Partial<Config>;
-  const merged: Config = { ...DEFAULTS, ...fromFile, ...fromEnv(env), ...definedOnly(flags), driverName: driverNameFrom(env) };
+  const { driverName: _ignored, volumeDriver: _derived, ...fromFile } = definedOnly(file) as Partial<Config>;
+  const driverName = driverNameFrom(env);
+  const merged: Config = { ...DEFAULTS, ...fromFile, ...fromEnv(env), ...definedOnly(flags), driverName, volumeDriver: fromFile.managedPlugin ?? driverName };
   // TLS settings and the namespace merge field by field: VAULT_CACERT alone keeps a recorded client cert.
   const connection = mergeConnections(
     { tls: file.vaultTls, namespace: file.vaultNamespace },
@@ -98,6 +104,7 @@ export function validateConfig(cfg: Config): string[] {
   }
   if (cfg.backend !== 'embedded' && cfg.backend !== 'vault') problems.push(`backend must be "embedded" or "vault"`);
   if (!/^[a-z][a-z0-9]*$/.test(cfg.driverName)) problems.push(`driverName must match ^[a-z][a-z0-9]*$: ${cfg.driverName}`);
+  if (cfg.managedPlugin !== undefined && !/^[a-z0-9][a-zA-Z0-9._/:-]*$/.test(cfg.managedPlugin)) problems.push(`managedPlugin is not a plugin name: ${cfg.managedPlugin}`);
   if (!cfg.defaultPath || cfg.defaultPath.includes('..') || cfg.defaultPath.startsWith('/')) {
     problems.push(`defaultPath must be a relative Vault path: ${cfg.defaultPath}`);
   }

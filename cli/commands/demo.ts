@@ -18,7 +18,7 @@ export function demoCommand(ctx: CliContext): Command {
       ctx.out.info(`$ docker secretfs run --path ${DEMO_PATH} -- ${image} cat /run/secrets/${DEMO_KEY}`);
       ctx.exitCode = 125;
       const { value, status } = await runDemo(
-        { config, docker, driverName: ctx.paths.driverName, policyScope: await readPolicyScope(ctx.paths), dockerCli: ctx.dockerCli, dockerGlobalFlags: ctx.dockerGlobalFlags, env: ctx.env, step, warn: (m) => ctx.out.warn(m) },
+        { config, docker, driverName: config.volumeDriver, policyScope: await readPolicyScope(ctx.paths), dockerCli: ctx.dockerCli, dockerGlobalFlags: ctx.dockerGlobalFlags, env: ctx.env, step, warn: (m) => ctx.out.warn(m) },
         image,
       );
       ctx.out.data('\n');

@@ -53,7 +53,8 @@ export function initCommand(ctx: CliContext): Command {
     .option('--role-id <id>', 'AppRole: the role_id of an existing role (default: init makes a role secretfs-driver)')
     .option('--secret-id <source>', 'AppRole: the secret_id (or a wrapping token of it) from @FILE or - (stdin); never in argv')
     .option('--approle-mount <path>', 'AppRole: where the approle method is mounted (default approle)')
-    .option('--managed [name]', 'run the driver as a managed Docker plugin that dockerd starts (default secretfs/secretfs:latest) instead of a host process')
+    .option('--managed [name]', 'run the driver as a managed Docker plugin that dockerd starts (default secretfs/secretfs:latest) instead of a host process; kept by later runs')
+    .option('--no-managed', 'back to a host driver process (disable and remove the plugin first)')
     .option('--allow <path>', 'a path volumes created with `docker volume create -d secretfs` may serve (repeatable; default: the default path)', collect, [])
     .addOption(formatOption())
     .action(async (opts: InitOptions) => {

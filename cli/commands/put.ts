@@ -44,13 +44,13 @@ export function putCommand(ctx: CliContext): Command {
           opts.base64,
         );
       }
-      const { path, vault, mount } = await openSecretPath(ctx, rawPath);
+      const { path, config, vault, mount } = await openSecretPath(ctx, rawPath);
       const result = opts.replace
         ? await writeSecret(vault, mount, path, values)
         : await updateSecret(vault, mount, path, (current) => ({ ...current, ...values }));
       const summary = { path, keys: Object.keys(values), version: result.version ?? null, replaced: Boolean(opts.replace) };
       // Which running containers the driver will tell (volumes with watch and on_change on this path).
-      const preview = await previewChange(ctx.docker(), ctx.paths.driverName, path);
+      const preview = await previewChange(ctx.docker(), config.volumeDriver, path);
       if (opts.format === 'json') {
         ctx.out.json({ ...summary, notify: preview.notices?.map((n) => ({ volume: n.volume, action: n.action, containers: n.containers, withinMs: n.watchMs + n.debounceMs })) ?? null });
         return;

@@ -45,7 +45,7 @@ export function runCommand(ctx: CliContext): Command {
         {
           vault,
           docker: ctx.docker(),
-          driverName: ctx.paths.driverName,
+          driverName: config.volumeDriver,
           policyScope: await readPolicyScope(ctx.paths),
           dockerCli: ctx.dockerCli,
           dockerGlobalFlags: ctx.dockerGlobalFlags,

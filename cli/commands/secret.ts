@@ -11,6 +11,7 @@ import { collect, formatOption } from '../options.js';
 import { renderTable } from '../output.js';
 import type { CliContext } from '../context.js';
 import { openVault } from '../vault-session.js';
+import { requireConfig } from '../../lib/config.js';
 
 /** `secret create|allow|ls|rotate`: Swarm secrets whose value is read from Vault when a task starts. */
 export function secretCommand(ctx: CliContext): Command {
@@ -37,9 +38,9 @@ export function secretCommand(ctx: CliContext): Command {
         ...(opts.format !== undefined ? { 'secretfs.format': opts.format } : {}),
         ...(opts.version !== undefined ? { 'secretfs.version': opts.version } : {}),
       });
-      const { vault } = await openVault(ctx);
-      const created = await createSwarmSecret({ vault, swarm: swarm(), driverName: ctx.paths.driverName, name, spec, labels: own });
-      if (opts.output === 'json') ctx.out.json({ ...created, driver: ctx.paths.driverName });
+      const { config, vault } = await openVault(ctx);
+      const created = await createSwarmSecret({ vault, swarm: swarm(), driverName: config.volumeDriver, name, spec, labels: own });
+      if (opts.output === 'json') ctx.out.json({ ...created, driver: config.volumeDriver });
       else {
         ctx.out.data(created.id + '\n');
         const what = spec.key !== undefined ? `key ${spec.key} of ${spec.path}` : `${spec.path} as ${spec.format}`;
@@ -64,8 +65,8 @@ export function secretCommand(ctx: CliContext): Command {
     .description('list the Swarm secrets backed by secretfs, with the Vault version a new task would get')
     .addOption(formatOption())
     .action(async (opts: { format: string }) => {
-      const { vault } = await openVault(ctx);
-      const rows = await listSwarmSecrets({ vault, swarm: swarm(), driverName: ctx.paths.driverName });
+      const { config, vault } = await openVault(ctx);
+      const rows = await listSwarmSecrets({ vault, swarm: swarm(), driverName: config.volumeDriver });
       if (opts.format === 'json') ctx.out.json(rows);
       else {
         ctx.out.data(
@@ -84,7 +85,8 @@ export function secretCommand(ctx: CliContext): Command {
     .option('--dry-run', 'say which services would be restarted, change nothing')
     .addOption(formatOption())
     .action(async (names: string[], opts: { service: string[]; dryRun?: boolean; format: string }) => {
-      const plan = await planRotation({ swarm: swarm(), driverName: ctx.paths.driverName, names, onlyServices: opts.service });
+      const { volumeDriver } = await requireConfig(ctx.paths, ctx.env);
+      const plan = await planRotation({ swarm: swarm(), driverName: volumeDriver, names, onlyServices: opts.service });
       if (!opts.dryRun) {
         // docker shows the progress of each update itself (on our stderr).
         for (const service of plan.services) {

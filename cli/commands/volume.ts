@@ -20,10 +20,10 @@ export function volumeCommand(ctx: CliContext): Command {
     .addOption(formatOption())
     .action(async (name: string, opts: { path: string; opt: string[]; format: string }) => {
       const fsOptions = parseVolumeOpts(opts.opt);
-      const { vault } = await openVault(ctx);
-      const deps = { vault, docker: ctx.docker(), driverName: ctx.paths.driverName, policyScope: await readPolicyScope(ctx.paths) };
+      const { config, vault } = await openVault(ctx);
+      const deps = { vault, docker: ctx.docker(), driverName: config.volumeDriver, policyScope: await readPolicyScope(ctx.paths) };
       const info = await createSecretVolume(deps, { name, path: opts.path, fsOptions }).catch((err) => {
-        throw explainDriverError(err, ctx.paths.driverName);
+        throw explainDriverError(err, config.volumeDriver);
       });
       if (opts.format === 'json') ctx.out.json({ name: info.name, driver: info.driver, path: info.labels[LABEL_PATH] });
       else {
@@ -37,8 +37,8 @@ export function volumeCommand(ctx: CliContext): Command {
     .addOption(formatOption())
     .action(async (opts: { format: string }) => {
       // Not set up yet is said as such, rather than as an empty list.
-      await requireConfig(ctx.paths, ctx.env);
-      const volumes = await listSecretVolumes({ docker: ctx.docker(), driverName: ctx.paths.driverName });
+      const config = await requireConfig(ctx.paths, ctx.env);
+      const volumes = await listSecretVolumes({ docker: ctx.docker(), driverName: config.volumeDriver });
       const rows = volumes.map((v) => ({ name: v.name, path: v.labels[LABEL_PATH] ?? v.options.path ?? v.name, mounted: Boolean(v.mountpoint), mountpoint: v.mountpoint || null }));
       if (opts.format === 'json') ctx.out.json(rows);
       else ctx.out.data(renderTable(['NAME', 'PATH', 'MOUNTED'], rows.map((r) => [r.name, r.path, r.mounted ? 'yes' : 'no'])));
@@ -59,9 +59,9 @@ export function volumeCommand(ctx: CliContext): Command {
     .description('remove a volume, revoke its token and delete its policy')
     .argument('<names...>', 'volume names')
     .action(async (names: string[]) => {
-      const { vault } = await openVault(ctx);
+      const { config, vault } = await openVault(ctx);
       for (const name of names) {
-        await removeSecretVolume({ vault, docker: ctx.docker(), driverName: ctx.paths.driverName }, name);
+        await removeSecretVolume({ vault, docker: ctx.docker(), driverName: config.volumeDriver }, name);
         ctx.out.success(`removed ${name}`);
       }
     });

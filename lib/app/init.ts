@@ -121,11 +121,12 @@ export async function initialize(deps: InitDeps, choices: InitChoices): Promise<
     defaultPath,
     ...(admin.connection.tls ? { vaultTls: admin.connection.tls } : {}),
     ...(admin.connection.namespace ? { vaultNamespace: admin.connection.namespace } : {}),
+    ...(choices.managed ? { managedPlugin: choices.managed } : {}),
   };
   await deps.step('writing the config', async () => {
     const existing = await readConfigFile(paths).catch(() => undefined);
     if (!choices.force && existing && isDeepStrictEqual(pick(existing), pick(config))) return false;
-    const { vaultTls: _t, vaultNamespace: _n, ...kept } = existing ?? {};
+    const { vaultTls: _t, vaultNamespace: _n, managedPlugin: _m, ...kept } = existing ?? {};
     await writeConfigFile(paths, { ...kept, ...config });
     return true;
   }, (written) => record({ step: 'config', changed: written, detail: written ? `config written (${paths.configFile}, 0600)` : `config unchanged (${paths.configFile})` }));
@@ -148,7 +149,7 @@ async function managedDriver(deps: InitDeps, name: string, credentialChanged: bo
 }
 
 function pick(c: ConfigFile): ConfigFile {
-  return { backend: c.backend, vaultAddr: c.vaultAddr, tokenFile: c.tokenFile, kvMount: c.kvMount, defaultPath: c.defaultPath, vaultTls: c.vaultTls, vaultNamespace: c.vaultNamespace };
+  return { backend: c.backend, vaultAddr: c.vaultAddr, tokenFile: c.tokenFile, kvMount: c.kvMount, defaultPath: c.defaultPath, vaultTls: c.vaultTls, vaultNamespace: c.vaultNamespace, managedPlugin: c.managedPlugin };
 }
 
 /** The driver gets its credential from the file written here, never from VAULT_TOKEN. */
@@ -216,6 +217,16 @@ async function ensureDriverCredential(paths: Paths, admin: VaultClient, choices:
   return true;
 }
 
+/**
+ * Whether init sets up the managed plugin: `--managed [NAME]` yes, `--no-managed` no (back to a host
+ * driver), neither: as the config says (so a second `init` keeps the mode the first chose).
+ */
+function managedChoice(flag: boolean | string | undefined, recorded: string | undefined): { managed?: string } {
+  if (flag === false) return {};
+  if (flag === undefined) return recorded ? { managed: normalizePluginName(recorded) } : {};
+  return { managed: normalizePluginName(flag === true ? DEFAULT_PLUGIN_NAME : flag) };
+}
+
 /** Flags of `init` that shape the choices. */
 export interface InitFlags {
   embedded?: boolean;
@@ -238,7 +249,7 @@ export interface InitFlags {
   roleId?: string;
   secretId?: string;
   approleMount?: string;
-  /** `--managed [NAME]`: the driver as a managed Docker plugin (true: the default name). */
+  /** `--managed [NAME]`: the driver as a managed Docker plugin (true: the default name); false: `--no-managed`. */
   managed?: boolean | string;
 }
 
@@ -276,6 +287,6 @@ export async function defaultInitChoices(paths: Paths, env: NodeJS.ProcessEnv, f
     connection: initConnection(env, flags),
     driverAuth: flags.auth ?? 'token',
     ...(flags.auth === 'approle' ? { approle: { roleId: flags.roleId, secretId: flags.secretId, mount: flags.approleMount } } : {}),
-    ...(flags.managed ? { managed: normalizePluginName(flags.managed === true ? DEFAULT_PLUGIN_NAME : flags.managed) } : {}),
+    ...managedChoice(flags.managed, existing?.managedPlugin),
   };
 }

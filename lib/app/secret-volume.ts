@@ -127,7 +127,9 @@ export function parseVolumeOpts(values: string[]): VolumeOpts {
 /** Wraps a Docker failure that means our driver is not running. */
 export function explainDriverError(err: unknown, driverName: string): unknown {
   if (err instanceof DockerError && /plugin .* not found|no such file|connection refused/i.test(err.message)) {
-    return new DockerError(err.message, { cause: err, hint: `is the secretfs driver running? \`docker secretfs driver start\` (driver name ${driverName})` });
+    // A managed plugin's name is a reference (secretfs/secretfs:latest); a host driver's is a plain word.
+    const hint = /[/:]/.test(driverName) ? `is the managed plugin enabled? \`docker plugin enable ${driverName}\`` : `is the secretfs driver running? \`docker secretfs driver start\` (driver name ${driverName})`;
+    return new DockerError(err.message, { cause: err, hint });
   }
   return err;
 }

@@ -89,7 +89,8 @@ test('init --managed builds the plugin from this install, enables it, and starts
   const status = await sfs!.cli(['driver', 'status', '--format', 'json']);
   assert.is(JSON.parse(status.stdout).running, false, 'no host driver process');
 
-  const again = await sfs!.cli(['init', '--yes', '--managed', '--store-addr', 'http://127.0.0.1:0', '--format', 'json'], { timeoutMs: 120_000 });
+  // Run again without --managed: the config keeps the mode, and nothing changes.
+  const again = await sfs!.cli(['init', '--yes', '--store-addr', 'http://127.0.0.1:0', '--format', 'json'], { timeoutMs: 120_000 });
   assert.is(again.code, 0, again.stderr);
   const kept = (JSON.parse(again.stdout).steps as { step: string; changed: boolean; detail: string }[]).find((s) => s.step === 'driver')!;
   assert.equal(kept, { step: 'driver', changed: false, detail: `managed plugin ${PLUGIN} enabled (volumes: docker volume create -d ${PLUGIN})` });
@@ -155,6 +156,22 @@ test('a volume of the plugin serves the secret to a container, and again after d
   assert.ok(log.filter((l) => l.msg === 'volume mounted' && l.volume === volume).length >= 3, 'mounted for each container start');
   const plugin = await sfs!.docker(['plugin', 'ls', '--format', '{{.Name}} {{.Enabled}}']);
   assert.is(plugin.stdout.trim(), `${PLUGIN} true`);
+});
+
+test("the CLI's run and volume commands use the plugin", async () => {
+  if (skip) return skipped(skip);
+  const run = await sfs!.cli(['run', '--', 'alpine', 'cat', '/run/secrets/db-password'], { timeoutMs: 120_000 });
+  assert.is(run.code, 0, run.stderr);
+  assert.is(run.stdout, second);
+  const cliVolume = `mp-cli-${tag}`;
+  const create = await sfs!.cli(['volume', 'create', cliVolume, '--path', 'secret/app-1', '--format', 'json'], { timeoutMs: 60_000 });
+  assert.is(create.code, 0, create.stderr);
+  assert.equal(JSON.parse(create.stdout), { name: cliVolume, driver: PLUGIN, path: 'secret/app-1' });
+  const ls = JSON.parse((await sfs!.cli(['volume', 'ls', '--format', 'json'])).stdout) as { name: string }[];
+  assert.equal(ls.map((v) => v.name).sort(), [cliVolume, volume].sort());
+  assert.is((await sfs!.cli(['volume', 'rm', cliVolume], { timeoutMs: 60_000 })).code, 0);
+  // run removed its own volume when the container ended: only the test's volume is left.
+  assert.is((await sfs!.docker(['volume', 'ls', '-q', '--filter', `driver=${PLUGIN}`])).stdout.trim(), volume);
 });
 
 test('a killed plugin is started again by dockerd, and its volumes serve again', async () => {

@@ -15,7 +15,9 @@ const rows: { name: string; file?: object; env?: NodeJS.ProcessEnv; flags?: obje
   { name: 'env beats file', file: { vaultAddr: 'http://file:1' }, env: { VAULT_ADDR: 'http://env:2' }, expect: { vaultAddr: 'http://env:2' } },
   { name: 'flags beat env', env: { VAULT_ADDR: 'http://env:2' }, flags: { vaultAddr: 'http://flag:3' }, expect: { vaultAddr: 'http://flag:3' } },
   { name: 'empty env values do not override', file: { defaultPath: 'secret/x' }, env: { SECRETFS_DEFAULT_PATH: '' }, expect: { defaultPath: 'secret/x' } },
-  { name: 'env driver name', env: { SECRETFS_DRIVER_NAME: 'sfs2' }, expect: { driverName: 'sfs2' } },
+  { name: 'env driver name', env: { SECRETFS_DRIVER_NAME: 'sfs2' }, expect: { driverName: 'sfs2', volumeDriver: 'sfs2' } },
+  { name: 'a managed plugin is the volume driver (init --managed)', file: { managedPlugin: 'secretfs/secretfs:latest' }, env: { SECRETFS_DRIVER_NAME: 'sfs2' }, expect: { driverName: 'sfs2', volumeDriver: 'secretfs/secretfs:latest' } },
+  { name: 'a volumeDriver in the file is not read (it is derived)', file: { volumeDriver: 'other' }, expect: { volumeDriver: 'secretfs' } },
 ];
 for (const row of rows) {
   test(`precedence: ${row.name}`, () => {
