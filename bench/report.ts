@@ -303,11 +303,11 @@ export function analysis(r: BenchResult): string[] {
   if (r.warm_p50_us !== null && floor && node !== undefined && pathOnly !== undefined && openOnly !== undefined) {
     const x = (v: number) => `${r1(v / floor)}x`;
     out.push(
-      `Warm read: secretfs ${r.warm_p50_us} us, memfs ${floor} us (${r.warm_vs_floor}x). A Node filesystem on fuse-native with nothing but synchronous in-memory handlers, mounted with the same options, takes ${node} us (${x(node)} memfs) with open and release answered in JavaScript (as secretfs does: per-open snapshots, an audit line per open), ${openOnly} us (${x(openOnly)}) with open but no release, and ${pathOnly} us (${x(pathOnly)}) with neither (libfuse answers them in C; the page cache serves the read). ` +
+      `Warm read: secretfs ${r.warm_p50_us} us, memfs ${floor} us (${r.warm_vs_floor}x). A Node filesystem on fuse-native with nothing but synchronous in-memory handlers, mounted with the same options, takes ${node} us (${x(node)} memfs) with open and release answered in JavaScript (as secretfs does: per-open snapshots, an audit line per open), ${openOnly} us (${x(openOnly)}) with open but no release, and ${pathOnly} us (${x(pathOnly)}) with neither (libfuse answers them in C; the read, direct_io as every mount, still crosses to JS). ` +
         `So ${r1(node - pathOnly)} us of a warm open+close is fuse-native handing FUSE_OPEN and FUSE_RELEASE to the JS thread and back, and ${Math.abs(r.warm_p50_us - node) < 3 ? 'secretfs\'s own work there is within the noise of nothing' : `${r1(r.warm_p50_us - node)} us is secretfs's own work there`}. ` +
         (node / floor <= 2
           ? 'On this machine the hand-off leaves room for the target.'
-          : `With an open handler in JS no filesystem on fuse-native reaches 2x here: dropping only the release handler gives ${x(openOnly)}; only a design whose opens never reach the JS thread does (${x(pathOnly)}: no open/release handlers, reads served by path from the store's cache, so no per-open snapshot and no audit line per open), or a C front end (libfuse3 with FUSE_NO_OPEN_SUPPORT would let the kernel skip FUSE_OPEN).`),
+          : `With an open handler in JS no filesystem on fuse-native reaches 2x here: dropping only the release handler gives ${x(openOnly)}; only a design whose opens never reach the JS thread comes near (${x(pathOnly)}: no open/release handlers, reads served by path from the store's cache, so no per-open snapshot, which one version per open needs, and no audit line per open), or a C front end (libfuse3 with FUSE_NO_OPEN_SUPPORT would let the kernel skip FUSE_OPEN).`),
     );
   }
   const lib = at(d, 'reads', 'vault_get', 'lib_vault_p50_us');
