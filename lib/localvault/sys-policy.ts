@@ -39,9 +39,8 @@ function writePolicy(core: Core, req: VaultRequest, rawName: string, legacy: boo
     text = str(req.body, 'rules');
     warnings.push(`'rules' is deprecated, please use 'policy' instead`);
   }
-  if (!text.trim()) throw badRequest(`'policy' parameter not supplied or empty`);
-  if (name === 'root') throw badRequest('cannot update root policy');
-  if (name === 'response-wrapping' || name === 'control-group') throw badRequest(`cannot update ${name} policy`);
+  // Only an empty text is refused here: whitespace parses (as a policy with no paths), as in Vault.
+  if (!text) throw badRequest(`'policy' parameter not supplied or empty`);
   text = maybeBase64(text);
   let parsed;
   try {
@@ -50,6 +49,9 @@ function writePolicy(core: Core, req: VaultRequest, rawName: string, legacy: boo
     if (err instanceof PolicyParseError) throw badRequest(`failed to parse policy: ${err.message}`);
     throw err;
   }
+  // Vault's policy store refuses these names after parsing (SetPolicy).
+  if (name === 'root') throw badRequest('cannot update root policy');
+  if (name === 'response-wrapping' || name === 'control-group') throw badRequest(`cannot update ${name} policy`);
   core.setPolicy(name, text, parsed);
   return warnings.length > 0 ? { warnings } : {};
 }

@@ -68,6 +68,7 @@ const CASES: Case[] = [
   { name: '${ keeps quotes inside the string: one path, the one after it', policy: 'path "x${" { capabilities = ["read"] } path "}" { capabilities = ["sudo"] }', grants: { x: ['deny'], '}': ['deny'] }, ref: 'scanner: scanString braces' },
   { name: 'JSON: booleans in a list are dropped, trailing text is not read', policy: '{"path": {"jb": {"capabilities": ["read", true]}}} trailing', grants: { jb: ['read'] }, ref: 'json: listType BOOL; Parse reads one object' },
   { name: 'a templated path: stored, and grants nothing to a token without an identity entity (the literal path included)', policy: 'path "secret/data/{{identity.entity.id}}/*" { capabilities = ["read"] }', grants: { 'secret/data/{{identity.entity.id}}/x': ['deny'] }, ref: 'policy: parsePaths (a template it cannot fill is skipped)' },
+  { name: 'only whitespace (only an empty text is "not supplied")', policy: ' \n\t', grants: { a: ['deny'] }, ref: 'logical_system.go handlePoliciesSet: policy.Raw == ""' },
   { name: 'only a comment', policy: '# nothing yet\n', grants: { a: ['deny'] }, ref: 'parser: empty objectList' },
 
   // NUL, escapes, characters HCL has no place for.
@@ -133,6 +134,12 @@ for (const c of CASES) {
     }
   });
 }
+
+test('root is refused after the text is parsed, as Vault\'s policy store does it', async () => {
+  assert.equal((await call('PUT', 'sys/policies/acl/root', { policy: 'path "a" {' })).body, { errors: ['failed to parse policy: At 1:12: object expected closing RBRACE got: EOF'] });
+  assert.equal((await call('PUT', 'sys/policies/acl/root', { policy: 'path "a" {}' })).body, { errors: ['cannot update root policy'] });
+  assert.equal((await call('PUT', 'sys/policies/acl/x', { policy: '' })).body, { errors: ["'policy' parameter not supplied or empty"] });
+});
 
 test('a policy Vault cannot unquote (where Vault panics and answers nothing) is refused, never stored', async () => {
   const res = await call('PUT', 'sys/policies/acl/unquotable', { policy: 'path "\\400" { capabilities = ["read"] }' });
