@@ -21,9 +21,10 @@ export interface WatchTarget {
   /** Drops the mount's cached values, so an open after the change reads the new value. */
   invalidate(): void;
   /**
-   * How long the kernel may keep a file's attributes (and so its old pages) after a getattr: the
-   * action waits at least this long after the change is seen, so the app's re-read gets the new
-   * value (fuse-native cannot tell the kernel to drop them). 0 with cache_ttl=0.
+   * How long the kernel may keep a file's attributes (its size) after a getattr: the action waits
+   * at least this long after the change is seen, so the app's re-read sees the new size too
+   * (fuse-native cannot tell the kernel to drop them; the bytes come from each open's own
+   * snapshot, direct_io). 0 with cache_ttl=0.
    */
   settleMs?: number;
 }
