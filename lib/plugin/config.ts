@@ -6,6 +6,8 @@ import type { Paths } from '../paths.js';
 
 /** The driver's home inside the plugin (SECRETFS_HOME in the template). */
 export const PLUGIN_HOME = '/secretfs';
+/** Where the Docker engine's socket is mounted in the plugin (on_change signals and restarts containers through it). */
+export const PLUGIN_DOCKER_SOCKET = '/run/secretfs/docker.sock';
 
 /** One mount of a plugin's config.json (Docker's plugin config v1 of plugin v2). */
 export interface PluginMount {
@@ -52,9 +54,10 @@ function credentialFiles(credential: DriverCredential): { name: string; path: st
  * and AppRole login status there, as on the host), the log directory too (driver.log,
  * fs-audit.log), and each file the credential names (TLS) at its own path, read-only, so the
  * paths in the credential stay true inside the plugin. A namespace or an AppRole block lives in
- * the credential file itself and needs nothing more.
+ * the credential file itself and needs nothing more. With `dockerSocket` (the engine's unix socket
+ * on the host) the plugin reaches the engine for on_change as the host driver does.
  */
-export async function pluginConfig(template: PluginConfig, paths: Paths, credential: DriverCredential): Promise<PluginConfig> {
+export async function pluginConfig(template: PluginConfig, paths: Paths, credential: DriverCredential, options: { dockerSocket?: string } = {}): Promise<PluginConfig> {
   const mounts: PluginMount[] = [
     {
       name: 'driver',
@@ -83,5 +86,11 @@ export async function pluginConfig(template: PluginConfig, paths: Paths, credent
     }
     mounts.push({ name: file.name, description: file.what, settable: ['source'], source: file.path, destination: file.path, type: 'bind', options: ['rbind', 'ro'] });
   }
-  return { ...template, mounts: [...(template.mounts ?? []), ...mounts] };
+  // The engine's socket, for on_change (as the host driver reaches it): dockerd creates it before it starts plugins.
+  const env = [...((template.env as object[] | undefined) ?? [])];
+  if (options.dockerSocket) {
+    mounts.push({ name: 'docker-socket', description: 'the Docker engine, for on_change (signal or restart the containers of a watched volume)', settable: ['source'], source: options.dockerSocket, destination: PLUGIN_DOCKER_SOCKET, type: 'bind', options: ['rbind', 'rw'] });
+    env.push({ name: 'DOCKER_HOST', description: 'the engine on_change talks to', settable: [], value: `unix://${PLUGIN_DOCKER_SOCKET}` });
+  }
+  return { ...template, env, mounts: [...(template.mounts ?? []), ...mounts] };
 }

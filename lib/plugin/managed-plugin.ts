@@ -25,6 +25,8 @@ export interface PluginDeps {
   packageRoot: string;
   /** Runs `docker ARGS` (with the CLI's global flags) and captures its output. */
   docker(args: string[], options?: { timeoutMs?: number }): Promise<CapturedDockerCli>;
+  /** The engine's unix socket on this host (from -H or DOCKER_HOST), mounted into the plugin for on_change; none for a TCP engine. */
+  dockerSocket?: string;
   /** Shows progress for one step (a spinner on a TTY). */
   step<T>(title: string, work: () => Promise<T>, done: (result: T) => string): Promise<T>;
 }
@@ -91,7 +93,7 @@ export async function createManagedPlugin(deps: PluginDeps, requested: string = 
   }
   const existing = await inspectPlugin(deps, name);
   if (existing) throw new ConfigError(`the engine already has a plugin ${name} (${existing.enabled ? 'enabled' : 'disabled'})`, { hint: `remove it first: \`docker plugin disable ${name} && docker plugin rm ${name}\`` });
-  const config = await pluginConfig(await readPluginTemplate(deps.packageRoot), paths, credential);
+  const config = await pluginConfig(await readPluginTemplate(deps.packageRoot), paths, credential, { dockerSocket: deps.dockerSocket });
   await ensurePrivateDir(paths.logDir);
 
   const context = await mkdtemp(join(tmpdir(), 'secretfs-plugin-'));

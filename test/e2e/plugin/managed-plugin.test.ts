@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { startTestDockerd, type TestDockerd } from '../../../harness/dockerd.js';
 import { missingRequirement, skipped } from '../../helpers/environment.js';
 import { createSecretfsEnv, type SecretfsEnv } from '../../helpers/secretfs-env.js';
+import { makeTestPki, type TestPki } from '../../helpers/pki.js';
 
 /**
  * The managed plugin end to end, on a dockerd of its own (a managed plugin must never reach the
@@ -23,6 +24,10 @@ const reader = `mp-reader-${tag}`;
 let dockerd: TestDockerd | undefined;
 let sfs: SecretfsEnv | undefined;
 let skip: string | undefined;
+const TLS_PLUGIN = 'secretfs/secretfs-tls:latest';
+const tlsVolume = `mp-tls-${tag}`;
+let tls: SecretfsEnv | undefined;
+let pki: TestPki | undefined;
 const first = `first-${randomBytes(6).toString('hex')}`;
 const second = `second-${randomBytes(6).toString('hex')}`;
 
@@ -65,7 +70,13 @@ test.before(async () => {
 });
 
 test.after(async () => {
-  // Cleaned up whatever failed: the container, the volume, the plugin, then the store and the dockerd.
+  // Cleaned up whatever failed: the containers, the volumes, the plugins, then the stores and the dockerd.
+  if (tls) {
+    await tls.docker(['volume', 'rm', '-f', tlsVolume], { timeoutMs: 60_000 });
+    await tls.docker(['plugin', 'rm', '-f', TLS_PLUGIN], { timeoutMs: 60_000 });
+    await tls.teardown();
+  }
+  await pki?.remove();
   if (sfs) {
     await sfs.docker(['rm', '-f', reader], { timeoutMs: 60_000 });
     await sfs.docker(['volume', 'rm', '-f', volume], { timeoutMs: 60_000 });
@@ -122,6 +133,9 @@ test('docker plugin inspect shows no token: the credential is a 0600 file in a b
   assert.is(plugin.Config.PropagatedMount, '/secretfs/mnt');
   assert.is(plugin.Config.Network.Type, 'host');
   assert.equal(plugin.Config.Linux.Capabilities, ['CAP_SYS_ADMIN']);
+  const socket = plugin.Settings.Mounts.find((m: { Name: string }) => m.Name === 'docker-socket');
+  assert.equal({ source: socket.Source, destination: socket.Destination }, { source: dockerd!.host.slice('unix://'.length), destination: '/run/secretfs/docker.sock' });
+  assert.ok(plugin.Settings.Env.includes('DOCKER_HOST=unix:///run/secretfs/docker.sock'));
 });
 
 test('a volume of the plugin serves the secret to a container, and again after dockerd restarts a --restart always container', async () => {
@@ -174,6 +188,29 @@ test("the CLI's run and volume commands use the plugin", async () => {
   assert.is((await sfs!.docker(['volume', 'ls', '-q', '--filter', `driver=${PLUGIN}`])).stdout.trim(), volume);
 });
 
+test('on_change through the plugin: it reaches the engine on the mounted socket and sends SIGHUP to the container of a watched volume', async () => {
+  if (skip) return skipped(skip);
+  const hupVolume = `mp-hup-${tag}`;
+  const hupper = `mp-hup-${tag}`;
+  try {
+    assert.is((await sfs!.cli(['put', 'secret/app-1', 'hup=-'], { input: 'h1' })).code, 0);
+    const create = await sfs!.docker(['volume', 'create', '-d', PLUGIN, '-o', 'path=secret/app-1', '-o', 'watch=1s', '-o', 'on_change=signal:HUP', hupVolume], { timeoutMs: 60_000 });
+    assert.is(create.code, 0, create.stderr);
+    const script = `trap 'echo "hup:$(cat /s/hup)"' HUP; echo "start:$(cat /s/hup)"; while true; do sleep 0.1 & wait $!; done`;
+    assert.is((await sfs!.docker(['run', '-d', '--name', hupper, '-v', `${hupVolume}:/s:ro`, 'alpine', 'sh', '-c', script], { timeoutMs: 60_000 })).code, 0);
+    await until('the container starts', 30_000, async () => ((await sfs!.docker(['logs', hupper])).stdout.includes('start:h1') ? true : undefined));
+    assert.is((await sfs!.cli(['put', 'secret/app-1', 'hup=-'], { input: 'h2' })).code, 0);
+    const out = await until('the container hears SIGHUP and reads the new value', 45_000, async () => {
+      const logs = (await sfs!.docker(['logs', hupper])).stdout;
+      return logs.includes('hup:h2') ? logs : undefined;
+    });
+    assert.equal(out.trim().split('\n'), ['start:h1', 'hup:h2']);
+  } finally {
+    await sfs!.docker(['rm', '-f', hupper], { timeoutMs: 60_000 });
+    await sfs!.docker(['volume', 'rm', '-f', hupVolume], { timeoutMs: 60_000 });
+  }
+});
+
 test('a killed plugin is started again by dockerd, and its volumes serve again', async () => {
   if (skip) return skipped(skip);
   assert.is((await sfs!.docker(['rm', '-f', reader], { timeoutMs: 60_000 })).code, 0);
@@ -191,6 +228,43 @@ test('a killed plugin is started again by dockerd, and its volumes serve again',
     return r.code === 0 ? r.stdout : undefined;
   });
   assert.is(read, second);
+});
+
+test('a plugin for a Vault over TLS with a private CA, the driver on AppRole, and a namespace: the files the credential names reach it', async () => {
+  if (skip) return skipped(skip);
+  tls = await createSecretfsEnv(dockerd!);
+  pki = await makeTestPki();
+  const started = await tls.cli(['server', 'start', '--addr', 'https://127.0.0.1:0', '--tls-cert', pki.files['server.crt'], '--tls-key', pki.files['server.key']]);
+  assert.is(started.code, 0, started.stderr);
+  const rootToken = (await readFile(join(tls.home, 'store', 'root-token'), 'utf8')).trim();
+  const admin = { VAULT_TOKEN: rootToken };
+  const init = await tls.cli(['init', '--yes', '--managed', TLS_PLUGIN, '--vault-addr', started.stdout.trim(), '--ca-cert', pki.files['ca.crt'], '--auth', 'approle', '--namespace', 'admin'], { env: admin, timeoutMs: 400_000 });
+  assert.is(init.code, 0, init.stderr);
+  const inspect = await tls.docker(['plugin', 'inspect', TLS_PLUGIN]);
+  const [plugin] = JSON.parse(inspect.stdout);
+  const ca = plugin.Settings.Mounts.find((m: { Name: string }) => m.Name === 'tls-ca-cert');
+  assert.equal({ source: ca.Source, destination: ca.Destination, options: ca.Options }, { source: pki.files['ca.crt'], destination: pki.files['ca.crt'], options: ['rbind', 'ro'] });
+  assert.is((await tls.cli(['put', 'secret/app-1', 'db-password=-'], { env: admin, input: 'tls-pw' })).code, 0);
+  const create = await tls.docker(['volume', 'create', '-d', TLS_PLUGIN, '-o', 'path=secret/app-1', tlsVolume], { timeoutMs: 60_000 });
+  assert.is(create.code, 0, create.stderr);
+  const read = await tls.docker(['run', '--rm', '-v', `${tlsVolume}:/run/secrets:ro`, 'alpine', 'cat', '/run/secrets/db-password'], { timeoutMs: 60_000 });
+  assert.is(read.code, 0, read.stderr);
+  assert.is(read.stdout, 'tls-pw');
+  // The plugin logged in with the role over TLS, in the namespace, and wrote its login state into the mounted driver directory.
+  const credential = JSON.parse(await readFile(join(tls.home, 'driver', 'credential.json'), 'utf8'));
+  assert.is(credential.token, undefined);
+  assert.ok(credential.approle.roleId);
+  const auth = JSON.parse(await readFile(join(tls.home, 'driver', 'auth-status.json'), 'utf8'));
+  assert.equal({ method: auth.method, state: auth.state }, { method: 'approle', state: 'ok' });
+  assert.ok(auth.logins >= 1);
+  const audit = (await readFile(join(tls.home, 'store', 'audit.log'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+  const logins = audit.filter((l) => l.path === 'auth/approle/login');
+  assert.ok(logins.length >= 1);
+  for (const l of logins) assert.is(l.namespace, 'admin');
+  assert.not.ok(inspect.stdout.includes(rootToken));
+  assert.is((await tls.docker(['volume', 'rm', tlsVolume], { timeoutMs: 60_000 })).code, 0);
+  assert.is((await tls.docker(['plugin', 'disable', TLS_PLUGIN], { timeoutMs: 60_000 })).code, 0);
+  assert.is((await tls.docker(['plugin', 'rm', TLS_PLUGIN], { timeoutMs: 60_000 })).code, 0);
 });
 
 test('the plugin is disabled and removed once its volumes are gone', async () => {

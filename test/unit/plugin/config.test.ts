@@ -60,6 +60,18 @@ test('config.json: the template with the driver and log directories bind-mounted
   assert.ok(env.includes('SECRETFS_HOME=/secretfs'), env.join(' '));
 });
 
+test("with the engine's unix socket, the plugin gets it mounted and DOCKER_HOST pointing at it (on_change)", async () => {
+  const paths = resolvePaths({ SECRETFS_HOME: join(dir, 'home') });
+  const config = await pluginConfig(await readPluginTemplate(repo), paths, { addr: 'http://127.0.0.1:8200', token: 't' }, { dockerSocket: '/var/run/docker.sock' });
+  const socket = config.mounts.find((m) => m.name === 'docker-socket')!;
+  assert.equal([socket.source, socket.destination, socket.options], ['/var/run/docker.sock', '/run/secretfs/docker.sock', ['rbind', 'rw']]);
+  const env = (config.env as { name: string; value: string }[]).map((e) => `${e.name}=${e.value}`);
+  assert.ok(env.includes('DOCKER_HOST=unix:///run/secretfs/docker.sock'), env.join(' '));
+  const without = await pluginConfig(await readPluginTemplate(repo), paths, { addr: 'http://127.0.0.1:8200', token: 't' });
+  assert.not.ok(without.mounts.some((m) => m.name === 'docker-socket'));
+  assert.not.ok((without.env as { name: string }[]).some((e) => e.name === 'DOCKER_HOST'));
+});
+
 test('a TLS file the credential names but that does not exist is refused, naming it', async () => {
   const paths = resolvePaths({ SECRETFS_HOME: join(dir, 'home') });
   const missing = join(dir, 'gone.pem');
