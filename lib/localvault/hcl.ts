@@ -243,7 +243,10 @@ export class CharReader {
 
   err(msg: string): void {
     this.lastError = { pos: this.recentPosition(), msg };
+    this.errors.push(this.lastError);
   }
+  /** Every error, in order (hcl's scanner tests look at the first). */
+  readonly errors: Array<{ pos: Pos; msg: string }> = [];
 
   // Shared by both scanners: numbers and escapes are scanned alike.
   scanMantissa(ch: string): string {
@@ -904,6 +907,18 @@ function checkDuplicateArguments(list: ObjectList): void {
 function checkDuplicatesIn(node: HclNode): void {
   if (node.kind === 'ObjectType') checkDuplicateArguments(node.list);
   else if (node.kind === 'ListType') node.list.forEach(checkDuplicatesIn);
+}
+
+/** The tokens of a text up to EOF (at most `max`), with every scanner error: what hcl's scanner tests check. */
+export function scanHclTokens(src: string, max = 10_000): { tokens: Token[]; errors: Array<{ pos: string; msg: string }> } {
+  const sc = new Scanner(src);
+  const tokens: Token[] = [];
+  for (let i = 0; i < max; i++) {
+    const tok = sc.scan();
+    tokens.push(tok);
+    if (tok.type === 'EOF') break;
+  }
+  return { tokens, errors: sc.r.errors.map((e) => ({ pos: formatPos(e.pos), msg: e.msg })) };
 }
 
 /** Parses HCL native syntax into hcl's tree. Throws HclSyntaxError with Vault's message. */
