@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
-import { connect } from 'node:net';
+import type { ChildProcessByStdio } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
 
 /** The variable the docker CLI (v25 and later) sets for its plugins (docker/cli cli-plugins/socket). */
 export const PLUGIN_SOCKET_ENV = 'DOCKER_CLI_PLUGIN_SOCKET';
@@ -50,21 +50,26 @@ export function watchPluginSocket(address: string, onClose: () => void): PluginS
       onClose();
     }
   };
-  const connected = new Promise<boolean>((resolve) => {
-    const socket = connect(nodeAddress(address));
-    socket.unref();
-    stop = () => socket.destroy();
-    socket.once('connect', () => {
-      resolve(true);
-      socket.on('data', () => {});
-      socket.once('close', closed);
-    });
-    socket.once('error', () => {
-      socket.destroy();
-      if (disposed || !address.startsWith('@')) return resolve(false);
-      resolve(watchWithPerl(address, closed, (s) => (stop = s)));
-    });
-  });
+  // node:net and node:child_process are loaded here, by the commands that watch, not at every start.
+  const connected = import('node:net').then(
+    ({ connect }) =>
+      new Promise<boolean>((resolve) => {
+        if (disposed) return resolve(false);
+        const socket = connect(nodeAddress(address));
+        socket.unref();
+        stop = () => socket.destroy();
+        socket.once('connect', () => {
+          resolve(true);
+          socket.on('data', () => {});
+          socket.once('close', closed);
+        });
+        socket.once('error', () => {
+          socket.destroy();
+          if (disposed || !address.startsWith('@')) return resolve(false);
+          resolve(watchWithPerl(address, closed, () => disposed, (s) => (stop = s)));
+        });
+      }),
+  );
   return {
     connected,
     dispose() {
@@ -74,9 +79,11 @@ export function watchPluginSocket(address: string, onClose: () => void): PluginS
   };
 }
 
-function watchWithPerl(address: string, closed: () => void, setStop: (stop: () => void) => void): Promise<boolean> {
+async function watchWithPerl(address: string, closed: () => void, isDisposed: () => boolean, setStop: (stop: () => void) => void): Promise<boolean> {
+  const { spawn } = await import('node:child_process');
+  if (isDisposed()) return false;
   return new Promise((resolve) => {
-    let child;
+    let child: ChildProcessByStdio<Writable, Readable, null>;
     try {
       child = spawn('perl', ['-e', PERL_WATCHER, address], { stdio: ['pipe', 'pipe', 'ignore'] });
     } catch {

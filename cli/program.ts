@@ -38,12 +38,65 @@ export function commandNamed(args: string[]): string | undefined {
   return first !== undefined && Object.hasOwn(COMMANDS, first) ? first : undefined;
 }
 
+/** What the root's help and a mistyped name's suggestions show of a command, without loading it. */
+export interface CommandSummary {
+  name: string;
+  aliases: string[];
+  description: string;
+  summary: string;
+  /** Its arguments as help writes them: `<path>`, `[key]`, `<docker-run-args...>`. */
+  args: string[];
+  hasOptions: boolean;
+  helpGroup?: string;
+}
+
+/**
+ * The summaries of every command, from the built tree. scripts/bundle.mjs writes them into the
+ * bundle (SECRETFS_COMMAND_INDEX), so `docker secretfs --help` loads no command.
+ */
+export function summarizeCommands(program: Command): CommandSummary[] {
+  return program.commands.map((c) => ({
+    name: c.name(),
+    aliases: c.aliases(),
+    description: c.description(),
+    summary: c.summary(),
+    args: c.registeredArguments.map((a) => (a.required ? `<${a.name()}${a.variadic ? '...' : ''}>` : `[${a.name()}${a.variadic ? '...' : ''}]`)),
+    hasOptions: c.options.length > 0,
+    helpGroup: c.helpGroup() || undefined,
+  }));
+}
+
+/** A command that stands in for one in the root's help: the same line, no action. */
+function stubCommand(s: CommandSummary): Command {
+  const c = new Command(s.name).description(s.description).summary(s.summary);
+  for (const alias of s.aliases) c.alias(alias);
+  for (const arg of s.args) c.argument(arg);
+  if (s.hasOptions) c.option('--stub', 'stands in for the options of the real command');
+  if (s.helpGroup) c.helpGroup(s.helpGroup);
+  return c;
+}
+
+// Set by scripts/bundle.mjs (esbuild define); undefined when the sources run through tsx.
+declare const SECRETFS_COMMAND_INDEX: CommandSummary[] | undefined;
+const BUILT_INDEX: CommandSummary[] | undefined = typeof SECRETFS_COMMAND_INDEX === 'undefined' ? undefined : SECRETFS_COMMAND_INDEX;
+
+/**
+ * Whether an argv needs only the root and the commands' summaries: root options alone (`--help`,
+ * `--version`, nothing), or a first word that names no command (its error suggests names).
+ * `help X` needs the real tree.
+ */
+export function needsOnlySummaries(args: string[]): boolean {
+  const first = args.find((a) => !a.startsWith('-'));
+  return first === undefined || (first !== 'help' && !Object.hasOwn(COMMANDS, first));
+}
+
 /**
  * Builds the command tree: with `only`, the root and that one command (what a run of it needs);
- * without, every command (help, and suggestions for a mistyped name). Each command is a factory
- * over the context, so tests can build a program with their own streams and environment.
+ * with `summaries` (and no `only`), the root and a stand-in per command, for the root's help and
+ * a mistyped name; else every command (`help X`). Each command is a factory over the context, so
+ * tests can build a program with their own streams and environment.
  */
-export async function createProgram(ctx: CliContext, only?: string): Promise<Command> {
+export async function createProgram(ctx: CliContext, only?: string, summaries: CommandSummary[] | undefined = undefined): Promise<Command> {
   const program = new Command('docker secretfs')
     .description('HashiCorp Vault secrets as read-only files in containers.\n\nStart with `docker secretfs init`, then `docker secretfs put PATH KEY` and `docker secretfs run -- IMAGE`.')
     .version(readPackageVersion(), '-v, --version', 'show the version')
@@ -52,8 +105,17 @@ export async function createProgram(ctx: CliContext, only?: string): Promise<Com
     .enablePositionalOptions()
     .showSuggestionAfterError(true)
     .configureHelp({ sortSubcommands: false });
+  if (only === undefined && summaries) {
+    for (const s of summaries) program.addCommand(stubCommand(s));
+    return program;
+  }
   const names = only !== undefined && Object.hasOwn(COMMANDS, only) ? [only] : Object.keys(COMMANDS);
   const factories = await Promise.all(names.map((name) => COMMANDS[name]()));
   for (const command of factories.map((make) => make(ctx))) program.addCommand(command);
   return program;
+}
+
+/** The program for one argv: only the command it names, or the summaries when that is all it needs (in the bundle). */
+export function createProgramFor(ctx: CliContext, args: string[]): Promise<Command> {
+  return createProgram(ctx, commandNamed(args), needsOnlySummaries(args) ? BUILT_INDEX : undefined);
 }

@@ -1,7 +1,7 @@
 import { CommanderError, type Command } from 'commander';
 import { SecretfsError } from '../lib/errors.js';
 import type { CliContext } from './context.js';
-import { commandNamed, createProgram } from './program.js';
+import { createProgramFor } from './program.js';
 
 /** Where commander writes help and usage errors (the process's stdout and stderr). */
 export interface ProgramStreams {
@@ -17,8 +17,8 @@ export interface ProgramStreams {
  */
 export async function runProgram(ctx: CliContext, args: string[], streams: ProgramStreams, debug = false): Promise<number> {
   const { out } = ctx;
-  // `get ...` needs only get; a bare `--help`, `help get` or a mistyped name need the whole tree.
-  const program = await createProgram(ctx, commandNamed(args));
+  // `get ...` needs only get; a bare `--help` or a mistyped name only the commands' summaries; `help get` the whole tree.
+  const program = await createProgramFor(ctx, args);
   // Every command reports usage errors as one line on stderr and lets us choose the exit code.
   const configure = (cmd: Command) => {
     cmd.exitOverride().configureOutput({

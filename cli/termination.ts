@@ -15,7 +15,7 @@ export const REPEAT_GRACE_MS = 1000;
  * The one place that listens for requests to stop: SIGINT, SIGTERM and the docker CLI's plugin
  * socket closing. A command that can stop cleanly (run, mount, the serve commands) calls
  * `handle()` and gets an AbortSignal whose reason is the StopReason; it cleans up and returns.
- * Any other command ends at once, as it would without handlers. A second request after the grace
+ * Any other command ends at once on a signal, as it would without handlers, and does not watch the socket. A second request after the grace
  * period ends the process at once, as SIGKILL would, after `onForcedExit` callbacks said what is left.
  */
 export interface Termination {
@@ -23,7 +23,7 @@ export interface Termination {
   handle(): AbortSignal;
   /** Registers a line to say when the process is ended at once (e.g. what stays behind); returns its removal. */
   onForcedExit(say: () => void): () => void;
-  /** Resolves once the plugin socket is watched (false when there is none, as with docker 20.10). */
+  /** Resolves once the plugin socket is watched (false when there is none, as with docker 20.10, or before `handle()`). */
   readonly socketWatched: Promise<boolean>;
   dispose(): void;
 }
@@ -65,20 +65,24 @@ export function watchTermination(opts: TerminationOptions): Termination {
   const onTerm = () => request('SIGTERM');
   process.on('SIGINT', onInt);
   process.on('SIGTERM', onTerm);
+  // The socket is watched only by a command that stops cleanly: watching costs a perl helper
+  // (see plugin-socket.ts), and any other command is short, and ends at the docker CLI's third signal.
   const address = opts.env[PLUGIN_SOCKET_ENV];
   let socket: PluginSocketWatch | undefined;
-  if (address) socket = watchPluginSocket(address, () => request('SIGTERM'));
 
   return {
     handle() {
       handled = true;
+      if (address && !socket) socket = watchPluginSocket(address, () => request('SIGTERM'));
       return controller.signal;
     },
     onForcedExit(say) {
       sayOnForcedExit.add(say);
       return () => sayOnForcedExit.delete(say);
     },
-    socketWatched: socket?.connected ?? Promise.resolve(false),
+    get socketWatched() {
+      return socket?.connected ?? Promise.resolve(false);
+    },
     dispose() {
       process.off('SIGINT', onInt);
       process.off('SIGTERM', onTerm);

@@ -1,4 +1,4 @@
-import http from 'node:http';
+import type http from 'node:http';
 import { DockerError } from '../errors.js';
 
 /** What one Engine API request takes besides its method and path. */
@@ -41,9 +41,11 @@ const UNREACHABLE = new Set(['ENOENT', 'ECONNREFUSED', 'EACCES', 'ECONNRESET', '
  */
 export function connectEngine(host?: string): Engine {
   const where = target(host);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+  // node:http is loaded at the first request: a command that never asks the engine does not pay for it.
+  let loaded: Promise<{ http: typeof http; agent: http.Agent }> | undefined;
   return {
-    request(method, path, { query, body, what, accept = [], timeoutMs = DEFAULT_TIMEOUT_MS }) {
+    async request(method, path, { query, body, what, accept = [], timeoutMs = DEFAULT_TIMEOUT_MS }) {
+      const { http, agent } = await (loaded ??= import('node:http').then(({ default: http }) => ({ http, agent: new http.Agent({ keepAlive: true, maxSockets: 8 }) })));
       const params = new URLSearchParams();
       for (const [k, v] of Object.entries(query ?? {})) {
         if (v !== undefined) params.set(k, typeof v === 'object' ? JSON.stringify(v) : String(v));
