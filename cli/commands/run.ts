@@ -38,8 +38,10 @@ export function runCommand(ctx: CliContext): Command {
       const { config, vault } = await openVault(ctx);
       // From here a stop request stops the container and cleans up; a second one, later, leaves at once and says what stays.
       let volumes: readonly string[] = [];
+      let stopping: readonly string[] = [];
       ctx.termination.onForcedExit(() => {
         if (volumes.length) ctx.out.warn(`left behind: volume ${volumes.join(', ')} (remove with: docker secretfs volume rm NAME)`);
+        if (stopping.length) ctx.out.warn(`left behind: container ${stopping.map((id) => id.slice(0, 12)).join(', ')}, still stopping (docker then removes it, and the driver its secrets volume and token)`);
       });
       const result = await runWithSecrets(
         {
@@ -54,6 +56,7 @@ export function runCommand(ctx: CliContext): Command {
           warn: (m) => ctx.out.warn(m),
           stop: ctx.termination.handle(),
           onVolumes: (names) => (volumes = [...names]),
+          onStopping: (ids) => (stopping = [...ids]),
         },
         { paths: opts.path.length ? opts.path : [config.defaultPath], target: opts.target, fsOptions, dockerArgs, envFiles: opts.envFiles ? { prefix: opts.envPrefix } : undefined },
       );

@@ -1,10 +1,12 @@
-import type { DockerClient } from '../docker/client.js';
+import { randomBytes } from 'node:crypto';
+import { findAllowPolicy } from '../access/boundary.js';
+import type { DockerClient, VolumeInfo } from '../docker/client.js';
 import { runDockerCli, type StopSignalName } from '../docker/run-cli.js';
-import { isVaultFailure } from '../errors.js';
+import { UsageError, isVaultFailure } from '../errors.js';
 import { parseKeySelection } from '../fs/key-selection.js';
 import { readSecret, resolveKvMount } from '../vault/kv.js';
-import { dockerRunArgs, fileEnvVars, planMounts, type PlannedMount } from './run-plan.js';
-import { createSecretVolume, ephemeralVolumeName, explainDriverError, removeSecretVolume, type VolumeOpts } from './secret-volume.js';
+import { RUN_LABEL, dockerRunArgs, fileEnvVars, planMounts, type PlannedMount, type RunMount } from './run-plan.js';
+import { createSecretVolume, ephemeralVolumeName, explainDriverError, removeCreatedVolume, type VolumeOpts } from './secret-volume.js';
 import type { VaultClient } from '../vault/client.js';
 
 export interface RunRequest {
@@ -33,70 +35,121 @@ export interface RunContext {
   stop?: AbortSignal;
   /** Told the volumes that exist at each moment, so a forced exit can say what it leaves behind. */
   onVolumes?(names: readonly string[]): void;
+  /** Told the containers being stopped (at a SIGTERM request), so a forced exit can say they stay until they stop. */
+  onStopping?(ids: readonly string[]): void;
 }
 
 /** How often, after a SIGTERM request, we look for the container to stop (docker may still be creating it). */
 const STOP_POLL_MS = 250;
 
 /**
- * Runs a container with each path mounted read-only from a short-lived secrets volume that has
- * its own policy and token. The volumes are removed and their tokens revoked when the container
- * stops, fails, or the run is interrupted. Resolves to the container's exit status.
+ * Runs a container with each path mounted read-only from a short-lived secrets volume of our
+ * driver, with a token of its own that is revoked when the volume goes. Resolves to the
+ * container's exit status.
+ *
+ * When an allowed path (`docker secretfs allow`) covers every path, the volumes are anonymous
+ * `--mount`s that dockerd creates with the container: the driver mints their tokens through its
+ * role at Create, and `--rm` removes them with the container, which makes the driver revoke the
+ * tokens. Nothing is asked of Vault or Docker before or after `docker run` but the allow check,
+ * and the command ends when the container does, whatever happens to this process. Otherwise
+ * each volume gets a policy and a wrapped token of ours and is created first, and removed after.
+ * Either way the volumes are `ephemeral`: the driver's sweep removes any that is left behind.
  */
 export async function runWithSecrets(ctx: RunContext, req: RunRequest): Promise<{ status: number; signalled?: StopSignalName }> {
   const plan = planMounts(req.paths, req.target);
-  const mounts: { volume: string; target: string }[] = plan.map((m) => ({ volume: ephemeralVolumeName(), target: m.target }));
-  const env = req.envFiles ? fileEnvVars(await filesOf(ctx.vault, plan, req.fsOptions), req.envFiles.prefix) : [];
-  const args = dockerRunArgs(ctx.dockerGlobalFlags, mounts, req.dockerArgs, env);
+  const runId = randomBytes(6).toString('hex');
+  // The allow check and --env-files' reads do not depend on each other.
+  const [driverMints, env] = await Promise.all([
+    Promise.all(plan.map((m) => driverMayMint(ctx.vault, m.path))).then((all) => all.every(Boolean)),
+    req.envFiles ? filesOf(ctx.vault, plan, req.fsOptions).then((files) => fileEnvVars(files, req.envFiles!.prefix)) : [],
+  ]);
+  if (driverMints) {
+    const options = { ...req.fsOptions, ephemeral: 'true' };
+    const mounts: RunMount[] = plan.map((m) => ({ target: m.target, driver: ctx.driverName, options: { ...options, path: m.path } }));
+    return runContainer(ctx, dockerRunArgs(ctx.dockerGlobalFlags, runId, mounts, req.dockerArgs, env), runId);
+  }
   const deps = { vault: ctx.vault, docker: ctx.docker, driverName: ctx.driverName, policyScope: ctx.policyScope };
-  const created: string[] = [];
+  const names = plan.map(() => ephemeralVolumeName());
+  const args = dockerRunArgs(ctx.dockerGlobalFlags, runId, plan.map((m, i) => ({ volume: names[i], target: m.target })), req.dockerArgs, env);
+  const created: VolumeInfo[] = [];
+  const report = () => ctx.onVolumes?.(created.map((v) => v.name));
   try {
     await ctx.step(`creating a secrets volume for ${req.paths.join(', ')}`, async () => {
-      for (const [i, m] of plan.entries()) {
-        if (ctx.stop?.aborted) break;
-        await createSecretVolume(deps, { name: mounts[i].volume, path: m.path, fsOptions: req.fsOptions }).catch((err) => {
-          throw explainDriverError(err, ctx.driverName);
-        });
-        created.push(mounts[i].volume);
-        ctx.onVolumes?.(created);
-      }
+      const results = await Promise.allSettled(
+        plan.map(async (m, i) => {
+          const volume = await createSecretVolume(deps, { name: names[i], path: m.path, fsOptions: req.fsOptions, ephemeral: true });
+          created.push(volume);
+          report();
+        }),
+      );
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw explainDriverError(failed.reason, ctx.driverName);
     });
     if (ctx.stop?.aborted) return { status: 128, signalled: ctx.stop.reason as StopSignalName };
-    let running = true;
-    let stopping: Promise<void> | undefined;
-    const result = await runDockerCli(ctx.dockerCli, args, ctx.env, {
-      stop: ctx.stop,
-      onTerminate: () => {
-        stopping = stopContainersOf(ctx, created, () => running);
-      },
-    }).finally(() => {
+    return await runContainer(ctx, args, runId);
+  } finally {
+    await Promise.all(
+      [...created].map((volume) =>
+        removeCreatedVolume(deps, volume).then(
+          () => {
+            created.splice(created.indexOf(volume), 1);
+            report();
+          },
+          (err) => ctx.warn(`could not remove volume ${volume.name}: ${(err as Error).message}`),
+        ),
+      ),
+    );
+  }
+}
+
+/**
+ * Whether the driver may mint the token for `path` itself: an allowed path covers it. A token of
+ * ours that may not read policies could not write one either: the driver is then the only way.
+ */
+async function driverMayMint(vault: VaultClient, path: string): Promise<boolean> {
+  try {
+    await findAllowPolicy(vault, path);
+    return true;
+  } catch (err) {
+    if (err instanceof UsageError) return false;
+    if (isVaultFailure(err, 'forbidden')) return true;
+    throw err;
+  }
+}
+
+/** Runs the docker CLI; on a SIGTERM request stops our container (found by its label) and waits for the CLI. */
+async function runContainer(ctx: RunContext, args: string[], runId: string): Promise<{ status: number; signalled?: StopSignalName }> {
+  let running = true;
+  let stopping: Promise<void> | undefined;
+  const result = await runDockerCli(ctx.dockerCli, args, ctx.env, {
+    stop: ctx.stop,
+    onTerminate: () => {
+      stopping = stopContainersOf(ctx, `${RUN_LABEL}=${runId}`, () => running);
+    },
+  })
+    .catch((err) => {
+      throw explainDriverError(err, ctx.driverName);
+    })
+    .finally(() => {
       running = false;
     });
-    await stopping;
-    return result;
-  } finally {
-    for (const name of [...created]) {
-      await removeSecretVolume(deps, name).then(
-        () => created.splice(created.indexOf(name), 1),
-        (err) => ctx.warn(`could not remove volume ${name}: ${(err as Error).message}`),
-      );
-      ctx.onVolumes?.(created);
-    }
-  }
+  await stopping;
+  return result;
 }
 
 /**
  * A SIGTERM request means `docker stop` of our container: its stop signal, then SIGKILL after its
  * stop timeout (`docker run --stop-signal`, `--stop-timeout` are honoured by dockerd). Docker may
- * still be creating the container, so we keep looking for it (by our volumes) until the docker CLI exits.
+ * still be creating the container, so we keep looking for it (by its label) until the docker CLI exits.
  */
-async function stopContainersOf(ctx: RunContext, volumes: readonly string[], stillRunning: () => boolean): Promise<void> {
+async function stopContainersOf(ctx: RunContext, label: string, stillRunning: () => boolean): Promise<void> {
   const stopped = new Map<string, Promise<void>>();
   while (stillRunning()) {
-    for (const volume of volumes) {
-      const ids = await ctx.docker.containersUsingVolume(volume).catch(() => [] as string[]);
-      for (const id of ids) {
-        if (!stopped.has(id)) stopped.set(id, ctx.docker.stopContainer(id).catch((err) => ctx.warn((err as Error).message)));
+    const ids = await ctx.docker.containersLabelled(label).catch(() => [] as string[]);
+    for (const id of ids) {
+      if (!stopped.has(id)) {
+        stopped.set(id, ctx.docker.stopContainer(id).catch((err) => ctx.warn((err as Error).message)));
+        ctx.onStopping?.([...stopped.keys()]);
       }
     }
     await new Promise((r) => setTimeout(r, STOP_POLL_MS));

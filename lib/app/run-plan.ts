@@ -65,20 +65,47 @@ export function asksForDetach(userArgs: string[]): boolean {
   return false;
 }
 
+/** The label of a run's container, so a stop request finds it whatever its volumes are called. */
+export const RUN_LABEL = 'io.secretfs.run';
+
 /**
- * The docker CLI arguments: `[globals] run --rm --mount ...,readonly [user's args]`.
- * The container is always removed when it stops, since its secrets volume is; detached runs are
- * refused because nothing would remain to clean up after them.
+ * One `--mount` of a run: a named volume (created beforehand), or one that dockerd creates with
+ * the container (anonymous, so `--rm` removes it with the container) from our driver and options.
  */
-export function dockerRunArgs(globalFlags: string[], mounts: { volume: string; target: string }[], userArgs: string[], env: string[] = []): string[] {
+export type RunMount = { target: string; volume: string } | { target: string; driver: string; options: Record<string, string> };
+
+/** A field of docker's `--mount` value (CSV, as Go's encoding/csv reads it): quoted when it holds a comma, quote or line break. */
+function csvField(field: string): string {
+  return /[",\r\n]/.test(field) ? `"${field.replaceAll('"', '""')}"` : field;
+}
+
+/**
+ * The value of one `--mount` flag of our driver's volume. Pure. dockerd refuses `readonly` for an
+ * anonymous volume; the filesystem is mounted read-only itself (lib/fs/mount.ts), so writes fail with EROFS.
+ */
+export function mountFlag(m: RunMount): string {
+  const fields = ['type=volume'];
+  if ('volume' in m) fields.push(`source=${m.volume}`, `target=${m.target}`, 'readonly');
+  else {
+    fields.push(`target=${m.target}`, `volume-driver=${m.driver}`);
+    for (const [k, v] of Object.entries(m.options)) fields.push(`volume-opt=${k}=${v}`);
+  }
+  return fields.map(csvField).join(',');
+}
+
+/**
+ * The docker CLI arguments: `[globals] run --rm --label io.secretfs.run=ID --mount ... [user's args]`. The container is always removed when it stops, since its secrets volume is;
+ * detached runs are refused because nothing would remain to clean up after them.
+ */
+export function dockerRunArgs(globalFlags: string[], runId: string, mounts: RunMount[], userArgs: string[], env: string[] = []): string[] {
   if (userArgs.length === 0) throw new UsageError('name an image: docker secretfs run -- [docker run options] IMAGE [COMMAND...]');
   if (asksForDetach(userArgs)) {
     throw new UsageError('docker secretfs run cannot run detached: its secrets volume is removed when the command ends', {
       hint: 'for a long-running container, create a volume with `docker secretfs volume create` and use `docker run -d -v NAME:/run/secrets`',
     });
   }
-  const mountFlags = mounts.flatMap((m) => ['--mount', `type=volume,source=${m.volume},target=${m.target},readonly`]);
+  const mountFlags = mounts.flatMap((m) => ['--mount', mountFlag(m)]);
   // A second --rm from the user is harmless: docker takes a repeated boolean flag.
   const envFlags = env.flatMap((e) => ['--env', e]);
-  return [...globalFlags, 'run', '--rm', ...mountFlags, ...envFlags, ...userArgs];
+  return [...globalFlags, 'run', '--rm', '--label', `${RUN_LABEL}=${runId}`, ...mountFlags, ...envFlags, ...userArgs];
 }

@@ -24,6 +24,8 @@ export interface SecretVolumeRequest {
   path: string;
   /** Filesystem options (uid, gid, mode, listing, cache_ttl, ...) as Docker `-o` strings, checked by parseVolumeOpts. */
   fsOptions?: VolumeOpts;
+  /** A volume of `run`: the driver removes it once no container uses it, should we not (lib/driver/ephemeral-sweep.ts). */
+  ephemeral?: boolean;
 }
 
 declare const checked: unique symbol;
@@ -63,17 +65,21 @@ export async function createSecretVolume(deps: SecretVolumeDeps, req: SecretVolu
   const mount = await resolveKvMount(deps.vault, path);
   const policy = volumePolicyName(req.name, path, deps.policyScope);
   // A `secretfs-volume-*` policy: after a driver restart the driver may mint it again through its
-  // role, so the volume keeps exactly this scope.
-  await writePolicy(deps.vault, policy, renderPathPolicy(path, mount, `docker secretfs volume ${req.name}: read ${path} and below`));
-  let accessor: string | undefined;
+  // role, so the volume keeps exactly this scope. Vault mints a token with a policy it does not
+  // have yet (policies are looked up per request), so the two requests go together.
+  const [written, wrapped] = await Promise.allSettled([
+    writePolicy(deps.vault, policy, renderPathPolicy(path, mount, `docker secretfs volume ${req.name}: read ${path} and below`)),
+    createWrappedToken(deps.vault, volumeTokenRequest({ volume: req.name, path, policies: [policy], issuer: 'cli' }), WRAP_TTL),
+  ]);
+  const accessor = wrapped.status === 'fulfilled' ? wrapped.value.wrapped_accessor : undefined;
   let keepPolicy = false;
   try {
-    const wrap = await createWrappedToken(deps.vault, volumeTokenRequest({ volume: req.name, path, policies: [policy], issuer: 'cli' }), WRAP_TTL);
-    accessor = wrap.wrapped_accessor;
+    if (written.status === 'rejected') throw written.reason;
+    if (wrapped.status === 'rejected') throw wrapped.reason;
     const volume = await deps.docker.createVolume({
       name: req.name,
       driver: deps.driverName,
-      options: { ...fsOptions, path, token: wrap.token },
+      options: { ...fsOptions, ...(req.ephemeral ? { ephemeral: 'true' } : {}), path, token: wrapped.value.token },
       labels: { [LABEL_PATH]: path, [LABEL_POLICY]: policy, ...(accessor ? { [LABEL_ACCESSOR]: accessor } : {}) },
     });
     if (volume.labels[LABEL_ACCESSOR] !== accessor) {
@@ -97,11 +103,18 @@ export async function removeSecretVolume(deps: Omit<SecretVolumeDeps, 'policySco
   const volume = await deps.docker.inspectVolume(name);
   if (!volume) throw new UsageError(`no volume named ${name}`);
   if (volume.driver !== deps.driverName) throw new UsageError(`${name} is not a secretfs volume (driver ${volume.driver})`);
-  await deps.docker.removeVolume(name);
+  await removeCreatedVolume(deps, volume);
+}
+
+/** Removes a volume we created (its labels name its policy and token): the volume, then its token and policy together. */
+export async function removeCreatedVolume(deps: Omit<SecretVolumeDeps, 'policyScope'>, volume: VolumeInfo): Promise<void> {
+  await deps.docker.removeVolume(volume.name);
   const accessor = volume.labels[LABEL_ACCESSOR];
-  if (accessor) await revokeAccessor(deps.vault, accessor).catch(() => undefined);
   const policy = volume.labels[LABEL_POLICY];
-  if (policy) await deletePolicy(deps.vault, policy).catch(() => undefined);
+  await Promise.all([
+    accessor ? revokeAccessor(deps.vault, accessor).catch(() => undefined) : undefined,
+    policy ? deletePolicy(deps.vault, policy).catch(() => undefined) : undefined,
+  ]);
 }
 
 /** Our volumes (those of our driver). */

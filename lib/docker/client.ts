@@ -19,6 +19,10 @@ export interface DockerClient {
   /** The volume, or undefined when the engine has none of that name; `timeoutMs` bounds the wait. */
   inspectVolume(name: string, options?: { timeoutMs?: number }): Promise<VolumeInfo | undefined>;
   removeVolume(name: string, force?: boolean): Promise<void>;
+  /** Removes a volume unless a container (in any state) refers to it: 'in use', or 'unknown' when the engine has none of that name. */
+  removeUnusedVolume(name: string): Promise<'removed' | 'in use' | 'unknown'>;
+  /** IDs of the containers, not yet stopped, that carry this label (`key=value`). */
+  containersLabelled(label: string): Promise<string[]>;
   listVolumes(filter?: { driver?: string; label?: string }): Promise<VolumeInfo[]>;
   /** IDs of the running containers that mount this volume. */
   containersUsingVolume(name: string): Promise<string[]>;
@@ -80,6 +84,16 @@ export function createDockerClient(host?: string): DockerClient {
     },
     async removeVolume(name, force = false) {
       await engine.request('DELETE', volumePath(name), { query: { force }, what: `removing volume ${name}`, accept: [404] });
+    },
+    async removeUnusedVolume(name) {
+      // 409: a container refers to it (the engine's "volume is in use").
+      const res = await engine.request('DELETE', volumePath(name), { what: `removing volume ${name}`, accept: [404, 409] });
+      return res.status === 404 ? 'unknown' : res.status === 409 ? 'in use' : 'removed';
+    },
+    async containersLabelled(label) {
+      const filters = { label: [label], status: ['created', 'running', 'restarting'] };
+      const res = await engine.request('GET', '/containers/json', { query: { filters }, what: `listing the containers labelled ${label}` });
+      return ((res.body ?? []) as { Id: string }[]).map((c) => c.Id);
     },
     async listVolumes(filter = {}) {
       const filters: Record<string, string[]> = {};

@@ -11,6 +11,7 @@ import { AppRoleLogin } from './approle-login.js';
 import { ChangeWatcher, type ContainerActions } from './change-watcher.js';
 import { createFsMounter } from './fs-mounter.js';
 import { VaultSecretProvider, type SecretProvider } from './secret-provider.js';
+import { startEphemeralSweep, sweepIntervalFrom, type SweepEngine } from './ephemeral-sweep.js';
 import { createDriverServer } from './server.js';
 import { DriverStateStore } from './state.js';
 import { SecretVolumeDriver, type VolumeMounter, type VolumeTokens } from './volume-driver.js';
@@ -34,13 +35,17 @@ export interface StartDriverOptions {
    * The Docker engine that on_change signals containers through (default: DOCKER_HOST of env, else
    * /var/run/docker.sock); null when the driver has no access to it (on_change is then refused).
    */
-  docker?: ContainerActions | null;
+  docker?: (ContainerActions & SweepEngine) | null;
+  /** How often ephemeral volumes are swept (lib/driver/ephemeral-sweep.ts; default SECRETFS_SWEEP_INTERVAL of env, else 60 s). */
+  sweepIntervalMs?: number;
 }
 
 /** A running driver. */
 export interface RunningDriver {
   readonly socketPath: string;
   readonly driver: SecretVolumeDriver;
+  /** Sweeps ephemeral volumes now (tests); undefined without access to dockerd. */
+  sweepNow?(): Promise<string[]>;
   /** Stops accepting requests, unmounts every volume, closes the server, unlinks the socket. Idempotent. */
   close(): Promise<void>;
 }
@@ -108,17 +113,23 @@ export async function startDriver(paths: Paths, options: StartDriverOptions): Pr
       watcher,
     });
     cleanups.push(() => driver.close());
+    const sweepIntervalMs = options.sweepIntervalMs ?? sweepIntervalFrom(options.env ?? {});
     const server = createDriverServer(driver, { socketPath: paths.driverSocket, log: log.child('http'), secretProvider });
     await server.listen();
+    // After listen: dockerd calls our Remove while it answers the sweep's removal.
+    const sweep = docker ? startEphemeralSweep(driver, docker, sweepIntervalMs, log.child('sweep')) : undefined;
+    if (sweep) cleanups.push(() => sweep.close());
     log.info('driver started', { name: paths.driverName, socket: paths.driverSocket, mountRoot: paths.mountRoot, pid: process.pid });
 
     let closing: Promise<void> | undefined;
     return {
       socketPath: paths.driverSocket,
       driver,
+      sweepNow: sweep?.sweepNow,
       close() {
         closing ??= (async () => {
           log.info('driver stopping');
+          await sweep?.close();
           // Stop taking requests first so nothing mounts while we unmount.
           await server.close();
           await driver.close();

@@ -71,8 +71,15 @@ export interface VolumeTokens {
   close(): void;
 }
 
-/** Every option a volume accepts: the Vault path, a wrapped token, the filesystem options and change watching. */
-export const VOLUME_OPTION_NAMES = ['path', 'token', ...FS_OPTION_NAMES, ...CHANGE_OPTION_NAMES] as const;
+/**
+ * `ephemeral=true` marks a volume of `docker secretfs run`: once no container uses it, the driver
+ * removes it itself (lib/driver/ephemeral-sweep.ts), whoever was meant to and did not (a CLI killed
+ * after its container exited, a driver that was down when dockerd removed the container).
+ */
+export const EPHEMERAL_OPTION = 'ephemeral';
+
+/** Every option a volume accepts: the Vault path, a wrapped token, the filesystem options, change watching and `ephemeral`. */
+export const VOLUME_OPTION_NAMES = ['path', 'token', ...FS_OPTION_NAMES, ...CHANGE_OPTION_NAMES, EPHEMERAL_OPTION] as const;
 
 export interface SecretVolumeDriverDeps {
   state: DriverStateStore;
@@ -113,7 +120,10 @@ export function parseVolumeOptions(name: string, opts: Record<string, string>): 
     throw new UsageError(`unknown volume option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k)).join(', ')}: valid options are ${VOLUME_OPTION_NAMES.join(', ')}`);
   }
   const options: Record<string, string> = {};
-  for (const k of [...FS_OPTION_NAMES, ...CHANGE_OPTION_NAMES]) if (opts[k] !== undefined) options[k] = opts[k].trim();
+  for (const k of [...FS_OPTION_NAMES, ...CHANGE_OPTION_NAMES, EPHEMERAL_OPTION]) if (opts[k] !== undefined) options[k] = opts[k].trim();
+  if (options[EPHEMERAL_OPTION] !== undefined && options[EPHEMERAL_OPTION] !== 'true') {
+    throw new UsageError(`invalid ${EPHEMERAL_OPTION}=${JSON.stringify(options[EPHEMERAL_OPTION])}: expected ${EPHEMERAL_OPTION}=true (or leave it out)`);
+  }
   let change: ChangeOptions;
   try {
     parseFsOptions(fsOptionsOf(options));
@@ -308,6 +318,21 @@ export class SecretVolumeDriver implements VolumeDriver {
         this.deps.log.info('volume unmounted', { volume: name });
       }
     });
+  }
+
+  /**
+   * The ephemeral volumes that are mounted by no container and were created at least `minAgeMs`
+   * ago (so a volume dockerd is creating for a container is never taken): what the sweep removes.
+   */
+  idleEphemeralVolumes(minAgeMs: number, now = Date.now()): string[] {
+    const out: string[] = [];
+    for (const vol of this.volumes.values()) {
+      if (vol.def.options[EPHEMERAL_OPTION] !== 'true' || vol.ids.size > 0 || vol.handle) continue;
+      const created = Date.parse(vol.def.createdAt);
+      if (!(now - created >= minAgeMs)) continue;
+      out.push(vol.def.name);
+    }
+    return out;
   }
 
   async path(name: string): Promise<string | undefined> {

@@ -20,8 +20,8 @@ test('two files giving one variable, and a bad prefix, are refused', () => {
 });
 
 test('the variables go before the user\'s arguments as --env flags', () => {
-  assert.equal(dockerRunArgs([], [{ volume: 'v', target: '/run/secrets' }], ['img', 'cmd'], ['A_FILE=/run/secrets/a']), [
-    'run', '--rm', '--mount', 'type=volume,source=v,target=/run/secrets,readonly', '--env', 'A_FILE=/run/secrets/a', 'img', 'cmd',
+  assert.equal(dockerRunArgs([], 'r1', [{ volume: 'v', target: '/run/secrets' }], ['img', 'cmd'], ['A_FILE=/run/secrets/a']), [
+    'run', '--rm', '--label', 'io.secretfs.run=r1', '--mount', 'type=volume,source=v,target=/run/secrets,readonly', '--env', 'A_FILE=/run/secrets/a', 'img', 'cmd',
   ]);
 });
 

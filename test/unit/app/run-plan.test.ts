@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { asksForDetach, dockerRunArgs, planMounts } from '../../../lib/app/run-plan.js';
+import { asksForDetach, dockerRunArgs, mountFlag, planMounts } from '../../../lib/app/run-plan.js';
 import { UsageError } from '../../../lib/errors.js';
 
 const test = suite('app/run-plan');
@@ -30,9 +30,15 @@ test('clashing last segments, relative targets and traversal are refused', () =>
   assert.throws(() => planMounts(['secret/../a'], '/s'), (e: unknown) => e instanceof UsageError);
 });
 
-test('docker run arguments: globals first, --rm, read-only mounts, then the user\'s', () => {
-  const args = dockerRunArgs(['-H', 'unix:///x'], [{ volume: 'v1', target: '/run/secrets' }], ['-it', 'alpine', 'ash']);
-  assert.equal(args, ['-H', 'unix:///x', 'run', '--rm', '--mount', 'type=volume,source=v1,target=/run/secrets,readonly', '-it', 'alpine', 'ash']);
+test('docker run arguments: globals first, --rm, the run label, read-only mounts, then the user arguments', () => {
+  const args = dockerRunArgs(['-H', 'unix:///x'], 'abc', [{ volume: 'v1', target: '/run/secrets' }], ['-it', 'alpine', 'ash']);
+  assert.equal(args, ['-H', 'unix:///x', 'run', '--rm', '--label', 'io.secretfs.run=abc', '--mount', 'type=volume,source=v1,target=/run/secrets,readonly', '-it', 'alpine', 'ash']);
+});
+
+test('an anonymous mount names our driver and its options; a field with a comma or quote is quoted as CSV', () => {
+  const m = { target: '/s', driver: 'secretfs', options: { path: 'secret/app-1', keys: 'a:x,b:y', mode: '0440', odd: 'say "hi"' } };
+  assert.is(mountFlag(m), 'type=volume,target=/s,volume-driver=secretfs,volume-opt=path=secret/app-1,"volume-opt=keys=a:x,b:y",volume-opt=mode=0440,"volume-opt=odd=say ""hi"""');
+  assert.is(mountFlag({ target: '/run/secrets', volume: 'v1' }), 'type=volume,source=v1,target=/run/secrets,readonly');
 });
 
 const detachRows: [string[], boolean][] = [
@@ -50,8 +56,8 @@ for (const [args, expected] of detachRows) {
 }
 
 test('a detached run and a missing image are refused', () => {
-  assert.throws(() => dockerRunArgs([], [], ['-d', 'img']), (e: unknown) => e instanceof UsageError);
-  assert.throws(() => dockerRunArgs([], [], []), (e: unknown) => e instanceof UsageError);
+  assert.throws(() => dockerRunArgs([], 'r', [], ['-d', 'img']), (e: unknown) => e instanceof UsageError);
+  assert.throws(() => dockerRunArgs([], 'r', [], []), (e: unknown) => e instanceof UsageError);
 });
 
 test.run();
