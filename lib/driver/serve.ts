@@ -21,6 +21,7 @@ export interface ServedDriver {
  * Runs the driver in this process (`docker secretfs driver serve`): starts it and writes the pid
  * file. The caller decides when it stops (the command layer on SIGTERM, SIGINT or the docker CLI's
  * plugin socket). Environment: SECRETFS_VOLUME_TOKEN_TTL (volume token TTL, default 1h),
+ * SECRETFS_SWEEP_INTERVAL (how often ephemeral volumes are swept, 1s-10m, default 60s),
  * SECRETFS_LOG_LEVEL; VAULT_ADDR and VAULT_TOKEN only before a credential file exists.
  */
 export async function serveDriver(paths: Paths, env: NodeJS.ProcessEnv, options: ServeDriverOptions = {}): Promise<ServedDriver> {
