@@ -14,6 +14,8 @@ export interface Paths {
   runDir: string;
   /** Which KV mount answers a path, remembered a few seconds across CLI commands (no secret in it). */
   kvMountCacheFile: string;
+  /** What each `run` on a path no allowed path covers made in Vault, until it is removed (lib/app/run-records.ts). */
+  runRecordsDir: string;
   /** Log files of the background processes. */
   logDir: string;
   /** The embedded store's data directory (0700): encrypted data file, key file, root token, audit log. */
@@ -80,6 +82,7 @@ export function resolvePaths(env: NodeJS.ProcessEnv = process.env): Paths {
     configFile: join(home, 'config.json'),
     runDir,
     kvMountCacheFile: join(runDir, 'kv-mounts.json'),
+    runRecordsDir: join(runDir, 'runs'),
     logDir,
     storeDir,
     storePidFile: join(runDir, 'store.pid'),

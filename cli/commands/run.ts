@@ -57,6 +57,7 @@ export function runCommand(ctx: CliContext): Command {
           stop: ctx.termination.handle(),
           onVolumes: (names) => (volumes = [...names]),
           onStopping: (ids) => (stopping = [...ids]),
+          runRecordsDir: ctx.paths.runRecordsDir,
         },
         { paths: opts.path.length ? opts.path : [config.defaultPath], target: opts.target, fsOptions, dockerArgs, envFiles: opts.envFiles ? { prefix: opts.envPrefix } : undefined },
       );

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { findAllowPolicy } from '../access/boundary.js';
+import { volumePolicyName } from '../access/volume-access.js';
 import type { DockerClient, VolumeInfo } from '../docker/client.js';
 import { runDockerCli, type StopSignalName } from '../docker/run-cli.js';
 import { UsageError, isVaultFailure } from '../errors.js';
@@ -8,6 +9,8 @@ import { readSecret, resolveKvMount } from '../vault/kv.js';
 import { RUN_LABEL, dockerRunArgs, fileEnvVars, planMounts, type PlannedMount, type RunMount } from './run-plan.js';
 import { createSecretVolume, ephemeralVolumeName, explainDriverError, removeCreatedVolume, type VolumeOpts } from './secret-volume.js';
 import type { VaultClient } from '../vault/client.js';
+import { deletePolicy } from '../vault/policy.js';
+import { deadRunRecords, removeRunRecord, writeRunRecord } from './run-records.js';
 
 export interface RunRequest {
   paths: string[];
@@ -37,6 +40,8 @@ export interface RunContext {
   onVolumes?(names: readonly string[]): void;
   /** Told the containers being stopped (at a SIGTERM request), so a forced exit can say they stay until they stop. */
   onStopping?(ids: readonly string[]): void;
+  /** Where runs record the policies they write until they delete them (paths.runRecordsDir); none: not recorded. */
+  runRecordsDir?: string;
 }
 
 /** How often, after a SIGTERM request, we look for the container to stop (docker may still be creating it). */
@@ -58,10 +63,11 @@ const STOP_POLL_MS = 250;
 export async function runWithSecrets(ctx: RunContext, req: RunRequest): Promise<{ status: number; signalled?: StopSignalName }> {
   const plan = planMounts(req.paths, req.target);
   const runId = randomBytes(6).toString('hex');
-  // The allow check and --env-files' reads do not depend on each other.
+  // The allow check, --env-files' reads and the policies of killed runs do not depend on each other.
   const [driverMints, env] = await Promise.all([
     Promise.all(plan.map((m) => driverMayMint(ctx.vault, m.path))).then((all) => all.every(Boolean)),
     req.envFiles ? filesOf(ctx.vault, plan, req.fsOptions).then((files) => fileEnvVars(files, req.envFiles!.prefix)) : [],
+    ctx.runRecordsDir ? deletePoliciesOfDeadRuns(ctx.vault, ctx.runRecordsDir).catch((err) => ctx.warn(`could not clean up after an earlier run: ${(err as Error).message}`)) : undefined,
   ]);
   if (driverMints) {
     const options = { ...req.fsOptions, ephemeral: 'true' };
@@ -71,8 +77,13 @@ export async function runWithSecrets(ctx: RunContext, req: RunRequest): Promise<
   const deps = { vault: ctx.vault, docker: ctx.docker, driverName: ctx.driverName, policyScope: ctx.policyScope };
   const names = plan.map(() => ephemeralVolumeName());
   const args = dockerRunArgs(ctx.dockerGlobalFlags, runId, plan.map((m, i) => ({ volume: names[i], target: m.target })), req.dockerArgs, env);
+  // The names createSecretVolume gives them (one rule, lib/access), known before anything is written.
+  const policies = names.map((name, i) => volumePolicyName(name, plan[i].path, ctx.policyScope));
   const created: VolumeInfo[] = [];
   const report = () => ctx.onVolumes?.(created.map((v) => v.name));
+  // On disk before the first write: a run killed before its teardown has its policies deleted by the next one.
+  if (ctx.runRecordsDir) await writeRunRecord(ctx.runRecordsDir, runId, { pid: process.pid, policies });
+  let failed = false;
   try {
     await ctx.step(`creating a secrets volume for ${req.paths.join(', ')}`, async () => {
       const results = await Promise.allSettled(
@@ -95,10 +106,24 @@ export async function runWithSecrets(ctx: RunContext, req: RunRequest): Promise<
             created.splice(created.indexOf(volume), 1);
             report();
           },
-          (err) => ctx.warn(`could not remove volume ${volume.name}: ${(err as Error).message}`),
+          (err) => {
+            failed = true;
+            ctx.warn(`could not remove volume ${volume.name}: ${(err as Error).message}`);
+          },
         ),
       ),
     );
+    // Kept when something stayed: the next run deletes its policies (the driver's sweep the volumes).
+    if (ctx.runRecordsDir && !failed) await removeRunRecord(ctx.runRecordsDir, runId);
+  }
+}
+
+/** Deletes the policies of runs that were killed before their teardown (the driver's sweep removes their volumes and tokens). */
+async function deletePoliciesOfDeadRuns(vault: VaultClient, dir: string): Promise<void> {
+  for (const [runId, record] of await deadRunRecords(dir)) {
+    // Deleting a policy that is gone already succeeds (Vault answers 204 either way).
+    await Promise.all(record.policies.map((policy) => deletePolicy(vault, policy)));
+    await removeRunRecord(dir, runId);
   }
 }
 

@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TEST_IMAGE } from '../../../harness/docker-image.js';
 import { sharedTestDockerd } from '../../../harness/dockerd.js';
@@ -88,10 +88,13 @@ test.after(async () => {
   if (sfs) await sfs.teardown();
 });
 
-test('the CLI killed (SIGKILL) right after its container exits: after the next sweep no volume, no policy, no live token', async () => {
-  if (skip) return skipped(skip);
-  const before = (await createdAccessors()).length;
-  const child = spawn(process.execPath, [CLI_ENTRY, 'run', '--', TEST_IMAGE, 'sh', '-c', 'cat /run/secrets/db-password; sleep 1'], {
+/**
+ * `docker secretfs run ARGS` whose CLI is killed right after its container exits: frozen
+ * (SIGSTOP) once the container printed the secret, so it cannot do anything after the container,
+ * then SIGKILLed once no container of a run is running.
+ */
+async function runKilledAfterExit(args: string[]): Promise<void> {
+  const child = spawn(process.execPath, [CLI_ENTRY, 'run', ...args, '--', TEST_IMAGE, 'sh', '-c', 'cat /run/secrets/db-password; sleep 1'], {
     env: { ...process.env, ...sfs.env, NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -102,13 +105,20 @@ test('the CLI killed (SIGKILL) right after its container exits: after the next s
   try {
     await until(async () => out, (o) => o.includes(CANARY) || child.exitCode !== null);
     assert.ok(out.includes(CANARY), out);
-    // The container is no longer running: kill the CLI at once, before it could do anything more.
+    child.kill('SIGSTOP');
     await until(async () => (await sfs.docker(['ps', '-q', '--filter', 'label=io.secretfs.run'])).stdout.trim(), (ids) => ids === '');
+    assert.is((await sfs.docker(['ps', '-q', '--filter', 'label=io.secretfs.run'])).stdout.trim(), '', 'the container exited');
     child.kill('SIGKILL');
     await exited;
   } finally {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
+}
+
+test('the CLI killed (SIGKILL) right after its container exits: after the next sweep no volume, no policy, no live token', async () => {
+  if (skip) return skipped(skip);
+  const before = (await createdAccessors()).length;
+  await runKilledAfterExit([]);
   const accessors = (await createdAccessors()).slice(before);
   assert.is(accessors.length, 1, 'the run made one volume token');
   // Two sweep intervals and a margin.
@@ -116,6 +126,28 @@ test('the CLI killed (SIGKILL) right after its container exits: after the next s
   assert.equal(left, { docker: [], state: [], policies: [] });
   assert.is(await tokenAlive(accessors[0]), false, 'the run\'s volume token is revoked');
   assert.is((await sfs.docker(['ps', '-aq', '--filter', 'label=io.secretfs.run'])).stdout.trim(), '', 'no container of the run is left');
+});
+
+test('the same on a path no allowed path covers: the sweep removes the volume and revokes the token, the next run deletes the policy', async () => {
+  if (skip) return skipped(skip);
+  const put = await sfs.cli(['put', 'secret/not-allowed', 'db-password'], { input: CANARY });
+  assert.is(put.code, 0, put.stderr);
+  const before = (await createdAccessors()).length;
+  await runKilledAfterExit(['--path', 'secret/not-allowed']);
+  const accessors = (await createdAccessors()).slice(before);
+  assert.is(accessors.length, 1, 'the run made one volume token');
+  const left = await until(leftovers, (l) => l.docker.length === 0 && l.state.length === 0, 5000);
+  assert.equal([left.docker, left.state], [[], []]);
+  assert.is(await tokenAlive(accessors[0]), false, 'the run\'s volume token is revoked');
+  // Only an administrator's token may delete the policy: it stays, named in the run's record, until the next run.
+  assert.is(left.policies.length, 1, JSON.stringify(left.policies));
+  assert.match(left.policies[0], /^secretfs-volume-secretfs-run-[0-9a-f]{12}-[0-9a-f]{6}$/);
+  const records = resolvePaths(sfs.env).runRecordsDir;
+  assert.equal((await readdir(records)).length, 1);
+  const next = await sfs.cli(['run', '--', TEST_IMAGE, 'true']);
+  assert.is(next.code, 0, next.stderr);
+  assert.equal(await leftovers(), { docker: [], state: [], policies: [] });
+  assert.equal(await readdir(records), []);
 });
 
 test('an ephemeral volume is swept once no container refers to it: kept while one (even created, not started) does', async () => {
