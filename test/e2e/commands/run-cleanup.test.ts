@@ -141,7 +141,7 @@ test('the same on a path no allowed path covers: the sweep removes the volume an
   assert.is(await tokenAlive(accessors[0]), false, 'the run\'s volume token is revoked');
   // Only an administrator's token may delete the policy: it stays, named in the run's record, until the next run.
   assert.is(left.policies.length, 1, JSON.stringify(left.policies));
-  assert.match(left.policies[0], /^secretfs-volume-secretfs-run-[0-9a-f]{12}-[0-9a-f]{6}$/);
+  assert.match(left.policies[0], /^secretfs-volume-secretfs-run-[0-9a-f]{12}-[0-9a-f]{16}$/);
   const records = resolvePaths(sfs.env).runRecordsDir;
   assert.equal((await readdir(records)).length, 1);
   const next = await sfs.cli(['run', '--', TEST_IMAGE, 'true']);
