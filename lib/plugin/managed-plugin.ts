@@ -122,7 +122,8 @@ export async function createManagedPlugin(deps: PluginDeps, requested: string = 
 /**
  * Makes sure the plugin exists and runs (what `init --managed` needs): created when missing,
  * enabled when disabled, and restarted (disable, enable) when the credential changed, since the
- * driver reads it at start. Says whether it changed anything.
+ * driver reads it at start (as `init --force` restarts a host driver: mounts in use end, and volumes
+ * mount again at their next use). Says whether it changed anything.
  */
 export async function ensureManagedPlugin(deps: PluginDeps, requested: string, credentialChanged: boolean): Promise<{ plugin: PluginState; changed: boolean; created?: CreatedPlugin }> {
   const name = normalizePluginName(requested);
@@ -132,7 +133,8 @@ export async function ensureManagedPlugin(deps: PluginDeps, requested: string, c
     return { plugin: created, changed: true, created };
   }
   if (existing.enabled && !credentialChanged) return { plugin: existing, changed: false };
-  if (existing.enabled) await dockerStep(deps, ['plugin', 'disable', name], ENABLE_TIMEOUT_MS);
+  // -f: dockerd refuses to disable a plugin that has volumes; a host driver is restarted the same way (its mounts end).
+  if (existing.enabled) await dockerStep(deps, ['plugin', 'disable', '-f', name], ENABLE_TIMEOUT_MS);
   await dockerStep(deps, ['plugin', 'enable', '--timeout', '60', name], ENABLE_TIMEOUT_MS);
   return { plugin: { ...existing, enabled: true }, changed: true };
 }

@@ -228,6 +228,15 @@ test('a killed plugin is started again by dockerd, and its volumes serve again',
     return r.code === 0 ? r.stdout : undefined;
   });
   assert.is(read, second);
+
+  // init --force: a new driver credential, so the plugin is restarted (even with a volume), and the volume serves with it.
+  const force = await sfs!.cli(['init', '--yes', '--force', '--store-addr', 'http://127.0.0.1:0', '--format', 'json'], { timeoutMs: 120_000 });
+  assert.is(force.code, 0, force.stderr);
+  const step = (JSON.parse(force.stdout).steps as { step: string; changed: boolean; detail: string }[]).find((s) => s.step === 'driver')!;
+  assert.equal(step, { step: 'driver', changed: true, detail: `restarted the managed plugin ${PLUGIN} (volumes: docker volume create -d ${PLUGIN})` });
+  const after = await sfs!.docker(['run', '--rm', '-v', `${volume}:/run/secrets:ro`, 'alpine', 'cat', '/run/secrets/db-password'], { timeoutMs: 60_000 });
+  assert.is(after.code, 0, after.stderr);
+  assert.is(after.stdout, second);
 });
 
 test('a plugin for a Vault over TLS with a private CA, the driver on AppRole, and a namespace: the files the credential names reach it', async () => {
@@ -283,7 +292,8 @@ test('the plugin is disabled and removed once its volumes are gone', async () =>
   const log = await driverLog();
   assert.not.ok(log.some((l) => l.msg === 'unmount failed, retrying lazily'), 'an unmount failed inside the plugin');
   assert.ok(log.filter((l) => l.msg === 'unmounted').length >= 3, 'each container stop unmounted');
-  assert.is(log.filter((l) => l.msg === 'driver stopped').length, 2);
+  // Stopped at the dockerd restart, at init --force and at the disable (the kill left no last words).
+  assert.is(log.filter((l) => l.msg === 'driver stopped').length, 3);
 });
 
 test.run();
