@@ -1,5 +1,5 @@
 import { CommanderError, type Command } from 'commander';
-import { SecretfsError } from '../lib/errors.js';
+import { SecretfsError, isVaultFailure } from '../lib/errors.js';
 import type { CliContext } from './context.js';
 import { createProgramFor } from './program.js';
 
@@ -37,6 +37,8 @@ export async function runProgram(ctx: CliContext, args: string[], streams: Progr
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version') return 0;
       return 1;
     }
+    // Nothing listens where the config's embedded store should: say whether it died, and how to start it again.
+    if (isVaultFailure(err, 'unreachable')) err = await (await import('../lib/daemon/hints.js')).explainUnreachableStore(err, ctx.paths, ctx.env);
     if (err instanceof SecretfsError) {
       out.error(err.message);
       if (err.hint) out.info(`hint: ${err.hint}`);

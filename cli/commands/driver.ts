@@ -26,9 +26,15 @@ export function driverCommand(ctx: CliContext): Command {
     .action(async () => {
       const { stopDriver } = await driverProcess();
       const result = await stopDriver(ctx.paths);
-      ctx.out.info(result.stopped ? `stopped the volume driver (pid ${result.pid})${result.killed ? ' with SIGKILL' : ''}` : 'the volume driver is not running');
+      ctx.out.info(
+        result.stopped
+          ? `stopped the volume driver (pid ${result.pid})${result.killed ? ' with SIGKILL' : ''}`
+          : result.died
+            ? `the volume driver was not running: it had died (pid ${result.died} is gone); removed its pid file and socket`
+            : 'the volume driver is not running',
+      );
       // dockerd keeps asking a legacy driver it has activated, dead or not, about every volume name it does not know.
-      if (result.stopped) {
+      if (result.stopped || result.died) {
         ctx.out.warn(
           'until it runs again, dockerd waits ~30 s for it on every lookup of a volume name it does not know (docker volume inspect, docker run -v new:..., compose up of a new project); start it again with `docker secretfs driver start`, or restart dockerd to make it forget the driver; the managed plugin (init --managed) avoids this',
         );

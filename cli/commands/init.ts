@@ -86,6 +86,7 @@ export function initCommand(ctx: CliContext): Command {
         choices,
       );
       const changed = results.some((r) => r.changed);
+      if (opts.format !== 'json') for (const r of results) if (r.warn) ctx.out.warn(r.detail);
       if (opts.format === 'json') ctx.out.json({ changed, steps: results });
       else if (!changed) ctx.out.info('secretfs is already set up; nothing changed (use --force to redo it).');
       else ctx.out.info(`Ready. Next: docker secretfs put ${choices.defaultPath} db-password, then docker secretfs run -- IMAGE`);

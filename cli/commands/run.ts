@@ -7,6 +7,7 @@ import type { CliContext } from '../context.js';
 import { exitCodeFor } from '../termination.js';
 import { openVault } from '../vault-session.js';
 import { readPolicyScope } from '../../lib/access/policy-scope.js';
+import { assertDriverNotDead } from '../../lib/daemon/hints.js';
 
 interface RunOptions {
   path: string[];
@@ -36,6 +37,7 @@ export function runCommand(ctx: CliContext): Command {
       ctx.exitCode = 125;
       const fsOptions = parseVolumeOpts([...opts.opt, ...runVolumeOpts(opts)]);
       const { config, vault } = await openVault(ctx);
+      await assertDriverNotDead(ctx.paths, config.volumeDriver);
       // From here a stop request stops the container and cleans up; a second one, later, leaves at once and says what stays.
       let volumes: readonly string[] = [];
       let stopping: readonly string[] = [];

@@ -5,6 +5,7 @@ import { createSecretVolume, explainDriverError, LABEL_PATH, listSecretVolumes, 
 import { renderTable } from '../output.js';
 import type { CliContext } from '../context.js';
 import { openVault } from '../vault-session.js';
+import { assertDriverNotDead } from '../../lib/daemon/hints.js';
 import { requireConfig } from '../../lib/config.js';
 import { readPolicyScope } from '../../lib/access/policy-scope.js';
 
@@ -21,6 +22,7 @@ export function volumeCommand(ctx: CliContext): Command {
     .action(async (name: string, opts: { path: string; opt: string[]; format: string }) => {
       const fsOptions = parseVolumeOpts(opts.opt);
       const { config, vault } = await openVault(ctx);
+      await assertDriverNotDead(ctx.paths, config.volumeDriver);
       const deps = { vault, docker: ctx.docker(), driverName: config.volumeDriver, policyScope: await readPolicyScope(ctx.paths) };
       const info = await createSecretVolume(deps, { name, path: opts.path, fsOptions }).catch((err) => {
         throw explainDriverError(err, config.volumeDriver);
@@ -60,6 +62,7 @@ export function volumeCommand(ctx: CliContext): Command {
     .argument('<names...>', 'volume names')
     .action(async (names: string[]) => {
       const { config, vault } = await openVault(ctx);
+      await assertDriverNotDead(ctx.paths, config.volumeDriver);
       for (const name of names) {
         await removeSecretVolume({ vault, docker: ctx.docker(), driverName: config.volumeDriver }, name);
         ctx.out.success(`removed ${name}`);

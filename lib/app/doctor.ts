@@ -1,8 +1,7 @@
 import { readDriverAuthStatus } from '../driver/approle-login.js';
 import { access } from 'node:fs/promises';
-import { constants, existsSync } from 'node:fs';
+import { constants } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import type { Config } from '../config.js';
 import type { DockerClient } from '../docker/client.js';
 import { socketAnswers } from '../driver/server.js';
@@ -16,6 +15,9 @@ import { resolveKvMount } from '../vault/kv.js';
 import { capabilitiesSelf, readHealth } from '../vault/sys.js';
 import { lookupSelf } from '../vault/tokens.js';
 import { fuseBindingProblem } from '../fs/fuse-binding.js';
+import { driverDown, storeDown } from '../daemon/hints.js';
+import { rebootReport } from '../daemon/boot.js';
+import { DRIVER_START_COMMAND } from '../daemon/daemons.js';
 
 /** One check's outcome, with the one next step when it failed. */
 export interface CheckResult {
@@ -74,14 +76,15 @@ export async function runDoctor(deps: DoctorDeps): Promise<CheckResult[]> {
     }),
   );
   results.push(
-    await check('driver socket', async () =>
-      (await socketAnswers(paths.driverSocket))
-        ? { ok: true, detail: `${paths.driverSocket} answers` }
-        : { ok: false, detail: `nothing answers on ${paths.driverSocket}`, hint: 'docker secretfs driver start' },
-    ),
+    await check('driver socket', async () => {
+      if (await socketAnswers(paths.driverSocket)) return { ok: true, detail: `${paths.driverSocket} answers` };
+      // Died (its pid file left behind) or not running, and the one command that starts it again.
+      const down = await driverDown(paths);
+      return { ok: false, detail: down?.detail ?? `nothing answers on ${paths.driverSocket}`, hint: down?.hint ?? DRIVER_START_COMMAND };
+    }),
   );
   results.push(await check('unknown volume', () => timeUnknownVolumeLookup(docker)));
-  results.push(await rebootCheck());
+  results.push(await rebootCheck(paths, config));
   if (!config) {
     results.push({ name: 'config', ok: false, detail: `no config at ${paths.configFile}`, hint: 'docker secretfs init' });
     return results;
@@ -94,7 +97,10 @@ export async function runDoctor(deps: DoctorDeps): Promise<CheckResult[]> {
     if (h.sealed) return { ok: false, detail: `${kind} at ${config.vaultAddr} is sealed`, hint: 'vault operator unseal' };
     return { ok: true, detail: `${kind} ${h.version} at ${config.vaultAddr}: initialized, unsealed` };
   });
-  if (!health.ok && config.backend === 'embedded') health.hint ??= 'docker secretfs server start';
+  if (!health.ok && config.backend === 'embedded') {
+    const down = await storeDown(paths, config.vaultAddr);
+    if (down) Object.assign(health, { detail: down.detail, hint: down.hint });
+  }
   results.push(health);
   if (!health.ok) return results;
   const token = await check('token', async () => {
@@ -184,18 +190,8 @@ async function timeUnknownVolumeLookup(docker: DoctorDeps['docker']): Promise<Om
   };
 }
 
-/** Where systemd runs (sd_booted): /run/systemd/system exists. */
-export function systemdRuns(root = '/'): boolean {
-  return existsSync(join(root, 'run/systemd/system'));
-}
-
-/** What a reboot brings back: with systemd, the installed units; without, nothing started by init. */
-async function rebootCheck(): Promise<CheckResult> {
-  if (systemdRuns()) return { name: 'after a reboot', ok: true, detail: 'systemd runs: enabled units bring the store and the driver back' };
-  return {
-    name: 'after a reboot',
-    ok: true,
-    warn: true,
-    detail: 'no systemd here: the store and the driver started by init do not come back after a reboot or a crash (run `docker secretfs server start` and `docker secretfs driver start` at boot, or use the managed plugin)',
-  };
+/** What a reboot brings back: with systemd, the enabled units; without, nothing init started (a warning, not a failure). */
+async function rebootCheck(paths: Paths, config: Config | undefined): Promise<CheckResult> {
+  const report = await rebootReport(paths, { embedded: !config || config.backend === 'embedded', hostDriver: !config?.managedPlugin, storeAddress: config?.vaultAddr });
+  return { name: 'after a reboot', ok: true, ...(report.ok ? {} : { warn: true }), detail: report.detail };
 }

@@ -17,6 +17,10 @@ import { normalizeSecretPath } from '../vault/kv-path.js';
 import { ensureKvV2Mount, readHealth } from '../vault/sys.js';
 import { lookupSelf, revokeSelf } from '../vault/tokens.js';
 import { DEFAULT_PLUGIN_NAME, ensureManagedPlugin, normalizePluginName, type PluginDeps } from '../plugin/managed-plugin.js';
+import { builtCliEntry } from '../version.js';
+import { keepUpAfterReboot } from '../daemon/boot.js';
+import { storeStartArgs } from '../daemon/daemons.js';
+import { systemdRuns } from '../daemon/systemd.js';
 
 /** What `init` sets up. */
 export interface InitChoices {
@@ -50,6 +54,8 @@ export interface InitStepResult {
   step: string;
   changed: boolean;
   detail: string;
+  /** Done, but something here does not last (without systemd, nothing brings the daemons back after a reboot). */
+  warn?: boolean;
 }
 
 export interface InitDeps {
@@ -130,6 +136,15 @@ export async function initialize(deps: InitDeps, choices: InitChoices): Promise<
     await writeConfigFile(paths, { ...kept, ...config });
     return true;
   }, (written) => record({ step: 'config', changed: written, detail: written ? `config written (${paths.configFile}, 0600)` : `config unchanged (${paths.configFile})` }));
+
+  // After a reboot or a crash: systemd units where systemd runs; elsewhere, say what will not come back.
+  const boot = { paths, env: deps.env, node: process.execPath, cliEntry: builtCliEntry(), storeAddress: addr, storeArgs: choices.backend === 'embedded' ? await storeStartArgs(paths, addr) : undefined, hostDriver: !choices.managed };
+  // (With the managed plugin and an external Vault there is nothing of ours to bring back: dockerd starts the plugin.)
+  if (boot.storeArgs || boot.hostDriver) {
+    if (systemdRuns()) {
+      await deps.step('keeping the store and the driver up across reboots (systemd units)', () => keepUpAfterReboot(boot), (b) => record({ step: 'boot', changed: b.changed, detail: b.detail }));
+    } else results.push({ step: 'boot', changed: false, warn: true, detail: (await keepUpAfterReboot(boot)).detail });
+  }
 
   return results;
 }

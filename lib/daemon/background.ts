@@ -111,6 +111,8 @@ export interface StopOutcome {
   pid?: number;
   /** It did not exit within the grace period and got SIGKILL. */
   killed?: boolean;
+  /** None ran, but its pid file named this pid: it had died without cleaning up (a crash, kill -9). */
+  died?: number;
 }
 
 /**
@@ -126,7 +128,7 @@ export async function stopDaemon(spec: DaemonSpec, opts: { graceMs: number; left
   if (live.state !== 'running') {
     await rm(spec.pidFile, { force: true });
     for (const f of opts.leftovers ?? []) await rm(f, { force: true });
-    return { stopped: false };
+    return live.state === 'dead' ? { stopped: false, died: live.pid } : { stopped: false };
   }
   const killed = await terminate(live.pid, opts.graceMs);
   await releasePidFile(spec.pidFile, live.pid, opts.leftovers);

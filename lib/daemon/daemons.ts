@@ -33,11 +33,11 @@ function shellWord(s: string): string {
 }
 
 /**
- * The command that starts the store again as it last ran: the `server start` flags serveStore
- * recorded (the real address when it was given port 0, so the config stays right, and the TLS
- * files), else `address`; `--addr` is left out when it is the default.
+ * The `server start` flags that start the store again as it last ran: those serveStore recorded
+ * (the real address when it was given port 0, so the config stays right, and the TLS files),
+ * else `--addr address`; `--addr` is left out when it is the default.
  */
-export async function storeStartCommand(paths: Paths, address?: string): Promise<string> {
+export async function storeStartArgs(paths: Paths, address?: string): Promise<string[]> {
   let args: string[] | undefined;
   try {
     const record = JSON.parse((await readOptionalFile(paths.storeStartFile)) ?? 'null') as { args?: unknown } | null;
@@ -48,5 +48,10 @@ export async function storeStartCommand(paths: Paths, address?: string): Promise
   args ??= address ? ['--addr', address] : [];
   const i = args.indexOf('--addr');
   if (i >= 0 && args[i + 1] === DEFAULT_STORE_ADDR) args = [...args.slice(0, i), ...args.slice(i + 2)];
-  return ['docker secretfs server start', ...args.map(shellWord)].join(' ');
+  return args;
+}
+
+/** The one command that starts the store again as it last ran (see storeStartArgs). */
+export async function storeStartCommand(paths: Paths, address?: string): Promise<string> {
+  return ['docker secretfs server start', ...(await storeStartArgs(paths, address)).map(shellWord)].join(' ');
 }

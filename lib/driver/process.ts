@@ -95,12 +95,12 @@ export async function startDriverInBackground(
  * Stops the background driver by the pid in its pid file: SIGTERM (it unmounts and removes its
  * socket), then waits; SIGKILL only when it has not exited after `timeoutMs`.
  */
-export async function stopDriver(paths: Paths, options: { timeoutMs?: number } = {}): Promise<{ stopped: boolean; pid?: number; killed?: boolean }> {
+export async function stopDriver(paths: Paths, options: { timeoutMs?: number } = {}): Promise<{ stopped: boolean; pid?: number; killed?: boolean; died?: number }> {
   const result = await stopDaemon(driverDaemon(paths), { graceMs: options.timeoutMs ?? 20_000 });
   // A killed driver leaves its socket file, and dockerd retries a dead socket for 30 s on every
   // volume call; remove it when nothing answers there.
   if (existsSync(paths.driverSocket) && !(await socketAnswers(paths.driverSocket))) await unlink(paths.driverSocket).catch(() => {});
-  return result.stopped ? result : { stopped: false };
+  return result;
 }
 
 /** The driver's pid, socket and volumes (asked from the running driver; from the state file when it is down). */

@@ -43,6 +43,23 @@ test('with the driver up, doctor times an unknown-name lookup as fast and says w
   assert.match(reboot.detail, /systemd/);
 });
 
+test('init on a machine without systemd says what will not come back after a reboot, with the commands to run then', async () => {
+  if (skip) return skipped(skip);
+  const address = JSON.parse((await sfs!.cli(['server', 'status', '--format', 'json'])).stdout).address as string;
+  assert.match(address, /^http:\/\/127\.0\.0\.1:\d+$/);
+  const warning = `warning: no systemd here: nothing brings the embedded store and the volume driver back after a reboot or a crash; after one, run \`docker secretfs server start --addr ${address}\` and then \`docker secretfs driver start\` (or run the driver as the managed plugin, \`docker secretfs init --managed\`, which dockerd starts itself)`;
+  // init again (the first ran in before()): nothing changes, and the warning is said each time.
+  const text = await sfs!.cli(['init', '--yes']);
+  assert.is(text.code, 0, text.stderr);
+  assert.ok(text.stderr.split('\n').includes(warning), text.stderr);
+  assert.match(text.stderr, 'secretfs is already set up; nothing changed');
+  const again = await sfs!.cli(['init', '--yes', '--format', 'json']);
+  assert.is(again.code, 0, again.stderr);
+  const out = JSON.parse(again.stdout) as { changed: boolean; steps: { step: string; changed: boolean; warn?: boolean; detail: string }[] };
+  assert.is(out.changed, false);
+  assert.equal(out.steps.find((st) => st.step === 'boot'), { step: 'boot', changed: false, warn: true, detail: warning.slice('warning: '.length) });
+});
+
 test('driver stop says what it costs; then doctor measures the stall and a volume create names `driver start`', async () => {
   if (skip) return skipped(skip);
   // dockerd activates the driver once (a volume of it), and from then on asks it about unknown names.
