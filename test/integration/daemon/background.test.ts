@@ -74,7 +74,7 @@ test('a stale pid file whose pid another program now has: seen as dead, never si
   await writeFile(spec.pidFile, `${other.pid}\n`);
   assert.equal(await daemonLiveness(spec), { state: 'dead', pid: other.pid! });
   assert.is(await runningPid(spec), undefined);
-  assert.equal(await stopDaemon(spec, { graceMs: 1000, leftovers: [join(dir, 'run', 'addr')] }), { stopped: false });
+  assert.equal(await stopDaemon(spec, { graceMs: 1000, leftovers: [join(dir, 'run', 'addr')] }), { stopped: false, died: other.pid! });
   assert.ok(isProcessAlive(other.pid!), 'the other program was not signalled');
   assert.is(other.exitCode, null);
   assert.not.ok(existsSync(spec.pidFile), 'the stale pid file is removed');
