@@ -87,14 +87,17 @@ const BACKEND = 'Where should secrets live?';
 const PATH_PROMPT = 'Default secret path for `run`:';
 const ALLOW_PROMPT = 'Paths `docker volume create -d secretfs` may serve';
 
+/** Takes the default answer (Enter) of each prompt, in order, as each appears. */
+async function acceptDefaults(...prompts: string[]): Promise<void> {
+  for (const prompt of prompts) {
+    await waitForStderr(tty, prompt);
+    tty.stdin.write('\r');
+  }
+}
+
 interactive('on a terminal with no flags, init asks for the backend and the default path', async () => {
   const running = tty.run(['init']);
-  await waitForStderr(tty, BACKEND);
-  tty.stdin.write('\r');
-  await waitForStderr(tty, PATH_PROMPT);
-  tty.stdin.write('\r');
-  await waitForStderr(tty, ALLOW_PROMPT);
-  tty.stdin.write('\r');
+  await acceptDefaults(BACKEND, PATH_PROMPT, ALLOW_PROMPT);
   const r = await running;
   assert.is(r.code, 2, 'then it stops at the unreachable Docker engine');
   assert.match(r.stderr, /error: cannot reach the Docker engine \(ENOENT\)/);
@@ -102,10 +105,7 @@ interactive('on a terminal with no flags, init asks for the backend and the defa
 
 interactive('--embedded skips the backend prompt; the default path is still asked', async () => {
   const running = tty.run(['init', '--embedded']);
-  await waitForStderr(tty, PATH_PROMPT);
-  tty.stdin.write('\r');
-  await waitForStderr(tty, ALLOW_PROMPT);
-  tty.stdin.write('\r');
+  await acceptDefaults(PATH_PROMPT, ALLOW_PROMPT);
   const r = await running;
   assert.is(r.code, 2);
   assert.not.match(r.stderr, BACKEND);
@@ -123,10 +123,7 @@ interactive('--embedded --default-path --allow: nothing is asked', async () => {
 interactive('--vault-addr skips the backend and address prompts (the token comes from VAULT_TOKEN)', async () => {
   tty.ctx.env.VAULT_TOKEN = 'not-a-real-token';
   const running = tty.run(['init', '--vault-addr', 'http://127.0.0.1:9']);
-  await waitForStderr(tty, PATH_PROMPT);
-  tty.stdin.write('\r');
-  await waitForStderr(tty, ALLOW_PROMPT);
-  tty.stdin.write('\r');
+  await acceptDefaults(PATH_PROMPT, ALLOW_PROMPT);
   const r = await running;
   assert.is(r.code, 2);
   assert.not.match(r.stderr, BACKEND);
