@@ -75,7 +75,10 @@ export async function runDoctor(deps: DoctorDeps): Promise<CheckResult[]> {
       return problem ? { ok: false, detail: problem.message, hint: problem.hint } : { ok: true, detail: 'fuse-native loads (libfuse.so.2 found)' };
     }),
   );
-  results.push(
+  // With init --managed dockerd runs the driver: its socket is dockerd's, and the plugin's state says it all.
+  const managed = config?.managedPlugin;
+  if (managed) results.push(await check('managed plugin', () => managedPluginCheck(docker, managed)));
+  else results.push(
     await check('driver socket', async () => {
       if (await socketAnswers(paths.driverSocket)) return { ok: true, detail: `${paths.driverSocket} answers` };
       // Died (its pid file left behind) or not running, and the one command that starts it again.
@@ -159,6 +162,14 @@ async function volumeTokensCheck(paths: Paths): Promise<Omit<CheckResult, 'name'
     hint: items.map((i) => i.fix).join('; '),
     items,
   };
+}
+
+/** The managed plugin (init --managed): installed and enabled, or the command that fixes it. */
+async function managedPluginCheck(docker: DockerClient, name: string): Promise<Omit<CheckResult, 'name'>> {
+  const enabled = await docker.pluginEnabled(name);
+  if (enabled) return { ok: true, detail: `the managed plugin ${name} is enabled (dockerd runs the driver)` };
+  if (enabled === false) return { ok: false, detail: `the managed plugin ${name} is disabled`, hint: `docker plugin enable ${name}` };
+  return { ok: false, detail: `the engine has no plugin ${name}`, hint: 'docker secretfs init --managed (builds and enables it)' };
 }
 
 /** dockerd asks every legacy volume driver it has met about an unknown volume name; a dead one costs it ~30 s per lookup. */

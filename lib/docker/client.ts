@@ -19,6 +19,8 @@ export interface DockerClient {
   /** The volume, or undefined when the engine has none of that name; `timeoutMs` bounds the wait. */
   inspectVolume(name: string, options?: { timeoutMs?: number }): Promise<VolumeInfo | undefined>;
   removeVolume(name: string, force?: boolean): Promise<void>;
+  /** Whether the managed plugin of that name is enabled; undefined when the engine has no such plugin. */
+  pluginEnabled(name: string): Promise<boolean | undefined>;
   /** Removes a volume unless a container (in any state) refers to it: 'in use', or 'unknown' when the engine has none of that name. */
   removeUnusedVolume(name: string): Promise<'removed' | 'in use' | 'unknown'>;
   /** IDs of the containers, not yet stopped, that carry this label (`key=value`). */
@@ -81,6 +83,10 @@ export function createDockerClient(host?: string): DockerClient {
     async inspectVolume(name, options = {}) {
       const res = await engine.request('GET', volumePath(name), { what: `inspecting volume ${name}`, accept: [404], timeoutMs: options.timeoutMs });
       return res.status === 404 ? undefined : toVolumeInfo(res.body);
+    },
+    async pluginEnabled(name) {
+      const res = await engine.request('GET', `/plugins/${encodeURIComponent(name)}/json`, { what: `inspecting plugin ${name}`, accept: [404] });
+      return res.status === 404 ? undefined : Boolean(res.body?.Enabled);
     },
     async removeVolume(name, force = false) {
       await engine.request('DELETE', volumePath(name), { query: { force }, what: `removing volume ${name}`, accept: [404] });

@@ -52,6 +52,12 @@ function pluginPids(id: string): number[] {
   return pids;
 }
 
+/** One check of `doctor --format json`, or undefined when doctor has no check of that name. */
+async function doctorCheck(name: string): Promise<{ name: string; ok: boolean; detail: string; hint?: string } | undefined> {
+  const r = await sfs!.cli(['doctor', '--format', 'json'], { timeoutMs: 120_000 });
+  return (JSON.parse(r.stdout).checks as { name: string; ok: boolean; detail: string; hint?: string }[]).find((c) => c.name === name);
+}
+
 async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -105,6 +111,9 @@ test('init --managed builds the plugin from this install, enables it, and starts
   assert.is(again.code, 0, again.stderr);
   const kept = (JSON.parse(again.stdout).steps as { step: string; changed: boolean; detail: string }[]).find((s) => s.step === 'driver')!;
   assert.equal(kept, { step: 'driver', changed: false, detail: `managed plugin ${PLUGIN} enabled (volumes: docker volume create -d ${PLUGIN})` });
+
+  assert.equal(await doctorCheck('managed plugin'), { name: 'managed plugin', ok: true, detail: `the managed plugin ${PLUGIN} is enabled (dockerd runs the driver)` });
+  assert.is(await doctorCheck('driver socket'), undefined, 'no host driver socket is checked in managed mode');
 
   const twice = await sfs!.cli(['plugin', 'create', PLUGIN]);
   assert.is(twice.code, 1);
@@ -287,6 +296,7 @@ test('the plugin is disabled and removed once its volumes are gone', async () =>
   const rm = await sfs!.docker(['plugin', 'rm', PLUGIN], { timeoutMs: 60_000 });
   assert.is(rm.code, 0, rm.stderr);
   assert.is((await sfs!.docker(['plugin', 'ls', '-q'])).stdout.trim(), '');
+  assert.equal(await doctorCheck('managed plugin'), { name: 'managed plugin', ok: false, detail: `the engine has no plugin ${PLUGIN}`, hint: 'docker secretfs init --managed (builds and enables it)' });
   // Every unmount inside the plugin worked (a failed one keeps fuse-native's thread, and the driver
   // could then only end by dockerd's SIGKILL), and it stopped at the disable.
   const log = await driverLog();
