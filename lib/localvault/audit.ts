@@ -1,5 +1,5 @@
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { chmod, mkdir, open } from 'node:fs/promises';
+import { closeSync, open as openFd, writeSync } from 'node:fs';
+import { chmod, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 /**
@@ -23,35 +23,49 @@ export interface AuditRecord {
   namespace?: string;
 }
 
-/** An append-only JSON-lines audit log (mode 0600). */
+/**
+ * An append-only JSON-lines audit log (mode 0600). A record is on file before its request is
+ * answered, as Vault's audit devices log a response before returning it: whoever has the answer
+ * finds the line (a test reading the log after a request sees exactly the requests answered).
+ */
 export class AuditLog {
   private constructor(
     readonly file: string,
-    private readonly stream: WriteStream,
+    private fd: number | undefined,
   ) {}
 
   /** Opens (creating with mode 0600) the audit log for appending. */
   static async open(file: string): Promise<AuditLog> {
     await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-    const handle = await open(file, 'a', 0o600);
-    await handle.close();
-    await chmod(file, 0o600);
-    const stream = createWriteStream(file, { flags: 'a', mode: 0o600 });
-    await new Promise<void>((resolve, reject) => {
-      stream.once('open', () => resolve());
-      stream.once('error', reject);
-    });
-    stream.on('error', () => {});
-    return new AuditLog(file, stream);
+    const fd = await new Promise<number>((resolve, reject) => openFd(file, 'a', 0o600, (err, fd) => (err ? reject(err) : resolve(fd))));
+    try {
+      await chmod(file, 0o600);
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
+    return new AuditLog(file, fd);
   }
 
-  /** Appends one record. Asynchronous: never blocks a request on disk. */
+  /**
+   * Appends one record before the caller answers: one write(2) of a short line to an O_APPEND
+   * descriptor (the page cache, not a disk flush), in request order. A failed write is dropped:
+   * the log never fails a request.
+   */
   write(record: AuditRecord): void {
-    this.stream.write(JSON.stringify(record) + '\n');
+    if (this.fd === undefined) return;
+    try {
+      writeSync(this.fd, JSON.stringify(record) + '\n');
+    } catch {
+      // dropped, as documented above
+    }
   }
 
-  /** Flushes and closes the log. */
-  close(): Promise<void> {
-    return new Promise((resolve) => this.stream.end(() => resolve()));
+  /** Closes the log. */
+  async close(): Promise<void> {
+    if (this.fd === undefined) return;
+    const fd = this.fd;
+    this.fd = undefined;
+    closeSync(fd);
   }
 }

@@ -255,7 +255,7 @@ export async function createStoreServer(opts: StoreServerOptions): Promise<Store
             outcome = { status: 500, body: { errors: ['1 error occurred:\n\t* internal error\n\n'] }, operation: req.method ?? '', wrapped: false, error: 'internal error' };
           }
         }
-        send(res, outcome.status, outcome.body, req.method === 'HEAD');
+        // Logged before the answer, as Vault's audit devices do: a client that has its answer finds the line.
         core.audit?.write({
           time: new Date(started).toISOString(),
           request_id: vreq?.id ?? '',
@@ -271,6 +271,7 @@ export async function createStoreServer(opts: StoreServerOptions): Promise<Store
           // Error texts are left out: some quote request input, and the audit log never holds values.
           ...(outcome.wrapped ? { wrapped: true } : {}),
         });
+        send(res, outcome.status, outcome.body, req.method === 'HEAD');
       })();
     },
   );

@@ -59,13 +59,11 @@ async function waitFor(what: string, check: () => boolean, timeoutMs: number): P
 
 /** The store's audit lines for one request path since `from` (a line count). */
 async function auditedReads(path: string, from = 0): Promise<number> {
-  await sleep(50);
   const lines = (await readFile(store.auditLog, 'utf8')).split('\n').filter(Boolean).slice(from);
   return lines.map((l) => JSON.parse(l)).filter((r) => r.path === path && r.operation === 'read').length;
 }
 
 async function auditLineCount(): Promise<number> {
-  await sleep(50);
   return (await readFile(store.auditLog, 'utf8')).split('\n').filter(Boolean).length;
 }
 

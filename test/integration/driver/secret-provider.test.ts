@@ -41,8 +41,6 @@ const request = (labels: Record<string, string>, extra: Record<string, unknown> 
 });
 
 async function auditLines(): Promise<{ path: string; accessor: string; status: number }[]> {
-  // The store writes its audit log asynchronously.
-  await new Promise((r) => setTimeout(r, 100));
   return (await readFile(store.auditLog, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l));
 }
 

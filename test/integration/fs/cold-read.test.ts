@@ -51,7 +51,7 @@ function run(cmd: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => execFile(cmd, args, { timeout: 10_000 }, (err, stdout) => (err ? reject(err) : resolve(stdout))));
 }
 
-/** The store's audit log as `METHOD path` lines, once it is stable (it is flushed asynchronously). */
+/** The store's audit log as `METHOD path` lines, once it is stable (a request of the mount may still be in flight). */
 async function storeRequests(ctx: Ctx): Promise<string[]> {
   let last = '';
   for (let i = 0; i < 30; i++) {

@@ -96,8 +96,6 @@ async function mount(ctx: Ctx, path: string, opts: Record<string, string> = {}, 
 }
 
 async function storeReads(ctx: Ctx, apiPath: string): Promise<number> {
-  // The store's audit log is written asynchronously; give it a moment.
-  await new Promise((r) => setTimeout(r, 200));
   const lines = (await readFile(ctx.auditFile, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l));
   return lines.filter((l) => l.method === 'GET' && l.path === apiPath).length;
 }
