@@ -14,6 +14,7 @@ export function driverCommand(ctx: CliContext): Command {
     .command('start')
     .description('start the driver in the background')
     .action(async () => {
+      await (await import('../../lib/plugin/managed-plugin.js')).refuseHostDriverWhenManaged(ctx.paths);
       const { startDriverInBackground } = await driverProcess();
       const started = await ctx.out.step('starting the volume driver', () => startDriverInBackground(ctx.paths, ctx.env), (s) =>
         s.alreadyRunning ? `the volume driver is already running (pid ${s.pid})` : `started the volume driver (pid ${s.pid}, log ${s.logFile})`,

@@ -1,6 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readConfigFile } from '../config.js';
 import { ConfigError, DockerError, UsageError } from '../errors.js';
 import type { CapturedDockerCli } from '../docker/run-cli.js';
 import { readDriverCredential } from '../driver/credential.js';
@@ -9,6 +10,18 @@ import type { Paths } from '../paths.js';
 import { ensurePrivateDir } from '../private-files.js';
 import { pluginConfig, readPluginTemplate } from './config.js';
 import { buildRootfs, type RootfsSummary } from './rootfs.js';
+
+/**
+ * Refuses a host driver for an install whose driver is the managed plugin (`init --managed`): both
+ * would serve from one state file. Nothing to say when the config records no plugin.
+ */
+export async function refuseHostDriverWhenManaged(paths: Paths): Promise<void> {
+  const managed = (await readConfigFile(paths).catch(() => undefined))?.managedPlugin;
+  if (!managed) return;
+  throw new UsageError(`this install runs the driver as the managed plugin ${managed} (init --managed); a host driver would share its state`, {
+    hint: `docker plugin enable ${managed}; to go back to a host driver: docker plugin disable ${managed} && docker plugin rm ${managed} && docker secretfs init --no-managed`,
+  });
+}
 
 /** The name `plugin create` and `init --managed` give the plugin when none is given. */
 export const DEFAULT_PLUGIN_NAME = 'secretfs/secretfs:latest';

@@ -103,6 +103,9 @@ test('init --managed builds the plugin from this install, enables it, and starts
   assert.match(init.stderr, /rootfs built: \d+ MB in \d+ files \(\d+ packages, \d+ shared libraries\)/);
   const ls = await sfs!.docker(['plugin', 'ls', '--format', '{{.Name}} {{.Enabled}}']);
   assert.is(ls.stdout.trim(), `${PLUGIN} true`);
+  const start = await sfs!.cli(['driver', 'start']);
+  assert.is(start.code, 1);
+  assert.match(start.stderr, `this install runs the driver as the managed plugin ${PLUGIN} (init --managed); a host driver would share its state`);
   const status = await sfs!.cli(['driver', 'status', '--format', 'json']);
   assert.is(JSON.parse(status.stdout).running, false, 'no host driver process');
 
