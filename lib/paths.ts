@@ -26,6 +26,8 @@ export interface Paths {
   storeAddrFile: string;
   /** How the store was last started (its `server start` flags, no secret): the one command that starts it again. */
   storeStartFile: string;
+  /** The embedded store's own CA and certificate (`init --store-tls`). */
+  storeTlsDir: string;
   /** The driver's own files (0700): state, credential. */
   driverDir: string;
   driverStateFile: string;
@@ -89,6 +91,7 @@ export function resolvePaths(env: NodeJS.ProcessEnv = process.env): Paths {
     storeLogFile: join(logDir, 'store.log'),
     storeAddrFile: join(runDir, 'store.addr'),
     storeStartFile: join(runDir, 'store.start.json'),
+    storeTlsDir: join(home, 'store-tls'),
     driverDir,
     driverStateFile: join(driverDir, 'state.json'),
     driverCredentialFile: join(driverDir, 'credential.json'),

@@ -40,6 +40,7 @@ export function initCommand(ctx: CliContext): Command {
     .option('--embedded', 'use the embedded store even when VAULT_ADDR is set')
     .option('--vault-addr <url>', 'use an existing Vault at this address (token from VAULT_TOKEN or ~/.vault-token)')
     .option('--store-addr <url>', `where the embedded store listens (default ${DEFAULT_STORE_ADDR})`)
+    .option('--store-tls', 'the embedded store listens on https with a CA and certificate made for this home (default address https://127.0.0.1:8282); kept by later runs')
     .option('--kv-mount <path>', 'the KV v2 mount to use (default secret)')
     .option('--default-path <path>', `the path \`run\` mounts by default (default ${DEFAULTS.defaultPath})`)
     .option('--ca-cert <file>', "PEM CA that signed Vault's certificate (VAULT_CACERT)")

@@ -6,8 +6,9 @@ import { DRIVER_POLICY_NAME, VOLUME_TOKEN_ROLE, allowPath } from '../access/boun
 import { ensureDriverBoundary, provisionDriverCredential } from '../driver/driver-policy.js';
 import { provisionDriverAppRole } from '../driver/driver-approle.js';
 import { startDriverInBackground, stopDriver } from '../driver/process.js';
-import { ConfigError, isVaultFailure } from '../errors.js';
-import { startStoreInBackground, storeRootTokenFile } from '../localvault/process.js';
+import { ConfigError, UsageError, isVaultFailure } from '../errors.js';
+import { parseStoreAddr, readStorePid, startStoreInBackground, storeRootTokenFile } from '../localvault/process.js';
+import { makeOwnTls, ownTlsFiles, ownTlsUsable, type OwnTlsFiles } from '../localvault/own-tls.js';
 import type { Paths } from '../paths.js';
 import { readOptionalFile, writePrivateFile } from '../private-files.js';
 import { createVaultClient, type VaultClient } from '../vault/client.js';
@@ -33,6 +34,8 @@ export interface InitChoices {
   saveToken?: boolean;
   /** Where the embedded store listens (backend embedded). */
   storeAddr?: string;
+  /** The embedded store listens on https with a CA and certificate made for this home. */
+  storeTls?: boolean;
   kvMount: string;
   defaultPath: string;
   /** Paths volumes created through the driver may serve (`allow`); default: the default path. */
@@ -84,7 +87,7 @@ export async function initialize(deps: InitDeps, choices: InitChoices): Promise<
 
   await deps.step('finding the Docker engine', () => deps.docker.serverVersion(), (v) => record({ step: 'docker', changed: false, detail: `Docker engine ${v}` }));
 
-  const { admin, addr, tokenFile } = await deps.step('connecting to Vault', () => connectVault(paths, choices), (v) =>
+  const { admin, addr, tokenFile, tlsMade } = await deps.step('connecting to Vault', () => connectVault(paths, choices), (v) =>
     record({ step: 'vault', changed: v.changed, detail: v.detail }),
   );
 
@@ -114,7 +117,8 @@ export async function initialize(deps: InitDeps, choices: InitChoices): Promise<
   if (choices.managed) record(await managedDriver(deps, choices.managed, credentialChanged));
   else {
     await deps.step('starting the volume driver', async () => {
-      if (credentialChanged) await stopDriver(paths);
+      // A new store certificate (and CA) also needs a driver that has read the new CA.
+      if (credentialChanged || tlsMade) await stopDriver(paths);
       return startDriverInBackground(paths, withoutToken(deps.env));
     }, (d) => record({ step: 'driver', changed: !d.alreadyRunning, detail: `${d.alreadyRunning ? 'volume driver running' : 'started the volume driver'} (pid ${d.pid}, ${d.socket})` }));
   }
@@ -174,20 +178,31 @@ function withoutToken(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 }
 
 /** The admin client for set-up: the embedded store's root token, or the user's token for their Vault. */
-async function connectVault(paths: Paths, choices: InitChoices): Promise<{ admin: VaultClient; addr: string; tokenFile?: string; changed: boolean; detail: string }> {
+async function connectVault(paths: Paths, choices: InitChoices): Promise<{ admin: VaultClient; addr: string; tokenFile?: string; changed: boolean; detail: string; tlsMade?: boolean }> {
   if (choices.backend === 'embedded') {
-    const started = await startStoreInBackground(paths, { addr: choices.storeAddr ?? DEFAULT_STORE_ADDR });
+    const { files, made } = choices.storeTls ? await storeTls(paths, choices.storeAddr) : { files: undefined, made: false };
+    const started = await startStoreInBackground(paths, { addr: choices.storeAddr ?? (files ? DEFAULT_STORE_ADDR.replace(/^http:/, 'https:') : DEFAULT_STORE_ADDR), ...(files ? { tls: files } : {}) });
+    const https = new URL(started.address).protocol === 'https:';
+    if (files && !https) throw new ConfigError(`the embedded store is running without TLS at ${started.address}`, { hint: 'stop it with `docker secretfs server stop`, then run init --store-tls again' });
+    if (!files && https) {
+      throw new ConfigError(`the embedded store is running with TLS at ${started.address}`, {
+        hint: `pass --store-tls when init made its certificate, or --vault-addr ${started.address} --ca-cert FILE for a certificate of your own`,
+      });
+    }
     const tokenFile = storeRootTokenFile(paths);
     const token = (await readOptionalFile(tokenFile))?.trim();
     if (!token) throw new ConfigError(`the embedded store has no root token file at ${tokenFile}`);
-    const admin = createVaultClient({ addr: started.address, token });
+    // The CA is the client setting recorded in the config and the driver's credential.
+    const admin = createVaultClient({ addr: started.address, token, ...(files ? { tls: { caCert: files.caFile } } : {}) });
     await lookupSelf(admin);
+    const tlsNote = files ? `, TLS: ${made ? 'made a CA and certificate' : 'CA'} ${files.caFile}` : '';
     return {
       admin,
       addr: started.address,
       tokenFile,
-      changed: !started.alreadyRunning,
-      detail: `${started.alreadyRunning ? 'embedded store running' : 'started the embedded store'} at ${started.address} (pid ${started.pid})`,
+      changed: !started.alreadyRunning || made,
+      detail: `${started.alreadyRunning ? 'embedded store running' : 'started the embedded store'} at ${started.address} (pid ${started.pid}${tlsNote})`,
+      tlsMade: made,
     };
   }
   if (!choices.vaultAddr) throw new ConfigError('no Vault address', { hint: 'pass --vault-addr or set VAULT_ADDR' });
@@ -202,6 +217,18 @@ async function connectVault(paths: Paths, choices: InitChoices): Promise<{ admin
     await writePrivateFile(tokenFile, choices.vaultToken + '\n');
   }
   return { admin, addr: choices.vaultAddr, tokenFile, changed: false, detail: `Vault ${health.version} at ${choices.vaultAddr} (token ${self.displayName}, policies ${self.policies.join(',')})` };
+}
+
+/**
+ * The TLS files of `init --store-tls`: kept while they are a CA and a certificate for the address
+ * valid 30 days more, else made again; never made again under a running store (it keeps its own).
+ */
+async function storeTls(paths: Paths, storeAddr: string | undefined): Promise<{ files: OwnTlsFiles; made: boolean }> {
+  const addr = storeAddr ?? DEFAULT_STORE_ADDR.replace(/^http:/, 'https:');
+  if (!addr.startsWith('https://')) throw new UsageError(`--store-tls listens on an https:// address, not ${addr}`, { hint: 'use --store-addr https://127.0.0.1:8282' });
+  const { host } = parseStoreAddr(addr, true);
+  if ((await readStorePid(paths)) !== undefined || (await ownTlsUsable(paths, host))) return { files: ownTlsFiles(paths), made: false };
+  return { files: await makeOwnTls(paths, host), made: true };
 }
 
 /** Keeps a valid driver credential for the same address; otherwise (or with force) mints a new one and revokes the old. */
@@ -247,6 +274,8 @@ export interface InitFlags {
   embedded?: boolean;
   vaultAddr?: string;
   storeAddr?: string;
+  /** `--store-tls`: the embedded store on https with its own CA (kept by later runs, as the config's https address says). */
+  storeTls?: boolean;
   kvMount?: string;
   defaultPath?: string;
   allow?: string[];
@@ -289,12 +318,15 @@ export async function defaultInitChoices(paths: Paths, env: NodeJS.ProcessEnv, f
   const existing = await readConfigFile(paths).catch(() => undefined);
   const vaultAddr = flags.embedded ? undefined : flags.vaultAddr ?? env.VAULT_ADDR;
   const home = env.HOME || (await import('node:os')).homedir();
+  if (flags.storeTls && vaultAddr) throw new UsageError('--store-tls is for the embedded store, not an existing Vault', { hint: `pass --embedded, or --ca-cert FILE for the Vault at ${vaultAddr}` });
+  const storeTls = flags.storeTls ?? (!vaultAddr && existing?.backend === 'embedded' && existing.vaultAddr?.startsWith('https:') === true);
   const token = vaultAddr ? env.VAULT_TOKEN || (await readOptionalFile(`${home}/.vault-token`))?.trim() : undefined;
   return {
     backend: vaultAddr ? 'vault' : 'embedded',
     vaultAddr,
     vaultToken: token,
     storeAddr: flags.storeAddr,
+    ...(storeTls ? { storeTls: true } : {}),
     kvMount: flags.kvMount ?? 'secret',
     defaultPath: flags.defaultPath ?? existing?.defaultPath ?? 'secret/app-1',
     allow: flags.allow ?? [],
