@@ -44,7 +44,15 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     const file = options.file;
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     closeSync(openSync(file, 'a', 0o600));
-    write = (line) => appendFileSync(file, line);
+    write = (line) => {
+      try {
+        appendFileSync(file, line);
+      } catch {
+        // A line that cannot be written (the log's directory removed, a full disk) is lost, but it
+        // must not throw into the caller: a daemon's SIGTERM handler logs first, and a throw there
+        // left the driver running after its home was deleted.
+      }
+    };
   }
   const sink = write ?? (() => {});
   const make = (component: string | undefined): Logger => {
