@@ -1,5 +1,6 @@
 import {
   CharReader,
+  DELIMITERS,
   EOF_CH,
   EOF_TOKEN,
   HclSyntaxError,
@@ -68,21 +69,6 @@ class JsonScanner {
             ch = r.scanExponent(ch);
           }
           break;
-        case '[':
-          type = 'LBRACK';
-          break;
-        case ']':
-          type = 'RBRACK';
-          break;
-        case '{':
-          type = 'LBRACE';
-          break;
-        case '}':
-          type = 'RBRACE';
-          break;
-        case ',':
-          type = 'COMMA';
-          break;
         case ':':
           type = 'COLON';
           break;
@@ -91,7 +77,11 @@ class JsonScanner {
           else r.err('illegal char');
           break;
         default:
-          r.err(`illegal char: ${ch}`);
+          {
+            const delimiter = DELIMITERS.get(ch);
+            if (delimiter) type = delimiter;
+            else r.err(`illegal char: ${ch}`);
+          }
       }
     }
     const pos = r.tokPos;

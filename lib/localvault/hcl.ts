@@ -130,6 +130,15 @@ export function nodePos(node: HclNode): Pos {
 // The scanner's end-of-input marker is NUL, as in hcl (a NUL in the input also reads as the end).
 export const EOF_CH = '\u0000';
 
+/** The one-character tokens both scanners (HCL's and the JSON form's, hcl-json.ts) read alike. */
+export const DELIMITERS: ReadonlyMap<string, TokenType> = new Map<string, TokenType>([
+  ['[', 'LBRACK'],
+  [']', 'RBRACK'],
+  ['{', 'LBRACE'],
+  ['}', 'RBRACE'],
+  [',', 'COMMA'],
+]);
+
 /** Letters as hcl's scanner knows them: ASCII letters, `_`, and any Unicode letter. */
 export function isLetter(ch: string): boolean {
   return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch === '_' || (ch >= '\u0080' && /^\p{L}$/u.test(ch));
@@ -373,21 +382,6 @@ class Scanner {
           type = 'HEREDOC';
           this.scanHeredoc();
           break;
-        case '[':
-          type = 'LBRACK';
-          break;
-        case ']':
-          type = 'RBRACK';
-          break;
-        case '{':
-          type = 'LBRACE';
-          break;
-        case '}':
-          type = 'RBRACE';
-          break;
-        case ',':
-          type = 'COMMA';
-          break;
         case '=':
           type = 'ASSIGN';
           break;
@@ -399,7 +393,11 @@ class Scanner {
           else type = 'SUB';
           break;
         default:
-          r.err('illegal char');
+          {
+            const delimiter = DELIMITERS.get(ch);
+            if (delimiter) type = delimiter;
+            else r.err('illegal char');
+          }
       }
     }
     const pos = r.tokPos;
