@@ -45,11 +45,16 @@ export async function measureDockerRun(ctx: BenchContext, store: BenchStore): Pr
   const tag = randomBytes(3).toString('hex');
   const sfsVol = `sfsbench-sfs-${tag}`;
   const localVol = `sfsbench-local-${tag}`;
+  // Only volumes that exist are removed: removing an unknown name makes dockerd ask every driver
+  // it has met, and wait ~30 s for each one the bench has already stopped.
+  const created: string[] = [];
   const removeVolumes = ctx.cleanup.add(`docker volume rm ${sfsVol} ${localVol}`, async () => {
-    await cmd('docker', ['volume', 'rm', '-f', sfsVol, localVol], { timeoutMs: 60_000, env });
+    if (created.length) await cmd('docker', ['volume', 'rm', '-f', ...created.splice(0)], { timeoutMs: 60_000, env });
   });
   await mustCmd('docker', ['volume', 'create', '-d', driver.name, '-o', 'path=secret/bench/docker', sfsVol], { timeoutMs: 60_000, env });
+  created.push(sfsVol);
   await mustCmd('docker', ['volume', 'create', localVol], { timeoutMs: 60_000, env });
+  created.push(localVol);
   // The local volume gets the same bytes, written by a container (no host path of Docker's is touched).
   await mustCmd('docker', ['run', '--rm', '-e', `V=${FLOOR_VALUE}`, '-v', `${localVol}:/s`, image, 'sh', '-c', `printf '%s' "$V" > /s/${FLOOR_KEY}`], { timeoutMs: 60_000, env });
   const sfsArgs = ['run', '--rm', '-v', `${sfsVol}:/s`, image, 'cat', `/s/${FLOOR_KEY}`];

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { allowPath } from '../lib/access/boundary.js';
 import { callDriver } from '../lib/driver/client.js';
 import { provisionDriverCredential } from '../lib/driver/driver-policy.js';
 import { resolvePaths, type Paths } from '../lib/paths.js';
@@ -9,6 +10,9 @@ import type { BenchContext } from './context.js';
 import { REPO_ROOT } from './native.js';
 import { rssMbOf, type BenchStore } from './store.js';
 import { cmd, stopChild, waitFor } from './util.js';
+
+/** The path below which the bench's drivers may create volumes (every group's secrets are there). */
+export const BENCH_ALLOWED_PATH = 'secret/bench';
 
 /** The real volume driver (`docker-secretfs driver serve`) under a bench-only name and home. */
 export interface BenchDriver {
@@ -24,7 +28,7 @@ export interface BenchDriver {
 
 /**
  * Provisions a driver credential as `init` does (driver policy, volume token role, an orphan
- * driver token in a 0600 file) in a temp SECRETFS_HOME, then starts `node dist/cli/main.js driver
+ * driver token in a 0600 file, secret/bench allowed) in a temp SECRETFS_HOME, then starts `node dist/cli/main.js driver
  * serve` in the foreground as our child, named sfsbench<random>, with its socket in the plugin dir of
  * the bench's private dockerd (never /run/docker/plugins of the user's engine). Stopped by PID
  * (SIGTERM: it unmounts its volumes and removes its socket).
@@ -44,7 +48,11 @@ export async function startBenchDriver(ctx: BenchContext, store: BenchStore, lab
   delete env.VAULT_TOKEN;
   delete env.VAULT_ADDR;
   const paths = resolvePaths(env);
-  await provisionDriverCredential(createVaultClient({ addr: store.address, token: store.token }), paths);
+  const admin = createVaultClient({ addr: store.address, token: store.token });
+  await provisionDriverCredential(admin, paths);
+  // As an administrator does with `docker secretfs allow secret/bench`: volumes the driver creates
+  // (docker volume create -d, the scale and rotation groups) may serve only allowed paths.
+  await allowPath(admin, BENCH_ALLOWED_PATH);
   const child: ChildProcess = spawn(process.execPath, [join(REPO_ROOT, 'dist', 'cli', 'main.js'), 'driver', 'serve'], { env, stdio: ['ignore', 'ignore', 'pipe'], cwd: '/' });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr = (stderr + d).slice(-4000)));

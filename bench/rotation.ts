@@ -58,11 +58,15 @@ export async function measureRotation(ctx: BenchContext, store: BenchStore): Pro
   const tag = randomBytes(3).toString('hex');
   const vol = `sfsbench-rot-${tag}`;
   const container = `sfsbench-rot-${tag}`;
+  // The volume is removed only once it exists (an unknown name makes dockerd wait for every stopped driver it met).
+  let volumeCreated = false;
   const removeAll = ctx.cleanup.add(`docker rm -f ${container}; docker volume rm ${vol}`, async () => {
     await cmd('docker', ['rm', '-f', container], { timeoutMs: 60_000, env });
-    await cmd('docker', ['volume', 'rm', '-f', vol], { timeoutMs: 60_000, env });
+    if (volumeCreated) await cmd('docker', ['volume', 'rm', '-f', vol], { timeoutMs: 60_000, env });
+    volumeCreated = false;
   });
   await mustCmd('docker', ['volume', 'create', '-d', driver.name, '-o', 'path=secret/bench/rotation', '-o', `watch=${watchMs}ms`, '-o', 'on_change=signal:HUP', '-o', 'on_change_debounce=0', vol], { timeoutMs: 60_000, env });
+  volumeCreated = true;
   const script = `trap 'echo "hup:$(cat /s/value)"' HUP; echo ready; while true; do sleep 0.05 & wait $!; done`;
   await mustCmd('docker', ['run', '-d', '--name', container, '-v', `${vol}:/s:ro`, image, 'sh', '-c', script], { timeoutMs: 60_000, env });
 
