@@ -46,16 +46,23 @@ export function driverCommand(ctx: CliContext): Command {
     .description('pid, socket and the volumes with their paths, mount state and reference counts')
     .addOption(formatOption())
     .action(async (opts: { format: string }) => {
-      const { driverStatus } = await driverProcess();
-      const status = await driverStatus(ctx.paths);
+      const plugin = await import('../../lib/plugin/managed-plugin.js');
+      const managed = await plugin.recordedManagedPlugin(ctx.paths);
+      const status = managed ? await plugin.managedDriverStatus(ctx.paths, ctx.docker(), managed) : await (await driverProcess()).driverStatus(ctx.paths);
       if (opts.format === 'json') ctx.out.json(status);
       else {
-        ctx.out.data(`${status.running ? `running: pid ${status.pid}` : 'not running'}, driver ${status.name}, socket ${status.socket}\n`);
+        const m = status.managedPlugin;
+        if (m) {
+          ctx.out.data(`managed plugin ${m.name}: ${m.enabled ? 'enabled (dockerd runs the driver)' : m.installed ? 'DISABLED' : 'NOT INSTALLED'}\n`);
+          if (!m.enabled) ctx.out.info(m.installed ? `hint: docker plugin enable ${m.name}` : 'hint: docker secretfs init --managed (builds and enables it)');
+        } else ctx.out.data(`${status.running ? `running: pid ${status.pid}` : 'not running'}, driver ${status.name}, socket ${status.socket}\n`);
         if (status.auth) {
           const a = status.auth;
           ctx.out.data(`auth: AppRole, ${a.state === 'ok' ? `logged in (${a.logins} login${a.logins === 1 ? '' : 's'}${a.tokenExpires ? `, token until ${a.tokenExpires}` : ''})` : `NOT LOGGED IN: ${a.message}`}\n`);
         }
-        if (status.volumes.length) {
+        if (status.volumes.length && m) {
+          ctx.out.data(renderTable(['VOLUME', 'PATH', 'TOKEN'], status.volumes.map((v) => [v.name, v.path, v.tokenSource])));
+        } else if (status.volumes.length) {
           ctx.out.data(renderTable(['VOLUME', 'PATH', 'MOUNTED', 'REFS', 'TOKEN'], status.volumes.map((v) => [v.name, v.path, v.mounted ? 'yes' : 'no', v.refCount, v.tokenSource])));
         }
       }

@@ -30,6 +30,11 @@ export interface DriverStatus {
   volumes: VolumeStatus[];
   /** The AppRole login state when the driver logs in with AppRole. */
   auth?: DriverAuthStatus;
+  /**
+   * Set when the driver is the managed plugin (init --managed): dockerd runs it, `running` is
+   * whether the plugin is enabled, and the volumes are the state file's (mount states are the plugin's).
+   */
+  managedPlugin?: { name: string; installed: boolean; enabled: boolean };
 }
 
 export interface BackgroundStartOptions {

@@ -3,8 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readConfigFile } from '../config.js';
 import { ConfigError, DockerError, UsageError } from '../errors.js';
+import type { DockerClient } from '../docker/client.js';
 import type { CapturedDockerCli } from '../docker/run-cli.js';
 import { readDriverCredential } from '../driver/credential.js';
+import { driverStatus, type DriverStatus } from '../driver/process.js';
 import { socketAnswers } from '../driver/server.js';
 import type { Paths } from '../paths.js';
 import { ensurePrivateDir } from '../private-files.js';
@@ -16,11 +18,26 @@ import { buildRootfs, type RootfsSummary } from './rootfs.js';
  * would serve from one state file. Nothing to say when the config records no plugin.
  */
 export async function refuseHostDriverWhenManaged(paths: Paths): Promise<void> {
-  const managed = (await readConfigFile(paths).catch(() => undefined))?.managedPlugin;
+  const managed = await recordedManagedPlugin(paths);
   if (!managed) return;
   throw new UsageError(`this install runs the driver as the managed plugin ${managed} (init --managed); a host driver would share its state`, {
     hint: `docker plugin enable ${managed}; to go back to a host driver: docker plugin disable ${managed} && docker plugin rm ${managed} && docker secretfs init --no-managed`,
   });
+}
+
+/** The managed plugin this install's config records (init --managed), or undefined for a host driver. */
+export async function recordedManagedPlugin(paths: Paths): Promise<string | undefined> {
+  return (await readConfigFile(paths).catch(() => undefined))?.managedPlugin;
+}
+
+/**
+ * `driver status` of an install whose driver is the managed plugin: whether the engine has it and
+ * runs it (enabled), and the volumes of the state file the plugin shares with this home (its
+ * socket is the engine's, not this host's, so mount states are not asked; they read as unmounted).
+ */
+export async function managedDriverStatus(paths: Paths, docker: Pick<DockerClient, 'pluginEnabled'>, name: string): Promise<DriverStatus> {
+  const [enabled, recorded] = await Promise.all([docker.pluginEnabled(name), driverStatus(paths)]);
+  return { ...recorded, running: enabled === true, pid: undefined, managedPlugin: { name, installed: enabled !== undefined, enabled: enabled === true } };
 }
 
 /** The name `plugin create` and `init --managed` give the plugin when none is given. */

@@ -106,8 +106,13 @@ test('init --managed builds the plugin from this install, enables it, and starts
   const start = await sfs!.cli(['driver', 'start']);
   assert.is(start.code, 1);
   assert.match(start.stderr, `this install runs the driver as the managed plugin ${PLUGIN} (init --managed); a host driver would share its state`);
+  // driver status reports the plugin dockerd runs, not a host process.
   const status = await sfs!.cli(['driver', 'status', '--format', 'json']);
-  assert.is(JSON.parse(status.stdout).running, false, 'no host driver process');
+  assert.is(status.code, 0, status.stderr);
+  const reported = JSON.parse(status.stdout);
+  assert.equal([reported.running, reported.pid, reported.managedPlugin], [true, undefined, { name: PLUGIN, installed: true, enabled: true }]);
+  const text = await sfs!.cli(['driver', 'status']);
+  assert.is(text.stdout.split('\n')[0], `managed plugin ${PLUGIN}: enabled (dockerd runs the driver)`);
 
   // Run again without --managed: the config keeps the mode, and nothing changes.
   const again = await sfs!.cli(['init', '--yes', '--store-addr', 'http://127.0.0.1:0', '--format', 'json'], { timeoutMs: 120_000 });
@@ -296,6 +301,10 @@ test('the plugin is disabled and removed once its volumes are gone', async () =>
   assert.is((await sfs!.docker(['volume', 'rm', volume], { timeoutMs: 60_000 })).code, 0);
   const disable = await sfs!.docker(['plugin', 'disable', PLUGIN], { timeoutMs: 60_000 });
   assert.is(disable.code, 0, disable.stderr);
+  const disabled = await sfs!.cli(['driver', 'status']);
+  assert.is(disabled.code, 1, 'a disabled plugin is a driver that does not run');
+  assert.is(disabled.stdout.split('\n')[0], `managed plugin ${PLUGIN}: DISABLED`);
+  assert.match(disabled.stderr, `hint: docker plugin enable ${PLUGIN}`);
   const rm = await sfs!.docker(['plugin', 'rm', PLUGIN], { timeoutMs: 60_000 });
   assert.is(rm.code, 0, rm.stderr);
   assert.is((await sfs!.docker(['plugin', 'ls', '-q'])).stdout.trim(), '');
