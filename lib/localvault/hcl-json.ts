@@ -103,18 +103,7 @@ class JsonScanner {
     const start = r.srcPos.offset;
     r.scanMantissa(ch);
     ch = r.next();
-    if (ch === 'e' || ch === 'E') {
-      r.scanExponent(ch);
-      return 'FLOAT';
-    }
-    if (ch === '.') {
-      ch = r.scanFraction(ch);
-      if (ch === 'e' || ch === 'E') {
-        ch = r.next();
-        r.scanExponent(ch);
-      }
-      return 'FLOAT';
-    }
+    if (r.scanFloatPart(ch)) return 'FLOAT';
     if (ch !== EOF_CH) r.unread();
     if (zero && start !== r.srcPos.offset) r.err('numbers cannot start with 0');
     return 'NUMBER';

@@ -258,6 +258,21 @@ export class CharReader {
   readonly errors: Array<{ pos: Pos; msg: string }> = [];
 
   // Shared by both scanners: numbers and escapes are scanned alike.
+  /**
+   * After a number's digits, given the character that follows them: an exponent, or a fraction
+   * with an optional exponent, makes the number a FLOAT (scanned, true); anything else is left to
+   * the caller (false, nothing consumed beyond ch).
+   */
+  scanFloatPart(ch: string): boolean {
+    if (ch === 'e' || ch === 'E') {
+      this.scanExponent(ch);
+      return true;
+    }
+    if (ch !== '.') return false;
+    const next = this.scanFraction(ch);
+    if (next === 'e' || next === 'E') this.scanExponent(this.next());
+    return true;
+  }
   scanMantissa(ch: string): string {
     let scanned = false;
     while (isDecimal(ch)) {
@@ -460,36 +475,14 @@ class Scanner {
         ch = r.next();
         if (ch === '8' || ch === '9') illegalOctal = true;
       }
-      if (ch === 'e' || ch === 'E') {
-        r.scanExponent(ch);
-        return 'FLOAT';
-      }
-      if (ch === '.') {
-        ch = r.scanFraction(ch);
-        if (ch === 'e' || ch === 'E') {
-          ch = r.next();
-          r.scanExponent(ch);
-        }
-        return 'FLOAT';
-      }
+      if (r.scanFloatPart(ch)) return 'FLOAT';
       if (illegalOctal) r.err('illegal octal number');
       if (ch !== EOF_CH) r.unread();
       return 'NUMBER';
     }
     r.scanMantissa(ch);
     ch = r.next();
-    if (ch === 'e' || ch === 'E') {
-      r.scanExponent(ch);
-      return 'FLOAT';
-    }
-    if (ch === '.') {
-      ch = r.scanFraction(ch);
-      if (ch === 'e' || ch === 'E') {
-        ch = r.next();
-        r.scanExponent(ch);
-      }
-      return 'FLOAT';
-    }
+    if (r.scanFloatPart(ch)) return 'FLOAT';
     if (ch !== EOF_CH) r.unread();
     return 'NUMBER';
   }
