@@ -3,10 +3,11 @@
 //   node scripts/plugin-shim.mjs DEST
 // Docker runs `docker-secretfs docker-cli-plugin-metadata` before every plugin command and for
 // every `docker --help`; the shim answers it itself, from the build's metadata, without starting
-// Node (that would be a second Node start on every `docker secretfs ...`). Everything else execs
-// the built CLI with this Node. install.sh writes it at each install, so a new version's metadata
+// Node (that would be a second Node start on every `docker secretfs ...`). `run` on a path an
+// earlier run found allowed starts `docker run` itself (the fast lane, in plugin-shim.sh).
+// Everything else execs the built CLI with this Node. install.sh writes it at each install, so a new version's metadata
 // arrives with the new build; the bench writes the same one.
-import { chmod, rename, writeFile } from 'node:fs/promises';
+import { chmod, readFile, rename, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -21,16 +22,10 @@ const { renderPluginMetadata } = await import(join(root, 'dist', 'cli', 'metadat
 const metadata = renderPluginMetadata().trim();
 /** A word in single quotes for sh, whatever it holds. */
 const quote = (s) => `'${s.replace(/'/g, `'\\''`)}'`;
-const shim = [
-  '#!/bin/sh',
-  '# installed by docker-secretfs install.sh',
-  'if [ "$1" = docker-cli-plugin-metadata ]; then',
-  `  printf '%s\\n' ${quote(metadata)}`,
-  '  exit 0',
-  'fi',
-  `exec ${quote(process.execPath)} ${quote(main)} "$@"`,
-  '',
-].join('\n');
+// The launcher's text: plugin-shim.sh (also `run`'s fast lane) with this build's metadata, Node and CLI.
+const template = await readFile(join(root, 'scripts', 'plugin-shim.sh'), 'utf8');
+const fill = { '@METADATA@': quote(metadata), '@NODE@': quote(process.execPath), '@MAIN@': quote(main) };
+const shim = template.replace(/@(METADATA|NODE|MAIN)@/g, (word) => fill[word]);
 const tmp = join(dirname(dest), `.${basename(dest)}.${process.pid}.tmp`);
 await writeFile(tmp, shim, { mode: 0o755 });
 await chmod(tmp, 0o755);

@@ -5,6 +5,7 @@ import { formatOption } from '../options.js';
 import { renderTable } from '../output.js';
 import type { CliContext } from '../context.js';
 import { openVault } from '../vault-session.js';
+import { clearRunLane } from '../../lib/app/run-lane.js';
 
 /** The trust boundary, loaded when an allow command runs. */
 const boundary = () => import('../../lib/access/boundary.js');
@@ -46,6 +47,8 @@ export function allowCommand(ctx: CliContext): Command {
       const paths = rawPaths.map((p) => normalizeSecretPath(p));
       const { disallowPath } = await boundary();
       const { vault } = await openVault(ctx);
+      // Runs started from the fast lane's record ask again (scripts/plugin-shim.sh).
+      await clearRunLane(ctx.paths);
       for (const path of paths) {
         const r = await disallowPath(vault, path);
         if (r.removed) ctx.out.success(`${r.path} is no longer allowed`);

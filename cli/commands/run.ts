@@ -8,6 +8,10 @@ import { exitCodeFor } from '../termination.js';
 import { openVault } from '../vault-session.js';
 import { readPolicyScope } from '../../lib/access/policy-scope.js';
 import { assertDriverNotDead } from '../../lib/daemon/hints.js';
+import { recordRunLane } from '../../lib/app/run-lane.js';
+
+/** Where `run` mounts the secrets without --target. */
+const DEFAULT_TARGET = '/run/secrets';
 
 interface RunOptions {
   path: string[];
@@ -25,7 +29,7 @@ export function runCommand(ctx: CliContext): Command {
     .description('run a container with the secrets of a path as files (default: the config\'s default path at /run/secrets)')
     .argument('<docker-run-args...>', '[docker run options] IMAGE [COMMAND...], after --')
     .option('--path <path>', 'a Vault path to mount (repeatable; several go under the target by their last segment)', collect, [])
-    .option('--target <dir>', 'where the secrets appear in the container', '/run/secrets')
+    .option('--target <dir>', 'where the secrets appear in the container', DEFAULT_TARGET)
     .addOption(volumeOptOption())
     .option('--on-change <signal>', 'send this signal (HUP, USR1, ...) to the container when the secret changes (watched every 30s unless -o watch=...)')
     .option('--keys <list>', 'only these keys, renamed and with their own mode: KEY[:NAME[:MODE]],... (one --path only)')
@@ -60,6 +64,13 @@ export function runCommand(ctx: CliContext): Command {
           onVolumes: (names) => (volumes = [...names]),
           onStopping: (ids) => (stopping = [...ids]),
           runRecordsDir: ctx.paths.runRecordsDir,
+          onDriverMints: (paths) =>
+            recordRunLane(ctx.paths, {
+              volumeDriver: config.volumeDriver,
+              target: DEFAULT_TARGET,
+              paths: paths.map((path, i) => ({ typed: opts.path[i], path })),
+              env: ctx.env,
+            }),
         },
         { paths: opts.path.length ? opts.path : [config.defaultPath], target: opts.target, fsOptions, dockerArgs, envFiles: opts.envFiles ? { prefix: opts.envPrefix } : undefined },
       );

@@ -42,6 +42,11 @@ export interface RunContext {
   onStopping?(ids: readonly string[]): void;
   /** Where runs record the policies they write until they delete them (paths.runRecordsDir); none: not recorded. */
   runRecordsDir?: string;
+  /**
+   * Told, before the container starts, that the driver mints for every path of this run (the
+   * paths as planned, in the order given): the fast lane's record (run-lane.ts) is written from it.
+   */
+  onDriverMints?(paths: readonly string[]): Promise<void>;
 }
 
 /** How often, after a SIGTERM request, we look for the container to stop (docker may still be creating it). */
@@ -72,7 +77,12 @@ export async function runWithSecrets(ctx: RunContext, req: RunRequest): Promise<
   if (driverMints) {
     const options = { ...req.fsOptions, ephemeral: 'true' };
     const mounts: RunMount[] = plan.map((m) => ({ target: m.target, driver: ctx.driverName, options: { ...options, path: m.path } }));
-    return runContainer(ctx, dockerRunArgs(ctx.dockerGlobalFlags, runId, mounts, req.dockerArgs, env), runId);
+    const args = dockerRunArgs(ctx.dockerGlobalFlags, runId, mounts, req.dockerArgs, env);
+    // The record is a shortcut for later runs only: this one goes on without it.
+    const recorded = ctx.onDriverMints?.(plan.map((m) => m.path)).catch((err) => ctx.warn(`could not record the fast lane of run: ${(err as Error).message}`));
+    const result = await runContainer(ctx, args, runId);
+    await recorded;
+    return result;
   }
   const deps = { vault: ctx.vault, docker: ctx.docker, driverName: ctx.driverName, policyScope: ctx.policyScope };
   const names = plan.map(() => ephemeralVolumeName());
