@@ -152,7 +152,7 @@ function commandTables(r: BenchResult): { title: string; rows: string[][] }[] {
   const check = (metric: string) => r.targets.find((x) => x.metric === metric);
   return [
     {
-      title: `CLI commands (medians of ${c.runs} interleaved rounds; run start-up ${c.run_startup_ms} ms from exec to docker run; CPU per run ${c.run_cpu_s} s against ${c.docker_run_cpu_s} s for docker run)`,
+      title: `CLI commands (medians of ${c.runs} interleaved rounds; run start-up from exec to docker run ${c.run_startup_ms} ms through the launcher's fast lane, ${c.run_full_startup_ms} ms for the full command; CPU per run ${c.run_cpu_s} s against ${c.docker_run_cpu_s} s for docker run)`,
       rows: [
         ['command', 'secretfs', 'baseline', 'ratio', 'target', ''],
         ...c.timings.map((t) => {

@@ -98,7 +98,7 @@ test('install.sh is idempotent and --uninstall removes what it installed', async
   try {
     await copyFile(join(ROOT, 'install.sh'), join(scratch, 'install.sh'));
     // What the shim writer needs of a checkout: itself, the package, the metadata and their build.
-    for (const file of ['scripts/plugin-shim.mjs', 'package.json', 'plugin-metadata/cli-plugin.json', 'dist/cli/metadata.js', 'dist/lib/version.js']) {
+    for (const file of ['scripts/plugin-shim.mjs', 'scripts/plugin-shim.sh', 'package.json', 'plugin-metadata/cli-plugin.json', 'dist/cli/metadata.js', 'dist/lib/version.js']) {
       await mkdir(dirname(join(scratch, file)), { recursive: true });
       await copyFile(join(ROOT, file), join(scratch, file));
     }
