@@ -3,15 +3,13 @@ import { UsageError } from '../../lib/errors.js';
 import { collect, volumeOptOption } from '../options.js';
 import { runWithSecrets } from '../../lib/app/run-container.js';
 import { parseVolumeOpts } from '../../lib/app/secret-volume.js';
+import { DEFAULT_RUN_TARGET } from '../../lib/app/run-plan.js';
 import type { CliContext } from '../context.js';
 import { exitCodeFor } from '../termination.js';
 import { openVault } from '../vault-session.js';
 import { readPolicyScope } from '../../lib/access/policy-scope.js';
 import { assertDriverNotDead } from '../../lib/daemon/hints.js';
 import { recordRunLane } from '../../lib/app/run-lane.js';
-
-/** Where `run` mounts the secrets without --target. */
-const DEFAULT_TARGET = '/run/secrets';
 
 interface RunOptions {
   path: string[];
@@ -29,7 +27,7 @@ export function runCommand(ctx: CliContext): Command {
     .description('run a container with the secrets of a path as files (default: the config\'s default path at /run/secrets)')
     .argument('<docker-run-args...>', '[docker run options] IMAGE [COMMAND...], after --')
     .option('--path <path>', 'a Vault path to mount (repeatable; several go under the target by their last segment)', collect, [])
-    .option('--target <dir>', 'where the secrets appear in the container', DEFAULT_TARGET)
+    .option('--target <dir>', 'where the secrets appear in the container', DEFAULT_RUN_TARGET)
     .addOption(volumeOptOption())
     .option('--on-change <signal>', 'send this signal (HUP, USR1, ...) to the container when the secret changes (watched every 30s unless -o watch=...)')
     .option('--keys <list>', 'only these keys, renamed and with their own mode: KEY[:NAME[:MODE]],... (one --path only)')
@@ -67,7 +65,7 @@ export function runCommand(ctx: CliContext): Command {
           onDriverMints: (paths) =>
             recordRunLane(ctx.paths, {
               volumeDriver: config.volumeDriver,
-              target: DEFAULT_TARGET,
+              target: DEFAULT_RUN_TARGET,
               paths: paths.map((path, i) => ({ typed: opts.path[i], path })),
               env: ctx.env,
             }),

@@ -22,6 +22,8 @@ import { builtCliEntry } from '../version.js';
 import { keepUpAfterReboot } from '../daemon/boot.js';
 import { storeStartArgs } from '../daemon/daemons.js';
 import { systemdRuns } from '../daemon/systemd.js';
+import { recordRunLane } from './run-lane.js';
+import { DEFAULT_RUN_TARGET } from './run-plan.js';
 
 /** What `init` sets up. */
 export interface InitChoices {
@@ -140,6 +142,11 @@ export async function initialize(deps: InitDeps, choices: InitChoices): Promise<
     await writeConfigFile(paths, { ...kept, ...config });
     return true;
   }, (written) => record({ step: 'config', changed: written, detail: written ? `config written (${paths.configFile}, 0600)` : `config unchanged (${paths.configFile})` }));
+
+  // The first `run` of the default path (or of an allowed path) may then take the launcher's fast lane.
+  const lanePaths = [...(allow.some((a) => defaultPath === a || defaultPath.startsWith(`${a}/`)) ? [{ path: defaultPath }] : []), ...allow.map((a) => ({ typed: a, path: a }))];
+  // A record that could not be written only costs the first run its shortcut.
+  await recordRunLane(paths, { volumeDriver: choices.managed ?? paths.driverName, target: DEFAULT_RUN_TARGET, paths: lanePaths, env: deps.env }).catch(() => undefined);
 
   // After a reboot or a crash: systemd units where systemd runs; elsewhere, say what will not come back.
   const boot = { paths, env: deps.env, node: process.execPath, cliEntry: builtCliEntry(), storeAddress: addr, storeArgs: choices.backend === 'embedded' ? await storeStartArgs(paths, addr) : undefined, hostDriver: !choices.managed };

@@ -2,6 +2,9 @@ import { posix } from 'node:path';
 import { UsageError } from '../errors.js';
 import { normalizeSecretPath } from '../vault/kv-path.js';
 
+/** Where `run` mounts the secrets without --target. */
+export const DEFAULT_RUN_TARGET = '/run/secrets';
+
 /** One secret path mounted into the container. */
 export interface PlannedMount {
   path: string;

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, stat, utimes } from 'node:fs/promises';
+import { readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TEST_IMAGE } from '../../../harness/docker-image.js';
@@ -125,25 +125,30 @@ test.after(async () => {
   if (sfs) await sfs.teardown();
 });
 
-test('the first run of a path takes the full command and records it; the next starts docker run itself: same output, no request of the CLI', async () => {
+test('init records its allowed default path: the first run starts docker run itself, with no request of the CLI', async () => {
   if (skip) return skipped(skip);
+  const revoked = (await revokedAccessors()).length;
   const first = await run(['--', image, 'cat', '/run/secrets/db-password']);
   assert.is(first.code, 0, first.stderr);
   assert.is(first.stdout, CANARY);
-  assert.ok(first.full, 'no record yet: the full command');
-  assert.match(await readFile(laneFile(), 'utf8'), /^default \d+ type=volume,target=\/run\/secrets,volume-driver=\w+,volume-opt=ephemeral=true,volume-opt=path=secret\/app-1$/m);
-  const revoked = (await revokedAccessors()).length;
-  const second = await run(['--', image, 'cat', '/run/secrets/db-password']);
-  assert.is(second.code, 0, second.stderr);
-  assert.is(second.stdout, CANARY);
-  assert.not.ok(second.full, 'the lane asks Vault nothing with the CLI\'s token');
+  assert.not.ok(first.full, 'the lane asks Vault nothing with the CLI\'s token');
   assert.is((await revokedAccessors()).length, revoked + 1, 'the driver revoked the lane run\'s volume token');
   assert.equal(await leftovers(), []);
-  // --path P is its own entry: first the full command, then the lane.
-  assert.ok((await run(['--path', 'secret/app-1', '--', image, 'true'])).full);
-  const byPath = await run(['--path', 'secret/app-1', '--', image, 'cat', '/run/secrets/db-password']);
+});
+
+test('without a record the full command runs and records the path (the default, and each --path as typed); the next run takes the lane', async () => {
+  if (skip) return skipped(skip);
+  await writeFile(laneFile(), '');
+  const full = await run(['--', image, 'cat', '/run/secrets/db-password']);
+  assert.is(full.stdout, CANARY, full.stderr);
+  assert.ok(full.full);
+  assert.match(await readFile(laneFile(), 'utf8'), /^default \d+ type=volume,target=\/run\/secrets,volume-driver=\w+,volume-opt=ephemeral=true,volume-opt=path=secret\/app-1$/m);
+  assert.not.ok((await run(['--', image, 'true'])).full);
+  assert.ok((await run(['--path', 'secret/app-1/', '--', image, 'true'])).full, 'not recorded as typed yet');
+  const byPath = await run(['--path', 'secret/app-1/', '--', image, 'cat', '/run/secrets/db-password']);
   assert.is(byPath.stdout, CANARY);
   assert.not.ok(byPath.full);
+  assert.equal(await leftovers(), []);
 });
 
 test('the lane passes stdin and the exit status; -d and run\'s other options go to the full command', async () => {
