@@ -2,7 +2,8 @@
  * Secret filesystems in their own process for the bench (forked by bench/mounts.ts), as the
  * driver runs them (with an audit log of opens, argv[2]): the FUSE requests are served on this process's JS thread, never on the
  * bench's. Commands arrive over IPC; every answer carries the request's id.
- *   mount {addr, token, path, mountpoint, options, kernel?}   mountSecretFs (kernel: a kernel cache override, for measurements)
+ *   mount {addr, token, path, mountpoint, options, kernel?, prefetch?}   mountSecretFs (kernel: a kernel cache override, for
+ *                                                    measurements; prefetch: false mounts without reading the secret first)
  *   clear {mountpoint}                               empties the store's cache (the next open reads the store)
  *   stats {mountpoint}                               the store's counters
  *   requests {mountpoint}                            the FUSE requests that reached JS, by operation
@@ -23,6 +24,7 @@ interface Msg {
   mountpoint?: string;
   options?: Record<string, string>;
   kernel?: Partial<KernelCacheOptions>;
+  prefetch?: boolean;
 }
 
 const mounts = new Map<string, SecretFsMount>();
@@ -34,7 +36,7 @@ async function handle(m: Msg): Promise<unknown> {
   switch (m.op) {
     case 'mount': {
       const vault = createVaultClient({ addr: m.addr!, token: m.token! });
-      const mount = await mountSecretFs({ vault, path: m.path!, mountpoint: m.mountpoint!, options: parseFsOptions(m.options ?? {}), audit, mountName: m.path, kernelCache: m.kernel });
+      const mount = await mountSecretFs({ vault, path: m.path!, mountpoint: m.mountpoint!, options: parseFsOptions(m.options ?? {}), audit, mountName: m.path, kernelCache: m.kernel, prefetch: m.prefetch });
       mounts.set(mount.mountpoint, mount);
       return { mountpoint: mount.mountpoint };
     }

@@ -10,8 +10,11 @@ import { Cleanup, stopChild, unmountIfMounted } from './util.js';
 /** A process serving secretfs mounts for the bench (bench/mount-child.ts). */
 export interface MountHost {
   pid: number;
-  /** Mounts path (below secret/) at mountpoint with the given volume options (e.g. cache_ttl) and, for measurements, another kernel cache. */
-  mount(path: string, mountpoint: string, options?: Record<string, string>, kernel?: Partial<KernelCacheOptions>): Promise<void>;
+  /**
+   * Mounts path (below secret/) at mountpoint with the given volume options (e.g. cache_ttl) and, for
+   * measurements, another kernel cache, or without the prefetch of the mounted secret (`prefetch: false`).
+   */
+  mount(path: string, mountpoint: string, options?: Record<string, string>, kernel?: Partial<KernelCacheOptions>, fs?: { prefetch?: boolean }): Promise<void>;
   clear(mountpoint: string): Promise<void>;
   stats(mountpoint: string): Promise<StoreStats>;
   /** The FUSE requests that reached the mount's JS handlers since it was mounted, by operation. */
@@ -57,9 +60,9 @@ export async function startMountHost(cleanup: Cleanup, addr: string, token: stri
   await ready;
   return {
     pid: child.pid!,
-    async mount(path, mountpoint, options = {}, kernel) {
+    async mount(path, mountpoint, options = {}, kernel, fs) {
       mounted.add(mountpoint);
-      await call({ op: 'mount', addr, token, path, mountpoint, options, kernel });
+      await call({ op: 'mount', addr, token, path, mountpoint, options, kernel, prefetch: fs?.prefetch });
     },
     clear: (mountpoint) => call({ op: 'clear', mountpoint }),
     stats: (mountpoint) => call<StoreStats>({ op: 'stats', mountpoint }),

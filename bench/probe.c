@@ -7,7 +7,9 @@
                                  failures and the wall time of the whole burst in us
      probe burstkeys DIR THREADS the same, thread i reading DIR/k<i> (distinct files of one directory)
      probe each FILE...          open + read to EOF + close of each file once, back to back: p50/p99 us
-                                 of the successful ones, and how many failed (exit 1 when all failed) */
+                                 of the successful ones, each one's us in order (-1 when it failed), and
+                                 how many failed (exit 1 when all failed)
+     probe eachdir DIR...        the same with opendir + readdir to the end + closedir of each directory */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -71,22 +73,35 @@ int main(int argc, char **argv) {
   if (argc < 3) { fprintf(stderr, "usage: probe readall|readdir|loop|burst|burstkeys|each ARGS\n"); return 2; }
   const char *mode = argv[1], *path = argv[2];
   static char buf[1 << 16];
-  if (!strcmp(mode, "each")) {
+  if (!strcmp(mode, "each") || !strcmp(mode, "eachdir")) {
+    int dirs = !strcmp(mode, "eachdir");
     int n = argc - 2;
-    double *t = malloc(n * sizeof *t);
+    double *t = malloc(n * sizeof *t), *each = malloc(n * sizeof *each);
     long bytes = 0;
     int ok = 0, failures = 0;
     for (int i = 0; i < n; i++) {
       double a = now_us();
-      long r = read_all(argv[2 + i], buf, sizeof buf);
+      long r;
+      if (dirs) {
+        DIR *d = opendir(argv[2 + i]);
+        if (!d) r = -errno;
+        else {
+          r = 0;
+          while (readdir(d)) r++;
+          closedir(d);
+        }
+      } else r = read_all(argv[2 + i], buf, sizeof buf);
       double us = now_us() - a;
+      each[i] = r < 0 ? -1 : us;
       if (r < 0) { fprintf(stderr, "%s: %s\n", argv[2 + i], strerror(-r)); failures++; continue; }
       t[ok++] = us;
       bytes = r;
     }
     if (ok == 0) return 1;
     qsort(t, ok, sizeof *t, cmp);
-    printf("{\"p50_us\":%.1f,\"p99_us\":%.1f,\"n\":%d,\"failures\":%d,\"bytes\":%ld}\n", t[ok / 2], t[(long)ok * 99 / 100], n, failures, bytes);
+    printf("{\"p50_us\":%.1f,\"p99_us\":%.1f,\"n\":%d,\"failures\":%d,\"%s\":%ld,\"us\":[", t[ok / 2], t[(long)ok * 99 / 100], n, failures, dirs ? "entries" : "bytes", bytes);
+    for (int i = 0; i < n; i++) printf(i ? ",%.1f" : "%.1f", each[i]);
+    printf("]}\n");
     return 0;
   }
   if (argc < 4) { fprintf(stderr, "usage: probe readall|readdir|loop|burst|burstkeys|each ARGS\n"); return 2; }

@@ -127,14 +127,16 @@ export async function measureFloorFirstRead(ctx: BenchContext, count: number): P
 /**
  * p50 of a direct GET of the same secret from the same store, one keep-alive connection, from
  * this process (the issue's Vault floor); interleaved with the same GET through lib/vault's client
- * (node-vault, which every filesystem read goes through), to show what the client costs.
+ * (which every filesystem read goes through), to show what the client costs, and with a direct
+ * LIST of the secret's sub-paths (none: 404, as a fresh volume's ls lists), the floor of a cold ls.
  */
-export async function measureVaultGet(store: BenchStore, name: string, n: number): Promise<{ p50_us: number; p99_us: number; lib_vault_p50_us: number }> {
+export async function measureVaultGet(store: BenchStore, name: string, n: number): Promise<{ p50_us: number; p99_us: number; lib_vault_p50_us: number; list_p50_us: number }> {
   const agent = keepAliveAgent(1);
   const vault = createVaultClient({ addr: store.address, token: store.token });
   try {
     const times: number[] = [];
     const lib: number[] = [];
+    const lists: number[] = [];
     for (let i = 0; i < n + 50; i++) {
       let start = process.hrtime.bigint();
       const r = await storeRequest(agent, store.address, store.token, 'GET', `secret/data/${name}`);
@@ -143,94 +145,131 @@ export async function measureVaultGet(store: BenchStore, name: string, n: number
       start = process.hrtime.bigint();
       await vault.request('GET', `secret/data/${name}`);
       const libUs = elapsedUs(start);
+      start = process.hrtime.bigint();
+      const l = await storeRequest(agent, store.address, store.token, 'LIST', `secret/metadata/${name}/`);
+      const listUs = elapsedUs(start);
+      if (l.status !== 404 && l.status !== 200) throw new Error(`LIST secret/metadata/${name}/: ${l.status}`);
       // The first requests open the connections and warm the JIT.
       if (i >= 50) {
         times.push(us);
         lib.push(libUs);
+        lists.push(listUs);
       }
     }
-    return { p50_us: quantile(times, 0.5), p99_us: quantile(times, 0.99), lib_vault_p50_us: quantile(lib, 0.5) };
+    return { p50_us: quantile(times, 0.5), p99_us: quantile(times, 0.99), lib_vault_p50_us: quantile(lib, 0.5), list_p50_us: quantile(lists, 0.5) };
   } finally {
     agent.destroy();
   }
 }
 
-/** FUSE requests by operation, summed over mounts and divided by the opens: what one open cost in requests to JS. */
-function perOpen(before: FuseRequestCounts[], after: FuseRequestCounts[], opens: number): Record<string, number> {
-  const out: Record<string, number> = {};
-  after.forEach((a, i) => {
-    for (const [op, n] of Object.entries(a)) {
-      const d = n - (before[i]?.[op] ?? 0);
-      if (d > 0) out[op] = (out[op] ?? 0) + d;
-    }
-  });
-  for (const op of Object.keys(out)) out[op] = round(out[op] / opens, 2);
-  return out;
-}
-
-/** What the cold read measures: its time, and what one cold open costs in FUSE requests to JS and in store requests. */
-export interface ColdResult {
+/** One kind of first access to fresh volumes: its time, and what it costs in FUSE requests to JS and in store requests. */
+export interface ColdKind {
   p50_us: number;
   p99_us: number;
   samples: number;
+  /** Store reads (GETs of the secret) made during the accesses, per access, from the filesystems' counters: 0 when the mount had fetched the value. */
   vault_reads_per_open: number;
-  /** FUSE requests that reached the JS handlers per cold open, by operation (getattr answers libfuse's lookup). */
+  /** FUSE requests that reached the JS handlers per access, by operation (getattr answers libfuse's lookup). */
   fuse_requests_per_open: Record<string, number>;
   fuse_requests_total_per_open: number;
-  /** Store requests per cold open (from its audit log, after the mounts), as `METHOD path` with the volume's name as `*`. */
-  vault_requests_per_open: Record<string, number>;
-  vault_requests_total_per_open: number;
+  /** Store requests per volume from before its mount to after its access (the audit log), as `METHOD path` with the volume's name as `*`. */
+  vault_requests_per_volume: Record<string, number>;
 }
 
+/** What the cold read measures: three kinds of first access to volumes nobody has read yet. */
+export interface ColdResult {
+  /** The first open of a fresh volume, as a container's first read after VolumeDriver.Mount: the mount prefetched the value (lib/fs/mount.ts). */
+  fresh: ColdKind;
+  /** The same on volumes mounted without the prefetch (prefetch: false): the open fetches the value, as any open does once cache_ttl ran out. */
+  fetch: ColdKind;
+  /** The first ls (opendir + readdir + closedir) of a fresh volume: the secret was prefetched, its sub-paths are listed (LIST) at the ls. */
+  ls: ColdKind;
+  /** Volumes mounted per batch of each kind (each batch is read right after it is mounted, well within the store's cache time). */
+  batch: number;
+}
+
+/** Volumes of each kind mounted, then read, at a time: a batch is read well within the store's cache time (1 s by default). */
+const COLD_BATCH = 5;
+
 /**
- * Cold reads: the first open of a file on a volume nobody has read yet, so the kernel's caches
- * and the store's cache are empty and the value is fetched from the store. `volumes` fresh
- * volumes (one secret each) are mounted, then one bench/probe.c process opens, reads to EOF and
- * closes each file once, back to back, timing each inside the process. Counted next to the time:
- * the FUSE requests that reached JS (the handlers' counters) and the store's requests (its audit
- * log from after the mounts), per open.
+ * Cold reads: the first access to volumes nobody has read yet, so the kernel's caches are empty.
+ * In batches of `COLD_BATCH` of each kind: the volumes are mounted (`fresh` and `ls` as every mount
+ * does, with the prefetch; `fetch` without it), then one bench/probe.c process per kind opens,
+ * reads to EOF and closes each file once (`ls`: opendir, readdir, closedir of each volume), back to
+ * back, timing each; the kinds take turns being first. Counted next to the time: the FUSE requests
+ * that reached JS (the handlers' counters), the store reads made during the accesses (the
+ * filesystems' counters) and the store's requests per volume (its audit log).
  */
 export async function measureCold(ctx: BenchContext, host: MountHost, store: BenchStore, volumes: number): Promise<ColdResult> {
   const { tools, dir } = ctx;
-  const files: { mountpoint: string; file: string }[] = [];
-  for (let i = 0; i < volumes; i++) {
-    ctx.progress.step(`reads: cold: mounting volume ${i + 1}/${volumes}`);
-    const name = `bench/cold-${i}`;
-    await store.put(name, { [FLOOR_KEY]: FLOOR_VALUE });
-    const mountpoint = join(dir, `cold-${i}`);
-    await host.mount(`secret/${name}`, mountpoint);
-    files.push({ mountpoint, file: join(mountpoint, FLOOR_KEY) });
+  const kinds = ['fresh', 'fetch', 'ls'] as const;
+  type Kind = (typeof kinds)[number];
+  const nameOf = (kind: Kind, i: number) => (kind === 'fresh' ? `bench/cold-${i}` : `bench/cold-${kind}-${i}`);
+  const times: Record<Kind, number[]> = { fresh: [], fetch: [], ls: [] };
+  const fuse: Record<Kind, Record<string, number>> = { fresh: {}, fetch: {}, ls: {} };
+  const reads: Record<Kind, number> = { fresh: 0, fetch: 0, ls: 0 };
+  const audit: Record<Kind, Record<string, number>> = { fresh: {}, fetch: {}, ls: {} };
+  const batches = Math.ceil(volumes / COLD_BATCH);
+  for (let b = 0; b < batches; b++) {
+    const ids = Array.from({ length: Math.min(COLD_BATCH, volumes - b * COLD_BATCH) }, (_, j) => b * COLD_BATCH + j);
+    for (const kind of kinds) for (const i of ids) await store.put(nameOf(kind, i), { [FLOOR_KEY]: FLOOR_VALUE });
+    const mark = await store.auditMark();
+    ctx.progress.step(`reads: cold: batch ${b + 1}/${batches}`);
+    const mps: Record<Kind, string[]> = { fresh: [], fetch: [], ls: [] };
+    for (const kind of kinds) {
+      for (const i of ids) {
+        const mountpoint = join(dir, nameOf(kind, i).replace('bench/', ''));
+        await host.mount(`secret/${nameOf(kind, i)}`, mountpoint, {}, undefined, { prefetch: kind !== 'fetch' });
+        mps[kind].push(mountpoint);
+      }
+    }
+    // The accesses follow each other without a gap, as the direct GETs of the floor do (a gap of a few ms
+    // lets both processes fall asleep, and waking them costs more than the work on this kind of VM).
+    await readbench(tools, join(dir, 'warm', FLOOR_KEY), 100).catch(() => undefined);
+    const before = new Map<string, { requests: FuseRequestCounts; reads: number }>();
+    for (const mp of Object.values(mps).flat()) before.set(mp, { requests: await host.requests(mp), reads: (await host.stats(mp)).vaultReads });
+    const order = [...kinds.slice(b % 3), ...kinds.slice(0, b % 3)];
+    for (const kind of order) {
+      const args = kind === 'ls' ? ['eachdir', ...mps.ls] : ['each', ...mps[kind].map((mp) => join(mp, FLOOR_KEY))];
+      const r = await probe<{ us: number[]; failures: number }>(tools, args);
+      if (r.failures > 0) throw new Error(`cold ${kind}: ${r.failures} of ${args.length - 1} accesses failed`);
+      times[kind].push(...r.us);
+    }
+    // A release reaches the filesystem after close(2) has returned.
+    await sleep(200);
+    for (const kind of kinds) {
+      for (const mp of mps[kind]) {
+        const was = before.get(mp)!;
+        const now = await host.requests(mp);
+        for (const [op, n] of Object.entries(now)) if (n > (was.requests[op] ?? 0)) fuse[kind][op] = (fuse[kind][op] ?? 0) + n - (was.requests[op] ?? 0);
+        reads[kind] += (await host.stats(mp)).vaultReads - was.reads;
+      }
+    }
+    for (const r of await store.auditSince(mark)) {
+      const m = /bench\/cold-(fetch-|ls-)?\d+/.exec(r);
+      if (!m) continue;
+      const kind: Kind = m[1] === 'fetch-' ? 'fetch' : m[1] === 'ls-' ? 'ls' : 'fresh';
+      const key = r.replace(/bench\/cold-(fetch-|ls-)?\d+/, `bench/cold-${m[1] ?? ''}*`);
+      audit[kind][key] = (audit[kind][key] ?? 0) + 1;
+    }
+    for (const mp of Object.values(mps).flat()) await host.unmount(mp);
   }
-  // The reads follow each other without a gap, as the direct GETs of the floor do (a gap of a few ms
-  // lets both processes fall asleep, and waking them costs more than the work on this kind of VM).
-  await readbench(tools, join(dir, 'warm', FLOOR_KEY), 100).catch(() => undefined);
-  const before = await Promise.all(files.map((f) => host.requests(f.mountpoint)));
-  const mark = await store.auditMark();
-  const each = await probe<{ p50_us: number; p99_us: number; n: number }>(tools, ['each', ...files.map((f) => f.file)]);
-  // A release reaches the filesystem after close(2) has returned.
-  await sleep(200);
-  const after = await Promise.all(files.map((f) => host.requests(f.mountpoint)));
-  const vault: Record<string, number> = {};
-  for (const r of await store.auditSince(mark)) {
-    const key = r.replace(/bench\/cold-\d+/, 'bench/cold-*');
-    vault[key] = (vault[key] ?? 0) + 1;
-  }
-  for (const k of Object.keys(vault)) vault[k] = round(vault[k] / each.n, 2);
-  const stats = await Promise.all(files.map((f) => host.stats(f.mountpoint)));
-  const reads = stats.reduce((s, st) => s + st.vaultReads, 0);
-  for (const f of files) await host.unmount(f.mountpoint);
-  const fuse = perOpen(before, after, each.n);
-  const total = (o: Record<string, number>) => round(Object.values(o).reduce((a, b) => a + b, 0), 2);
-  return {
-    p50_us: each.p50_us,
-    p99_us: each.p99_us,
-    samples: each.n,
-    vault_reads_per_open: reads / each.n,
-    fuse_requests_per_open: fuse,
-    fuse_requests_total_per_open: total(fuse),
-    vault_requests_per_open: vault,
-    vault_requests_total_per_open: total(vault),
+  const total = (o: Record<string, number>) => round(Object.values(o).reduce((a, v) => a + v, 0), 2);
+  const per = (o: Record<string, number>, n: number) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, round(v / n, 2)]));
+  const result = (kind: Kind): ColdKind => {
+    const n = times[kind].length;
+    const f = per(fuse[kind], n);
+    return {
+      p50_us: round(quantile(times[kind], 0.5), 1),
+      p99_us: round(quantile(times[kind], 0.99), 1),
+      samples: n,
+      vault_reads_per_open: round(reads[kind] / n, 2),
+      fuse_requests_per_open: f,
+      fuse_requests_total_per_open: total(f),
+      vault_requests_per_volume: per(audit[kind], n),
+    };
   };
+  return { fresh: result('fresh'), fetch: result('fetch'), ls: result('ls'), batch: COLD_BATCH };
 }
 
 /** One value size of the one-version cost: whole-file reads through direct_io against the page cache. */

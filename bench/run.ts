@@ -63,8 +63,8 @@ function parseArgs(argv: string[]): Args {
 /** How each number is taken; written under the tables of docs/benchmarks.md. */
 const NOTES = [
   'Warm read: /work/shared/tools/fuse-floor/readbench (open, read 4 KiB, close in a loop) on a 30-byte secret file of a secretfs volume with default options, served by its own process with an audit log of opens (bench/mount-child.ts, as the driver serves volumes); the same bytes through fuse-floor/memfs (libfuse 2 in C) mounted with the -o options secretfs uses, taken from lib/fs/mount.ts (fuseMountOptions of cachePlan(default cache_ttl)) minus fsname/subtype; and on tmpfs. 7 rounds (3 with --quick) alternate the three, 10000 reads each after 1000 to fill the caches; each figure is the median over rounds of the round\'s p50 (p99).',
-  'Cold read: the first open of a file on 60 fresh volumes (20 with --quick), so the kernel and store caches are empty and each open fetches the value from the store (checked: one store read per open); one bench/probe.c process opens, reads and closes each once, back to back, timing each. Floor (the issue\'s): a direct HTTP GET of the same secret from the same store over one keep-alive connection (node:http, p50 of 2000) plus the warm memfs p50. details.reads also has the first read on a fresh memfs, and a cold read after 1.1 s idle (cache_ttl expired) next to a GET after the same idle time.',
-  'Cold read requests: per cold open, the FUSE requests that reached the mount\'s JS handlers (lib/fs/handlers.ts counts each operation; getattr also answers libfuse\'s lookup; flush and opendir are answered by libfuse in C) and the store\'s requests from its audit log after the volumes were mounted.',
+  'Cold read: the first open of a file on a fresh volume, as a container\'s first read right after VolumeDriver.Mount: 60 volumes (20 with --quick) in batches of 5, each batch read right after it is mounted, so the kernel\'s caches are empty; every mount reads the mounted secret while FUSE mounts (the prefetch of lib/fs/mount.ts), so the open finds the value in the store\'s cache (checked: store reads during the opens, from the filesystems\' counters; 0 per open when every value was fetched at its Mount). One bench/probe.c process opens, reads and closes each file of a batch once, back to back, timing each. Floor (the issue\'s): a direct HTTP GET of the same secret from the same store over one keep-alive connection (node:http, p50 of 2000) plus the warm memfs p50. Next to it, in the same batches and taking turns: the open that fetches (volumes mounted without the prefetch, so the open waits for the GET, as every open does once cache_ttl ran out; checked: one store read per open), and the cold ls (opendir, readdir, closedir of a fresh volume: the secret was prefetched, its sub-paths are LISTed at the ls; floor: a direct LIST of the same kind, 404 with no sub-paths). details.reads also has the first read on a fresh memfs, and a cold read after 1.1 s idle (cache_ttl expired) next to a GET after the same idle time.',
+  'Cold read requests: per first access, the FUSE requests that reached the mount\'s JS handlers (lib/fs/handlers.ts counts each operation; getattr also answers libfuse\'s lookup; flush and opendir are answered by libfuse in C), the store reads made during the accesses, and per volume the store\'s requests from its audit log from before the mount to after the access.',
   'One version per open: whole-file reads (bench/probe.c readall, 64 KiB reads to EOF) of a 30 B, a 256 KiB and a 2 MiB value of one secret through a secretfs mount as it mounts (direct_io) and through a second mount of the same secret with the page cache (auto_cache, as mounts were before: torn reads), cache_ttl=1h on both; the 30 B file also on memfs both ways. 5 rounds (3 with --quick) alternate the order; medians of the rounds\' p50. The ratio is direct_io over the page cache.',
   'Node FUSE floors (in the analysis): bench/node-floor-child.ts, fuse-native with synchronous in-memory handlers and the same -o options, in three shapes (open and release handlers, open only, neither), read in the same rounds as the warm read: what fuse-native itself costs, apart from secretfs.',
   'Coalescing: 100 threads (bench/probe.c burst) released together by a barrier open a secret never read before, on a fresh mount; counted in the store\'s audit log (GETs of that secret). Reported: the larger of "all 100 open the same file" and "each opens a different key of the secret".',
@@ -95,6 +95,10 @@ function emptyResult(quick: boolean): Measured {
     cold_p99_us: null,
     vault_get_p50_us: null,
     cold_vs_floor: null,
+    cold_fetch_p50_us: null,
+    cold_fetch_vs_floor: null,
+    cold_ls_p50_us: null,
+    vault_list_p50_us: null,
     cold_fuse_requests: null,
     cold_vault_requests: null,
     one_version_2mib_ratio: null,
@@ -218,10 +222,13 @@ async function measureGroups(ctx: BenchContext, args: Args, r: Measured): Promis
     r.vault_get_p50_us = round(g.p50_us, 1);
     progress.step('reads: cold');
     const c = await measureCold(ctx, host!, store!, args.quick ? 20 : 60);
-    r.cold_p50_us = c.p50_us;
-    r.cold_p99_us = c.p99_us;
-    r.cold_fuse_requests = c.fuse_requests_total_per_open;
-    r.cold_vault_requests = c.vault_requests_total_per_open;
+    r.cold_p50_us = c.fresh.p50_us;
+    r.cold_p99_us = c.fresh.p99_us;
+    r.cold_fuse_requests = c.fresh.fuse_requests_total_per_open;
+    r.cold_vault_requests = c.fresh.vault_reads_per_open;
+    r.cold_fetch_p50_us = c.fetch.p50_us;
+    r.cold_ls_p50_us = c.ls.p50_us;
+    r.vault_list_p50_us = round(g.list_p50_us, 1);
     progress.step('reads: cold after idle');
     const idle = await measureColdAfterIdle(ctx, host!, store!, 3, args.quick ? 3 : 6);
     progress.step('reads: one version per open (direct_io against the page cache)');
@@ -234,7 +241,7 @@ async function measureGroups(ctx: BenchContext, args: Args, r: Measured): Promis
       cold: c,
       memfs_first_read: firstFloor,
       // The cold read against a floor that is cold too (a first read on a fresh memfs): context, not the target.
-      cold_vs_cold_floor: round(c.p50_us / (g.p50_us + firstFloor.p50_us), 2),
+      cold_vs_cold_floor: round(c.fresh.p50_us / (g.p50_us + firstFloor.p50_us), 2),
       cold_after_idle: idle,
       one_version: oneVersion,
     };
@@ -310,6 +317,9 @@ function computeRatios(r: Measured): void {
   if (r.warm_p50_us !== null && r.fuse_floor_p50_us) r.warm_vs_floor = round(r.warm_p50_us / r.fuse_floor_p50_us, 2);
   if (r.cold_p50_us !== null && r.vault_get_p50_us !== null && r.fuse_floor_p50_us !== null) {
     r.cold_vs_floor = round(r.cold_p50_us / (r.vault_get_p50_us + r.fuse_floor_p50_us), 2);
+  }
+  if (r.cold_fetch_p50_us !== null && r.vault_get_p50_us !== null && r.fuse_floor_p50_us !== null) {
+    r.cold_fetch_vs_floor = round(r.cold_fetch_p50_us / (r.vault_get_p50_us + r.fuse_floor_p50_us), 2);
   }
 }
 

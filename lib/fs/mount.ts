@@ -80,6 +80,14 @@ export interface MountSecretFsOptions {
   preflight?: boolean;
   /** Bound of each Vault call (default 3 s). */
   vaultTimeoutMs?: number;
+  /**
+   * Reads the mounted secret into the store's cache while the FUSE mount is set up (default
+   * true), so the first open after the mount (a container's, right after VolumeDriver.Mount)
+   * finds the value there instead of waiting for a GET. The value is cached as a read at an open
+   * would cache it (same TTL, same single flight: an open during the read joins it); a failure is
+   * cached or not exactly as at an open, and never fails the mount.
+   */
+  prefetch?: boolean;
 }
 
 /** A mounted secret filesystem. */
@@ -121,7 +129,8 @@ export interface MountSecretStoreOptions extends Omit<MountSecretFsOptions, 'vau
 /**
  * Mounts the secret filesystem of one Vault path at mountpoint and resolves once the kernel
  * serves it. Checks the path (no `..`, NUL or absolute path), detects the KV engine version
- * (sys/internal/ui/mounts), then mounts as mountSecretStore does.
+ * (sys/internal/ui/mounts), starts reading the mounted secret (prefetch), then mounts as
+ * mountSecretStore does.
  *
  * The FUSE requests are served on this process's JS thread: never touch the mount with
  * synchronous fs calls from this process.
@@ -136,6 +145,12 @@ export async function mountSecretFs(opts: MountSecretFsOptions): Promise<SecretF
     timeoutMs: opts.vaultTimeoutMs,
     log: opts.log,
   });
+  // Otherwise a first open on a fresh mount waits for this GET with the kernel's lookup held (bench
+  // reads: the cold read against the open that fetches). Not awaited: the FUSE mount takes longer
+  // than the GET, and an open that comes first joins the read in flight.
+  if (opts.prefetch !== false) {
+    store.readSecret('').catch((err: unknown) => (opts.log ?? silentLogger).debug('prefetch of the mounted secret failed', { path, error: err instanceof Error ? err.message : String(err) }));
+  }
   return mountSecretStore({ ...opts, store });
 }
 

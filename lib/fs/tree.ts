@@ -195,10 +195,13 @@ export function createSecretTree(store: SecretStore, options: FsOptions): Secret
     async list(node) {
       if (node.kind !== 'dir') throw new FsErrno(Errno.ENOTDIR);
       if (options.listing === 'hidden') return [];
+      // Both answers are needed: asked together, so a cold ls waits for one round trip, not two.
+      const listed = selection && node.rel === '' ? Promise.resolve([]) : store.listChildren(node.rel);
+      listed.catch(() => {});
       const { snap, readError } = await readableSecretAt(node.rel);
       let children: string[];
       try {
-        children = selection && node.rel === '' ? [] : await store.listChildren(node.rel);
+        children = await listed;
       } catch (err) {
         if (!isVaultFailure(err, 'forbidden', 'not_found')) throw err;
         if (readError) throw readError;

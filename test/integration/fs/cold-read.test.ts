@@ -1,7 +1,8 @@
 /**
  * What a first read of a fresh volume costs, counted (never timed): the FUSE requests that reach
  * the filesystem's JS handlers (lib/fs/handlers.ts counts them) and the requests the real
- * embedded store receives (its audit log). The reads go through child processes (cat, head); the
+ * embedded store receives (its audit log): the mount reads the secret (prefetch), so the first
+ * open waits for no GET. The reads go through child processes (cat, head); the
  * mount is served by this process.
  */
 import { execFile } from 'node:child_process';
@@ -76,7 +77,7 @@ async function counted(m: SecretFsMount, fn: () => Promise<unknown>): Promise<Fu
   return Object.fromEntries(Object.entries(after).filter(([op, n]) => n !== before[op]).map(([op, n]) => [op, n - (before[op] ?? 0)]));
 }
 
-test('a first cat of a fresh volume: lookup, open, read, the EOF read, release; one GET of the secret', async (ctx) => {
+test('a first cat of a fresh volume: lookup, open, read, the EOF read, release; the mount made the one GET of the secret', async (ctx) => {
   if (ctx.skip) return;
   const path = 'secret/cold/app';
   await writeSecret(ctx.root, await resolveKvMount(ctx.root, path), path, { 'db-password': 's3cr3t', other: 'x' });
@@ -85,14 +86,15 @@ test('a first cat of a fresh volume: lookup, open, read, the EOF read, release; 
   ctx.mounts.push(m);
   const file = join(m.mountpoint, 'db-password');
 
-  // Right after the mount, as a container's first read follows VolumeDriver.Mount.
+  // Right after the mount, as a container's first read follows VolumeDriver.Mount: the open finds
+  // the value the mount read (or joins that read if it is still in flight).
   let out = '';
   const cold = await counted(m, async () => (out = await run('cat', [file])));
   assert.is(out, 's3cr3t');
   // getattr answers libfuse's lookup of the name (the root's attributes were asked at mount).
   // With direct_io, cat's second read(2) is a request too, answered 0 (end of file).
   assert.equal(cold, { getattr: 1, open: 1, read: 2, release: 1 });
-  // The mount detects the KV engine once; the read is one GET.
+  // The mount detects the KV engine once and reads the secret once; the open adds nothing.
   assert.equal((await storeRequests(ctx)).slice(mark), ['GET sys/internal/ui/mounts/secret/cold/app', 'GET secret/data/cold/app']);
   assert.is(m.store.stats().vaultReads, 1);
 
@@ -102,6 +104,67 @@ test('a first cat of a fresh volume: lookup, open, read, the EOF read, release; 
   const other = await counted(m, () => run('head', ['-c', '1', join(m.mountpoint, 'other')]));
   assert.equal(other, { getattr: 1, open: 1, read: 1, release: 1 });
   assert.equal((await storeRequests(ctx)).slice(mark + 1), ['GET secret/data/cold/app'], 'still one GET');
+});
+
+test('the mount reads the secret before any open; a failed read (no secret yet) does not fail the mount and is what the first open answers', async (ctx) => {
+  if (ctx.skip) return;
+  const path = 'secret/cold/prefetched';
+  await writeSecret(ctx.root, await resolveKvMount(ctx.root, path), path, { key: 'v' });
+  const mark = (await storeRequests(ctx)).length;
+  const m = await mountSecretFs({ vault: ctx.root, path, mountpoint: join(ctx.tmp, 'mnt-prefetched'), options: parseFsOptions({}) });
+  ctx.mounts.push(m);
+  assert.equal((await storeRequests(ctx)).slice(mark), ['GET sys/internal/ui/mounts/secret/cold/prefetched', 'GET secret/data/cold/prefetched'], 'read at mount, nothing opened');
+  assert.is(m.store.stats().vaultReads, 1);
+
+  const missing = 'secret/cold/not-written-yet';
+  const mark2 = (await storeRequests(ctx)).length;
+  const m2 = await mountSecretFs({ vault: ctx.root, path: missing, mountpoint: join(ctx.tmp, 'mnt-missing'), options: parseFsOptions({}) });
+  ctx.mounts.push(m2);
+  assert.equal((await storeRequests(ctx)).slice(mark2), ['GET sys/internal/ui/mounts/secret/cold/not-written-yet', 'GET secret/data/cold/not-written-yet']);
+  const err = await run('cat', [join(m2.mountpoint, 'key')]).then(() => undefined, (e: Error) => e);
+  assert.ok(err, 'cat of a key of a secret that does not exist fails');
+  assert.match(String((err as Error).message), /No such file or directory/);
+  // The 404 the mount got is the answer within the cache time: no second GET (a name that is no
+  // key may still be a sub-path: its LIST is the lookup's own).
+  assert.equal((await storeRequests(ctx)).slice(mark2 + 2), ['GET secret/metadata/cold/not-written-yet/']);
+});
+
+test('an open that has to fetch (a mount without the prefetch; any open after cache_ttl): the same FUSE requests, one GET at the open', async (ctx) => {
+  if (ctx.skip) return;
+  const path = 'secret/cold/fetch';
+  await writeSecret(ctx.root, await resolveKvMount(ctx.root, path), path, { 'db-password': 'f3tch' });
+  const mark = (await storeRequests(ctx)).length;
+  const m = await mountSecretFs({ vault: ctx.root, path, mountpoint: join(ctx.tmp, 'mnt-fetch'), options: parseFsOptions({}), prefetch: false });
+  ctx.mounts.push(m);
+  assert.equal((await storeRequests(ctx)).slice(mark), ['GET sys/internal/ui/mounts/secret/cold/fetch'], 'no read at mount');
+  let out = '';
+  const cold = await counted(m, async () => (out = await run('cat', [join(m.mountpoint, 'db-password')])));
+  assert.is(out, 'f3tch');
+  assert.equal(cold, { getattr: 1, open: 1, read: 2, release: 1 });
+  assert.equal((await storeRequests(ctx)).slice(mark + 1), ['GET secret/data/cold/fetch']);
+  assert.is(m.store.stats().vaultReads, 1);
+});
+
+test('a first ls of a fresh volume: one readdir to JS; the secret was read at mount, its sub-paths are listed at the ls; with nothing cached, both once', async (ctx) => {
+  if (ctx.skip) return;
+  const path = 'secret/cold/dir';
+  const kv = await resolveKvMount(ctx.root, path);
+  await writeSecret(ctx.root, kv, path, { a: '1', b: '2' });
+  await writeSecret(ctx.root, kv, `${path}/sub`, { c: '3' });
+  const mark = (await storeRequests(ctx)).length;
+  const m = await mountSecretFs({ vault: ctx.root, path, mountpoint: join(ctx.tmp, 'mnt-dir'), options: parseFsOptions({}) });
+  ctx.mounts.push(m);
+  let out = '';
+  const ls = await counted(m, async () => (out = await run('ls', ['-1', '-A', '--color=never', m.mountpoint])));
+  assert.is(out, '.secretfs.env\n.secretfs.json\n.secretfs.version\na\nb\nsub\n');
+  assert.equal(ls, { readdir: 1 });
+  assert.equal((await storeRequests(ctx)).slice(mark), ['GET sys/internal/ui/mounts/secret/cold/dir', 'GET secret/data/cold/dir', 'GET secret/metadata/cold/dir/']);
+
+  // Nothing cached (as after cache_ttl): the ls asks for the secret and its sub-paths, each once.
+  m.store.clear();
+  const mark2 = (await storeRequests(ctx)).length;
+  assert.is(await run('ls', ['-1', '-A', '--color=never', m.mountpoint]), out);
+  assert.equal((await storeRequests(ctx)).slice(mark2).sort(), ['GET secret/data/cold/dir', 'GET secret/metadata/cold/dir/']);
 });
 
 test.run();
