@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { startTestDockerd, type TestDockerd } from '../../harness/dockerd.js';
 import { runCli, runCommand, type CliResult, type RunOptions } from '../../harness/run-cli.js';
 
@@ -99,4 +101,16 @@ export async function startPrivateSecretfsEnv(): Promise<PrivateSecretfsEnv> {
     throw err;
   }
   return { ...sfs, stop };
+}
+
+/**
+ * Installs the docker CLI plugin (install.sh's launcher, scripts/plugin-shim.sh) into a
+ * DOCKER_CONFIG of this env's home, as a user's install does; returns that DOCKER_CONFIG.
+ */
+export async function installCliPlugin(sfs: SecretfsEnv): Promise<string> {
+  const dockerConfig = join(sfs.home, 'docker-config');
+  const install = fileURLToPath(new URL('../../install.sh', import.meta.url));
+  const res = await runCommand(install, ['--no-system', '--no-build'], { env: { DOCKER_CONFIG: dockerConfig } });
+  if (res.code !== 0) throw new Error(`install.sh failed (${res.code}): ${res.stderr}`);
+  return dockerConfig;
 }

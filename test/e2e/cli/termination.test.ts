@@ -1,19 +1,19 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { isMounted } from '../../../lib/fs/mount-table.js';
 import { TEST_IMAGE } from '../../../harness/docker-image.js';
 import { sharedTestDockerd } from '../../../harness/dockerd.js';
 import { missingRequirement, skipped } from '../../helpers/environment.js';
 import { startFakePluginParent, type FakePluginParent } from '../../helpers/plugin-socket-parent.js';
+import { startBackground, type BackgroundProcess } from '../../helpers/children.js';
 import { CLI_ENTRY, runCommand } from '../../../harness/run-cli.js';
-import { createSecretfsEnv, type SecretfsEnv } from '../../helpers/secretfs-env.js';
+import { createSecretfsEnv, installCliPlugin, type SecretfsEnv } from '../../helpers/secretfs-env.js';
 import { startTestStore, type TestStore } from '../../helpers/store.js';
 
 /**
@@ -22,7 +22,6 @@ import { startTestStore, type TestStore } from '../../helpers/store.js';
  * (v25+ has the socket; Debian's 20.10 has none and must still work).
  */
 const test = suite('e2e/termination: plugin socket and signals for mount, driver serve and run');
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const CANARY = `CANARY-${randomBytes(6).toString('hex')}`;
 let store: TestStore;
 let tmp = '';
@@ -30,35 +29,7 @@ let skipFuse: string | undefined;
 const children: ChildProcess[] = [];
 let parent: FakePluginParent | undefined;
 
-interface Proc {
-  child: ChildProcess;
-  output(): string;
-  waitFor(text: string, ms?: number): Promise<void>;
-  exited(ms?: number): Promise<number | null>;
-}
-
-function start(command: string, args: string[], env: NodeJS.ProcessEnv): Proc {
-  const child = spawn(command, args, { env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exit = new Promise<number | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))));
-  return {
-    child,
-    output: () => out,
-    async waitFor(text, ms = 20_000) {
-      const deadline = Date.now() + ms;
-      while (!out.includes(text)) {
-        if (Date.now() > deadline) throw new Error(`no "${text}" within ${ms} ms; output:\n${out}`);
-        if (child.exitCode !== null) throw new Error(`exited ${child.exitCode} before "${text}"; output:\n${out}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    },
-    exited: (ms = 30_000) =>
-      Promise.race([exit, new Promise<number | null>((_, reject) => setTimeout(() => reject(new Error(`still running after ${ms} ms; output:\n${out}`)), ms))]),
-  };
-}
+const start = (command: string, args: string[], env: NodeJS.ProcessEnv) => startBackground(command, args, env, children);
 
 const storeEnv = () => ({ VAULT_ADDR: store.addr, VAULT_TOKEN: store.rootToken, SECRETFS_HOME: join(tmp, 'home') });
 
@@ -81,7 +52,7 @@ test.after(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
 
-async function startMount(dir: string, env: NodeJS.ProcessEnv = {}): Promise<Proc> {
+async function startMount(dir: string, env: NodeJS.ProcessEnv = {}): Promise<BackgroundProcess> {
   const proc = start(process.execPath, [CLI_ENTRY, 'mount', 'secret/app-1', dir], { ...storeEnv(), ...env });
   await proc.waitFor(`mounted secret/app-1 at ${dir}`);
   assert.is(await readFile(join(dir, 'db-password'), 'utf8'), CANARY);
@@ -179,9 +150,7 @@ async function dockerSetup(): Promise<boolean> {
   sfs = await createSecretfsEnv(await sharedTestDockerd());
   await sfs.init();
   assert.is((await sfs.cli(['put', 'secret/app-1', 'db-password'], { input: CANARY })).code, 0);
-  dockerConfig = join(sfs.home, 'docker-config');
-  const res = await runCommand(join(ROOT, 'install.sh'), ['--no-system', '--no-build'], { env: { DOCKER_CONFIG: dockerConfig } });
-  assert.is(res.code, 0, res.stderr);
+  dockerConfig = await installCliPlugin(sfs);
   return true;
 }
 

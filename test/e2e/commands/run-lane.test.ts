@@ -1,16 +1,16 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { TEST_IMAGE } from '../../../harness/docker-image.js';
 import { sharedTestDockerd } from '../../../harness/dockerd.js';
 import { runCommand, type CliResult } from '../../../harness/run-cli.js';
 import { missingRequirement, skipped } from '../../helpers/environment.js';
-import { createSecretfsEnv, type SecretfsEnv } from '../../helpers/secretfs-env.js';
+import { createSecretfsEnv, installCliPlugin, type SecretfsEnv } from '../../helpers/secretfs-env.js';
+import { startBackground } from '../../helpers/children.js';
 
 /**
  * `docker secretfs run`'s fast lane (scripts/plugin-shim.sh, lib/app/run-lane.ts), through the
@@ -19,7 +19,6 @@ import { createSecretfsEnv, type SecretfsEnv } from '../../helpers/secretfs-env.
  * check), the lane asks nothing (the driver mints and revokes with its own credential).
  */
 const test = suite('e2e/run-lane: `docker secretfs run` without Node, on a path a run found allowed');
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const CANARY = `CANARY-${randomBytes(8).toString('hex')}`;
 const DOCKER_V25 = '/usr/local/bin/docker';
 const DOCKER_2010 = '/usr/bin/docker';
@@ -67,27 +66,8 @@ async function revokedAccessors(): Promise<string[]> {
   return log.split('\n').filter((l) => l.includes('"volume removed"')).map((l) => JSON.parse(l).accessor).filter(Boolean);
 }
 
-/** A background `docker secretfs ...` with its output collected. */
-function start(args: string[]) {
-  const child = spawn(docker, ['secretfs', ...args], { env: { ...process.env, ...sfs.env, DOCKER_CONFIG: dockerConfig }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exit = new Promise<number | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))));
-  return {
-    child,
-    output: () => out,
-    async waitFor(text: string, ms = 20_000) {
-      const deadline = Date.now() + ms;
-      while (!out.includes(text)) {
-        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`no "${text}" (exit ${child.exitCode}); output:\n${out}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    },
-    exited: (ms = 30_000) => Promise.race([exit, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`still running after ${ms} ms; output:\n${out}`)), ms))]),
-  };
-}
+/** A background `docker secretfs ...` through the launcher. */
+const start = (args: string[]) => startBackground(docker, ['secretfs', ...args], { ...sfs.env, DOCKER_CONFIG: dockerConfig }, children);
 
 /** The launcher's pid: the child the docker CLI started for `secretfs`. */
 async function launcherOf(dockerPid: number): Promise<number> {
@@ -113,9 +93,7 @@ test.before(async () => {
   sfs = await createSecretfsEnv(await sharedTestDockerd());
   await sfs.init();
   assert.is((await sfs.cli(['put', 'secret/app-1', 'db-password'], { input: CANARY })).code, 0);
-  dockerConfig = join(sfs.home, 'docker-config');
-  const install = await runCommand(join(ROOT, 'install.sh'), ['--no-system', '--no-build'], { env: { DOCKER_CONFIG: dockerConfig } });
-  assert.is(install.code, 0, install.stderr);
+  dockerConfig = await installCliPlugin(sfs);
   cliAccessor = JSON.parse((await sfs.cli(['token', 'lookup', '--format', 'json'])).stdout).accessor;
   assert.match(cliAccessor, /^\w{8,}$/);
 });
