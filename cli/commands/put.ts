@@ -5,7 +5,7 @@ import { previewChange, type ChangeNotice } from '../../lib/app/change-preview.j
 import { parseValueSources, readValues } from '../../lib/app/secret-input.js';
 import { readSecretFile } from '../../lib/app/secret-file.js';
 import { UsageError } from '../../lib/errors.js';
-import { updateSecret, writeSecret } from '../../lib/vault/kv.js';
+import { mergeIntoSecret, writeSecret } from '../../lib/vault/kv.js';
 import { normalizeSecretPath } from '../../lib/vault/kv-path.js';
 import { askSecretValue } from '../prompts.js';
 import type { CliContext } from '../context.js';
@@ -45,12 +45,15 @@ export function putCommand(ctx: CliContext): Command {
         );
       }
       const { path, config, vault, mount } = await openSecretPath(ctx, rawPath);
-      const result = opts.replace
-        ? await writeSecret(vault, mount, path, values)
-        : await updateSecret(vault, mount, path, (current) => ({ ...current, ...values }));
+      // Which running containers the driver will tell (volumes with watch and on_change on this
+      // path): asked of Docker while Vault writes, as neither answer depends on the other.
+      // previewChange is bounded (5 s) when Docker does not answer; a DOCKER_HOST we cannot use
+      // still fails put after the write, as before, and stays unobserved when the write fails.
+      const previewing = Promise.resolve().then(() => previewChange(ctx.docker(), config.volumeDriver, path));
+      previewing.catch(() => undefined);
+      const result = opts.replace ? await writeSecret(vault, mount, path, values) : await mergeIntoSecret(vault, mount, path, values);
       const summary = { path, keys: Object.keys(values), version: result.version ?? null, replaced: Boolean(opts.replace) };
-      // Which running containers the driver will tell (volumes with watch and on_change on this path).
-      const preview = await previewChange(ctx.docker(), config.volumeDriver, path);
+      const preview = await previewing;
       if (opts.format === 'json') {
         ctx.out.json({ ...summary, notify: preview.notices?.map((n) => ({ volume: n.volume, action: n.action, containers: n.containers, withinMs: n.watchMs + n.debounceMs })) ?? null });
         return;

@@ -156,6 +156,41 @@ export async function updateSecret(
   }
 }
 
+/**
+ * Whether a JSON merge patch (RFC 7386) of `values` sets exactly these keys to exactly these
+ * values, as a shallow merge does: a null would remove its key and an object would merge into
+ * the one stored, so either needs the read-and-write path.
+ */
+function mergePatchIsShallowMerge(values: Record<string, unknown>): boolean {
+  return Object.values(values).every((v) => v !== null && (typeof v !== 'object' || Array.isArray(v)));
+}
+
+/**
+ * Statuses of a PATCH that certainly changed nothing, after which the read-and-write path may
+ * run: no secret yet or its latest version deleted (404), no `patch` capability (403), no PATCH
+ * there (405: KV v1, an older Vault), check-and-set required or a bad request (400), 412, 415.
+ */
+const PATCH_FALLBACK_STATUSES = new Set([400, 403, 404, 405, 412, 415]);
+
+/**
+ * Sets `values`' keys in the secret at `path`, keeping its other keys: `put` without --replace.
+ * On KV v2 with values a merge patch sets as they are, one PATCH (Vault merges under its own
+ * lock, so no concurrent write is lost); else, or when the PATCH was refused (a new secret, no
+ * `patch` capability, cas_required), updateSecret's read and check-and-set write, whose errors
+ * are the ones users see. A timeout or a server error is thrown as is: the PATCH may have landed.
+ */
+export async function mergeIntoSecret(vault: VaultClient, mount: KvMount, path: string, values: Record<string, unknown>): Promise<{ version?: number }> {
+  if (mount.version === 2 && mergePatchIsShallowMerge(values)) {
+    try {
+      const res = await vault.request('PATCH', kvApiPath(mount, path, 'data'), { body: { data: values }, headers: { 'Content-Type': 'application/merge-patch+json' } });
+      return { version: res.data?.version };
+    } catch (err) {
+      if (!(err instanceof VaultError && err.status !== undefined && PATCH_FALLBACK_STATUSES.has(err.status))) throw err;
+    }
+  }
+  return updateSecret(vault, mount, path, (current) => ({ ...current, ...values }));
+}
+
 /** Lists the keys below a path; folders end in `/`. An empty or missing path lists as []. */
 export async function listSecrets(vault: VaultClient, mount: KvMount, path: string): Promise<string[]> {
   try {
