@@ -1,8 +1,8 @@
 import http from 'node:http';
-import https from 'node:https';
+import type https from 'node:https';
 import { VaultError, type VaultFailure } from '../errors.js';
 import type { Config } from '../config.js';
-import { describeTlsFailure, httpsAgentFor, type VaultConnection } from './connection.js';
+import { describeTlsFailure, httpsAgentFor, loadHttps, type VaultConnection } from './connection.js';
 
 /** Options of one request. */
 export interface RequestOptions {
@@ -136,7 +136,7 @@ interface RawAnswer {
 function send(url: string, method: string, headers: Record<string, string>, payload: Buffer | undefined, timeoutMs: number, where: string, httpsAgent?: https.Agent): Promise<RawAnswer> {
   const target = new URL(url);
   const secure = target.protocol === 'https:';
-  const transport = secure ? https : http;
+  const transport = secure ? loadHttps() : http;
   return new Promise((resolve, reject) => {
     let settled = false;
     const finish = (err: VaultError | undefined, answer?: RawAnswer) => {
