@@ -6,7 +6,7 @@
  *                                                    measurements; prefetch: false mounts without reading the secret first)
  *   clear {mountpoint}                               empties the store's cache (the next open reads the store)
  *   stats {mountpoint}                               the store's counters
- *   requests {mountpoint}                            the FUSE requests that reached JS, by operation
+ *   requests {mountpoint}                            the FUSE requests that reached JS, by operation (and fuse-native's worker set-ups)
  *   unmount {mountpoint}
  *   rss                                              this process's resident memory
  */
@@ -46,7 +46,8 @@ async function handle(m: Msg): Promise<unknown> {
     case 'stats':
       return mountOf(m).store.stats();
     case 'requests':
-      return mountOf(m).handlers.requestCounts();
+      // The worker set-ups are round trips to JS too (outside the handlers): counted with them.
+      return { ...mountOf(m).handlers.requestCounts(), worker_setup: mountOf(m).fuseWorkerSetups() };
     case 'unmount': {
       const mount = mountOf(m);
       mounts.delete(mount.mountpoint);

@@ -85,6 +85,10 @@ test('a first cat of a fresh volume: lookup, open, read, the EOF read, release; 
   const m = await mountSecretFs({ vault: ctx.root, path, mountpoint: join(ctx.tmp, 'mnt'), options: parseFsOptions({}) });
   ctx.mounts.push(m);
   const file = join(m.mountpoint, 'db-password');
+  // The mount's own requests: libfuse's init, the root's attributes, and a statfs that sets up
+  // libfuse's second worker thread (fuse-native hands a worker's first request over once more).
+  const atMount = Object.fromEntries(Object.entries(m.handlers.requestCounts()).filter(([, n]) => n > 0));
+  assert.equal(atMount, { init: 1, getattr: 1, statfs: 1 });
 
   // Right after the mount, as a container's first read follows VolumeDriver.Mount: the open finds
   // the value the mount read (or joins that read if it is still in flight).
