@@ -85,7 +85,7 @@ export interface MountSecretFsOptions {
    * true), so the first open after the mount (a container's, right after VolumeDriver.Mount)
    * finds the value there instead of waiting for a GET. The value is cached as a read at an open
    * would cache it (same TTL, same single flight: an open during the read joins it); a failure is
-   * cached or not exactly as at an open, and never fails the mount.
+   * cached or not exactly as at an open, and never fails the mount. Never with cache_ttl=0.
    */
   prefetch?: boolean;
 }
@@ -144,16 +144,18 @@ export async function mountSecretFs(opts: MountSecretFsOptions): Promise<SecretF
   const path = normalizeSecretPath(opts.path);
   const source = createVaultSource(opts.vault, path, { version: opts.options.version });
   if (opts.preflight !== false) await source.kvMount();
+  const storeTtlMs = cachePlan(opts.options.cacheTtlMs).storeTtlMs;
   const store = createSecretStore(source, {
-    cacheTtlMs: cachePlan(opts.options.cacheTtlMs).storeTtlMs,
+    cacheTtlMs: storeTtlMs,
     staleIfErrorMs: opts.options.staleIfErrorMs,
     timeoutMs: opts.vaultTimeoutMs,
     log: opts.log,
   });
   // Otherwise a first open on a fresh mount waits for this GET with the kernel's lookup held (bench
   // reads: the cold read against the open that fetches). Not awaited: the FUSE mount takes longer
-  // than the GET, and an open that comes first joins the read in flight.
-  if (opts.prefetch !== false) {
+  // than the GET, and an open that comes first joins the read in flight. With cache_ttl=0 every
+  // open reads Vault, so a value read now would serve nobody.
+  if (opts.prefetch !== false && storeTtlMs > 0) {
     store.readSecret('').catch((err: unknown) => (opts.log ?? silentLogger).debug('prefetch of the mounted secret failed', { path, error: err instanceof Error ? err.message : String(err) }));
   }
   return mountSecretStore({ ...opts, store });

@@ -141,11 +141,17 @@ test('an open that has to fetch (a mount without the prefetch; any open after ca
   const m = await mountSecretFs({ vault: ctx.root, path, mountpoint: join(ctx.tmp, 'mnt-fetch'), options: parseFsOptions({}), prefetch: false });
   ctx.mounts.push(m);
   assert.equal((await storeRequests(ctx)).slice(mark), ['GET sys/internal/ui/mounts/secret/cold/fetch'], 'no read at mount');
+  // cache_ttl=0 caches nothing, so a mount reads nothing ahead either.
+  const m0 = await mountSecretFs({ vault: ctx.root, path, mountpoint: join(ctx.tmp, 'mnt-fetch-ttl0'), options: parseFsOptions({ cache_ttl: '0' }) });
+  ctx.mounts.push(m0);
+  assert.equal((await storeRequests(ctx)).slice(mark + 1), ['GET sys/internal/ui/mounts/secret/cold/fetch'], 'cache_ttl=0: no read at mount');
+  assert.is(m0.store.stats().vaultReads, 0);
+  const markAfter = (await storeRequests(ctx)).length;
   let out = '';
   const cold = await counted(m, async () => (out = await run('cat', [join(m.mountpoint, 'db-password')])));
   assert.is(out, 'f3tch');
   assert.equal(cold, { getattr: 1, open: 1, read: 2, release: 1 });
-  assert.equal((await storeRequests(ctx)).slice(mark + 1), ['GET secret/data/cold/fetch']);
+  assert.equal((await storeRequests(ctx)).slice(markAfter), ['GET secret/data/cold/fetch']);
   assert.is(m.store.stats().vaultReads, 1);
 });
 
