@@ -105,8 +105,8 @@ export function createSecretStore(source: SecretSource, options: StoreOptions): 
   const stats: StoreStats = { vaultReads: 0, vaultLists: 0, cacheHits: 0, staleServed: 0 };
   const reads = new Map<string, Cached<{ data: Record<string, unknown>; version?: number; createdTime?: string; changedAt: number }>>();
   const lists = new Map<string, Cached<string[]>>();
-  // A digest of each path's last content, kept apart from the cache so a 404 in between still moves the mtime forward.
-  const changes = new Map<string, { json: string; version?: number; at: number }>();
+  // What names each path's last content, kept apart from the cache so a 404 in between still moves the mtime forward.
+  const changes = new Map<string, { identity: string; at: number }>();
 
   async function cached<T>(
     table: Map<string, Cached<T>>,
@@ -163,14 +163,20 @@ export function createSecretStore(source: SecretSource, options: StoreOptions): 
       const r = await cached(reads, relPath, async () => {
         stats.vaultReads++;
         const d = await source.read(relPath);
-        // Computed once per Vault read, not per access: a 1 MiB value is not re-serialised on each getattr.
-        const json = createHash('sha256').update(JSON.stringify(d.data)).digest('base64');
+        // A KV v2 version is never rewritten: its number and creation time name its content (a
+        // secret deleted with its metadata and written again starts at version 1 with a new
+        // time), which spares serialising and hashing the whole value on each read (4 ms for
+        // 1 MiB). KV v1 has neither: a digest of the content, once per Vault read.
+        const identity =
+          d.version !== undefined && d.createdTime
+            ? `v${d.version}@${d.createdTime}`
+            : `${d.version ?? ''}#${createHash('sha256').update(JSON.stringify(d.data)).digest('base64')}`;
         const prev = changes.get(relPath);
         let changedAt = prev?.at ?? 0;
-        if (!prev || prev.json !== json || prev.version !== d.version) {
+        if (!prev || prev.identity !== identity) {
           // Strictly increasing, so two rotations within one millisecond still differ.
           changedAt = prev ? Math.max(now(), prev.at + 1) : now();
-          changes.set(relPath, { json, version: d.version, at: changedAt });
+          changes.set(relPath, { identity, at: changedAt });
         }
         return { data: d.data, version: d.version, createdTime: d.createdTime, changedAt };
       }, `read ${source.name}${relPath ? '/' + relPath : ''}`);

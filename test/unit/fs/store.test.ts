@@ -62,6 +62,27 @@ test('mtime (changedAt) moves only when the content changes', async () => {
   assert.ok(second > first);
 });
 
+test('KV v2: mtime moves with the version and its creation time, not with a re-read of the same version', async () => {
+  // A source that answers as KV v2 does: data, version, created_time.
+  let answer = { data: { k: 'v1' } as Record<string, unknown>, version: 1, createdTime: '2026-01-01T00:00:00.000000001Z' };
+  let reads = 0;
+  const src = { name: 'secret/v2', read: async () => (reads++, structuredClone(answer)), list: async () => [] };
+  const c = clock();
+  const store = createSecretStore(src, { cacheTtlMs: 10, now: c.now });
+  const first = (await store.readSecret('')).changedAt;
+  c.advance(100);
+  assert.is((await store.readSecret('')).changedAt, first, 'the same version read again');
+  answer = { data: { k: 'v2' }, version: 2, createdTime: '2026-01-01T00:00:01.000000001Z' };
+  c.advance(100);
+  const second = (await store.readSecret('')).changedAt;
+  assert.ok(second > first, 'a new version');
+  // Deleted with its metadata and written again: version 1 once more, another creation time.
+  answer = { data: { k: 'v3' }, version: 1, createdTime: '2026-01-01T00:00:02.000000001Z' };
+  c.advance(100);
+  assert.ok((await store.readSecret('')).changedAt > second, 'a recreated secret at version 1');
+  assert.is(reads, 4);
+});
+
 test('not_found and forbidden are cached for cache_ttl too', async () => {
   const src = new MemorySource('secret/a');
   const c = clock();
