@@ -1,4 +1,14 @@
-import { Chalk, type ChalkInstance } from 'chalk';
+/** The colours renderers use; no-ops without colour. */
+export interface Palette {
+  red(text: string): string;
+  green(text: string): string;
+  yellow(text: string): string;
+  cyan(text: string): string;
+  dim(text: string): string;
+}
+
+const plain = (text: string) => text;
+const NO_COLOR_PALETTE: Palette = { red: plain, green: plain, yellow: plain, cyan: plain, dim: plain };
 
 /** Where a command's output goes: data to stdout, messages for people to stderr. */
 export interface Output {
@@ -13,7 +23,7 @@ export interface Output {
   /** A step of a long operation: on a TTY it shows progress, otherwise one line when it ends. */
   step<T>(title: string, work: () => Promise<T>, done?: (result: T) => string): Promise<T>;
   /** Colours for renderers (no-ops without colour). */
-  readonly color: ChalkInstance;
+  readonly color: Palette;
   readonly isTTY: boolean;
 }
 
@@ -33,9 +43,12 @@ export function shouldUseColor(stream: { isTTY?: boolean }, env: NodeJS.ProcessE
 
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
-/** Creates the output of one CLI run. The palette lives here and nowhere else. */
-export function createOutput({ stdout, stderr, color }: OutputStreams): Output {
-  const c = new Chalk({ level: color ? 1 : 0 });
+/**
+ * Creates the output of one CLI run. The palette lives here and nowhere else; chalk is loaded only
+ * with colour on (a terminal): it imports node:process, which opens stdin, stdout and stderr.
+ */
+export async function createOutput({ stdout, stderr, color }: OutputStreams): Promise<Output> {
+  const c: Palette = color ? new (await import('chalk')).Chalk({ level: 1 }) : NO_COLOR_PALETTE;
   const isTTY = Boolean(stderr.isTTY);
   const line = (text: string) => stderr.write(text + '\n');
   return {

@@ -38,7 +38,7 @@ export async function createTestCli(options: { interactive?: boolean; env?: Node
   const ctx: CliContext = {
     env,
     paths: resolvePaths(env),
-    out: createOutput({ stdout, stderr: Object.assign(stderr, { isTTY: false }), color: false }),
+    out: await createOutput({ stdout, stderr: Object.assign(stderr, { isTTY: false }), color: false }),
     stdin,
     stderr,
     isInteractive: Boolean(options.interactive),
