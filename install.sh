@@ -68,7 +68,8 @@ fi
 #   libfuse-dev pkg-config gcc   the benchmark's C FUSE floor
 #   docker-compose  the Compose tests (Debian's 1.29)
 #   openssl         the TLS tests' private CA
-#   util-linux      unshare, for the tests' private dockerd (its own mount namespace)
+#   util-linux      unshare, for the tests' private dockerd (its own mount and network namespaces)
+#   iproute2        ip, for the private dockerd's loopback (and the bridge of one in the host's network)
 #   g++ make python3  npm ci builds better-sqlite3's addon from source when no prebuilt one downloads
 # As root with apt-get, the missing ones are installed; otherwise they are named and nothing changes.
 # When no Docker engine answers, dockerd is started (systemd, or in the background with its pid
@@ -92,6 +93,7 @@ missing_packages() {
   has_cmd docker-compose || echo docker-compose
   has_cmd openssl || echo openssl
   has_cmd unshare || echo util-linux
+  has_cmd ip || echo iproute2
   has_cmd g++ || echo g++
   has_cmd make || echo make
   has_cmd python3 || echo python3

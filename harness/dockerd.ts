@@ -21,6 +21,15 @@
  * too), --pidfile, socket and an empty --config-file; --bridge=none and no iptables: containers
  * get only a loopback interface (network "none" by default; "host" works too).
  *
+ * dockerd also runs in a network namespace of its own (`unshare --net`, only its loopback up):
+ * started with --bridge=none in the host's, dockerd deletes the host's `docker0` (moby removes
+ * the default bridge interface when the bridge is disabled), which breaks the user's engine for
+ * every container on the default network until it restarts; a swarm's docker_gwbridge and
+ * ingress stay in there too. With { hostNetwork: true } (a managed plugin, which has the engine's
+ * network, must reach the store on the host's 127.0.0.1) it runs in the host's network namespace
+ * with a bridge of its own (`sfsbr<hex>`, 198.18.N.1/24, RFC 2544's test range) instead of
+ * --bridge=none, deleted at stop.
+ *
  * The wrapper shell reads its stdin (a pipe from this process): when this process dies for any
  * reason the pipe closes and the wrapper stops dockerd, so even a SIGKILLed test leaves no
  * engine running. stop() is bounded (SIGTERM, then SIGKILL after 20 s). Needs root, `unshare`
@@ -62,6 +71,8 @@ export interface TestDockerdOptions {
   swarm?: boolean;
   /** Import TEST_IMAGE and tag it `alpine` (default true). */
   images?: boolean;
+  /** In the host's network namespace, with a bridge of its own (see the top of this file). */
+  hostNetwork?: boolean;
 }
 
 const START_TIMEOUT_MS = 60_000;
@@ -77,6 +88,7 @@ export function testDockerdMissing(): string | undefined {
   if (process.getuid?.() !== 0) return 'a private dockerd needs root (mount namespaces, bind mounts)';
   if (!which('dockerd')) return 'dockerd (apt-get install -y docker.io)';
   if (!which('unshare')) return 'unshare (apt-get install -y util-linux)';
+  if (!which('ip')) return 'ip (apt-get install -y iproute2)';
   if (!existsSync('/dev/fuse')) return '/dev/fuse';
   return undefined;
 }
@@ -104,8 +116,37 @@ function mountsUnder(dir: string): string[] {
     .sort((a, b) => b.length - a.length);
 }
 
-/** Unmounts everything under dir (FUSE mounts a test left, then T's own bind mount) and removes dir. */
+/** The file naming the bridge of a { hostNetwork } dockerd, so that whoever removes T deletes it. */
+const BRIDGE_FILE = 'bridge';
+
+/** Creates a bridge of the host for a { hostNetwork } dockerd, on a /24 of 198.18.0.0/16 no interface uses. */
+function createBridge(root: string): string {
+  const name = `sfsbr${randomBytes(4).toString('hex')}`;
+  const used = execFileSync('ip', ['-4', '-o', 'addr', 'show'], { encoding: 'utf8' });
+  const free = [...Array(256).keys()].filter((n) => !used.includes(` 198.18.${n}.`));
+  if (free.length === 0) throw new Error('no free /24 in 198.18.0.0/16 for a private dockerd\'s bridge');
+  const n = free[Math.floor(Math.random() * free.length)];
+  writeFileSync(join(root, BRIDGE_FILE), name);
+  execFileSync('ip', ['link', 'add', name, 'type', 'bridge'], { stdio: 'pipe' });
+  execFileSync('ip', ['addr', 'add', `198.18.${n}.1/24`, 'dev', name], { stdio: 'pipe' });
+  execFileSync('ip', ['link', 'set', name, 'up'], { stdio: 'pipe' });
+  return name;
+}
+
+/** Deletes the bridge T names, if any (only one of ours: `sfsbr` and hex). */
+function deleteBridge(root: string): void {
+  let name = '';
+  try {
+    name = readFileSync(join(root, BRIDGE_FILE), 'utf8').trim();
+  } catch {
+    return;
+  }
+  if (/^sfsbr[0-9a-f]{8}$/.test(name)) spawnSync('ip', ['link', 'del', name], { stdio: 'ignore', timeout: 10_000 });
+}
+
+/** Unmounts everything under dir (FUSE mounts a test left, then T's own bind mount), deletes its bridge and removes dir. */
 function unmountAndRemove(dir: string): void {
+  deleteBridge(dir);
   for (let round = 0; round < 5; round++) {
     const mounts = mountsUnder(dir);
     if (mounts.length === 0) break;
@@ -188,7 +229,8 @@ async function freeUdpPort(): Promise<number> {
 }
 
 const WRAPPER = `set -e
-root="$1"; shift
+root="$1"; netns="$2"; shift 2
+[ "$netns" != netns ] || ip link set lo up
 mount --make-rslave "$root"
 mkdir -p /run/docker/plugins
 mount --bind "$root/plugins" /run/docker/plugins
@@ -234,17 +276,20 @@ interface Engine {
   pid: number;
 }
 
-async function launch(root: string): Promise<Engine> {
+/** How a dockerd's network is set up: a namespace of its own, or the host's with this bridge. */
+type Network = { netns: true } | { netns: false; bridge: string };
+
+async function launch(root: string, network: Network): Promise<Engine> {
   const host = `unix://${join(root, 'docker.sock')}`;
   rmSync(join(root, 'docker.pid'), { force: true });
   const args = [
-    '--mount', '--propagation', 'unchanged', 'sh', '-c', WRAPPER, 'sfs-dockerd', root,
+    '--mount', ...(network.netns ? ['--net'] : []), '--propagation', 'unchanged', 'sh', '-c', WRAPPER, 'sfs-dockerd', root, network.netns ? 'netns' : 'host',
     '--config-file', join(root, 'daemon.json'),
     '--data-root', join(root, 'data'),
     '--exec-root', join(root, 'exec'),
     '--pidfile', join(root, 'docker.pid'),
     '-H', host,
-    '--bridge=none', '--iptables=false', '--ip6tables=false', '--ip-masq=false', '--ip-forward=false', '--userland-proxy=false',
+    network.netns ? '--bridge=none' : `--bridge=${network.bridge}`, '--iptables=false', '--ip6tables=false', '--ip-masq=false', '--ip-forward=false', '--userland-proxy=false',
     '--log-level', 'warn',
   ];
   const log = join(root, 'dockerd.log');
@@ -288,6 +333,13 @@ export async function startTestDockerd(opts: TestDockerdOptions = {}): Promise<T
   for (const d of ['plugins', 'data', 'exec', 'homes']) mkdirSync(join(root, d), { mode: 0o700 });
   writeFileSync(join(root, 'daemon.json'), '{}\n');
   writeFileSync(join(root, 'owner.pid'), String(process.pid));
+  let network: Network;
+  try {
+    network = opts.hostNetwork ? { netns: false, bridge: createBridge(root) } : { netns: true };
+  } catch (err) {
+    unmountAndRemove(root);
+    throw err;
+  }
   const host = `unix://${join(root, 'docker.sock')}`;
   const env = { DOCKER_HOST: host };
   const docker = (args: string[], o: { timeoutMs?: number; input?: string } = {}) => runCommand('docker', args, { env, timeoutMs: o.timeoutMs ?? 120_000, input: o.input });
@@ -335,7 +387,7 @@ export async function startTestDockerd(opts: TestDockerdOptions = {}): Promise<T
       if (!engine) throw new Error('the private dockerd is not running');
       await stopPid(engine.pid);
       engine.child.stdin?.end();
-      engine = await launch(root);
+      engine = await launch(root, network);
       d.pid = engine.pid;
     },
     async stop() {
@@ -353,7 +405,7 @@ export async function startTestDockerd(opts: TestDockerdOptions = {}): Promise<T
     },
   };
   try {
-    engine = await launch(root);
+    engine = await launch(root, network);
     d.pid = engine.pid;
     if (opts.swarm) {
       const port = await freeTcpPort();

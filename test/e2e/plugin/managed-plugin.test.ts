@@ -71,7 +71,8 @@ async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T 
 test.before(async () => {
   skip = await missingRequirement({ docker: true, fuse: true });
   if (skip) return;
-  dockerd = await startTestDockerd();
+  // The host's network: the plugin has the engine's network and must reach the store on 127.0.0.1.
+  dockerd = await startTestDockerd({ hostNetwork: true });
   sfs = await createSecretfsEnv(dockerd);
 });
 
