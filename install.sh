@@ -100,7 +100,7 @@ missing_packages() {
 }
 if [ "$plan" = 1 ]; then
   mapfile -t missing < <(missing_packages)
-  for p in libfuse2 fuse3 busybox-static docker.io libfuse-dev pkg-config gcc docker-compose openssl util-linux g++ make python3; do
+  for p in libfuse2 fuse3 busybox-static docker.io libfuse-dev pkg-config gcc docker-compose openssl util-linux iproute2 g++ make python3; do
     state=present
     for m in "${missing[@]}"; do case "$m" in "$p"|"$p"t64) state=missing ;; esac; done
     printf '%-15s %s\n' "$p" "$state"

@@ -17,8 +17,8 @@ import { runCommand, type CliResult } from '../../../harness/run-cli.js';
  */
 const test = suite('install.sh package decisions (PATH of stubs)');
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const ALL_PACKAGES = 'libfuse2 fuse3 busybox-static docker.io libfuse-dev pkg-config gcc docker-compose openssl util-linux g++ make python3';
-const ALL_COMMANDS = ['fusermount3', 'dockerd', 'pkg-config', 'gcc', 'docker-compose', 'openssl', 'unshare', 'g++', 'make', 'python3', 'apt-get'];
+const ALL_PACKAGES = 'libfuse2 fuse3 busybox-static docker.io libfuse-dev pkg-config gcc docker-compose openssl util-linux iproute2 g++ make python3';
+const ALL_COMMANDS = ['fusermount3', 'dockerd', 'pkg-config', 'gcc', 'docker-compose', 'openssl', 'unshare', 'ip', 'g++', 'make', 'python3', 'apt-get'];
 const ALL_DPKG = ['libfuse2', 'fuse3', 'busybox-static', 'libfuse-dev'];
 /** Real tools install.sh uses that are not under test. */
 const REAL_TOOLS = ['bash', 'sh', 'cat', 'sed', 'grep', 'mkdir', 'mktemp', 'chmod', 'mv', 'rm', 'seq', 'sleep', 'dirname', 'nohup', 'touch'];
@@ -121,7 +121,7 @@ test('everything present: apt-get is never called', async () => {
 });
 
 test('not root: names the packages, exits 1 and changes nothing (no apt-get, no npm, no plugin)', async () => {
-  const r = await install({ uid: 1000, dpkg: ['fuse3'], commands: ['apt-get', 'fusermount3', 'dockerd', 'gcc', 'openssl', 'unshare', 'g++', 'make', 'python3'] }, []);
+  const r = await install({ uid: 1000, dpkg: ['fuse3'], commands: ['apt-get', 'fusermount3', 'dockerd', 'gcc', 'openssl', 'unshare', 'ip', 'g++', 'make', 'python3'] }, []);
   assert.is(r.code, 1);
   assert.match(r.stderr, /install\.sh: missing OS packages: libfuse2 busybox-static libfuse-dev pkg-config docker-compose; nothing was changed\. Install them as root \(sudo apt-get install -y libfuse2 busybox-static libfuse-dev pkg-config docker-compose\)/);
   assert.equal(r.apt, []);
