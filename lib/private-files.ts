@@ -1,6 +1,5 @@
 import { mkdir, open, rename, chmod, readFile } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
-import { randomBytes } from 'node:crypto';
 
 /** Creates a directory (and parents) readable by its owner only. */
 export async function ensurePrivateDir(dir: string): Promise<void> {
@@ -14,6 +13,8 @@ export async function ensurePrivateDir(dir: string): Promise<void> {
  */
 export async function writePrivateFile(path: string, content: string | Uint8Array): Promise<void> {
   await ensurePrivateDir(dirname(path));
+  // node:crypto on the first write only: every command reads private files, few write them (~4 ms of a start).
+  const { randomBytes } = await import('node:crypto');
   const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   const handle = await open(tmp, 'wx', 0o600);
   try {
