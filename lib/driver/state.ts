@@ -24,9 +24,28 @@ export interface VolumeDefinition {
   policies: string[];
 }
 
+/**
+ * A token whose volume is removed but whose revocation Vault has not confirmed yet: recorded
+ * before Remove answers, so a driver killed right after still revokes it (at its next start).
+ */
+export interface PendingRevocation {
+  /** The removed volume's name (for logs; a new volume may have the same name by now). */
+  volume: string;
+  accessor: string;
+  /** RFC 3339. */
+  removedAt: string;
+}
+
 interface StateFile {
   version: 1;
   volumes: Record<string, VolumeDefinition>;
+  /** Absent in a state written before revocations were recorded. */
+  revoking?: PendingRevocation[];
+}
+
+function isRevocation(v: unknown): v is PendingRevocation {
+  const r = v as PendingRevocation;
+  return !!r && typeof r.volume === 'string' && typeof r.accessor === 'string' && r.accessor !== '' && typeof r.removedAt === 'string';
 }
 
 function isDefinition(v: unknown): v is VolumeDefinition {
@@ -54,32 +73,44 @@ export class DriverStateStore {
     private readonly log: Logger,
   ) {}
 
-  /** Reads the state; a missing file is an empty state, unreadable entries are skipped with a warning. */
+  /** Reads the volumes of the state; a missing file is an empty state, unreadable entries are skipped with a warning. */
   async load(): Promise<Map<string, VolumeDefinition>> {
+    return (await this.loadAll()).volumes;
+  }
+
+  /** The volumes and the revocations still to do. */
+  async loadAll(): Promise<{ volumes: Map<string, VolumeDefinition>; revoking: PendingRevocation[] }> {
     const text = await readOptionalFile(this.file);
     const out = new Map<string, VolumeDefinition>();
-    if (text === undefined) return out;
+    const revoking: PendingRevocation[] = [];
+    if (text === undefined) return { volumes: out, revoking };
     let parsed: StateFile;
     try {
       parsed = JSON.parse(text) as StateFile;
     } catch (err) {
       throw new ConfigError(`driver state ${this.file} is not valid JSON`, { cause: err, hint: 'move it away and recreate the volumes' });
     }
+    for (const r of Array.isArray(parsed?.revoking) ? parsed.revoking : []) {
+      if (isRevocation(r)) revoking.push({ volume: r.volume, accessor: r.accessor, removedAt: r.removedAt });
+      else this.log.warn('skipping an unreadable pending revocation in the state file');
+    }
     for (const [name, def] of Object.entries(parsed?.volumes ?? {})) {
       // JSON.parse makes `__proto__` an own key, so Object.entries sees every volume name.
       if (isDefinition(def) && def.name === name) out.set(name, { ...def, options: { ...def.options }, policies: [...(def.policies ?? [])] });
       else this.log.warn('skipping an unreadable volume in the state file', { volume: name });
     }
-    return out;
+    return { volumes: out, revoking };
   }
 
   /**
    * Writes the whole state. Writes are queued so that the last call's content is what stays on
    * disk even when callers overlap.
    */
-  save(volumes: Iterable<VolumeDefinition>): Promise<void> {
+  save(volumes: Iterable<VolumeDefinition>, revoking: Iterable<PendingRevocation> = []): Promise<void> {
     // A null-prototype map: a volume named `__proto__` is a key like any other, not the prototype.
     const snapshot: StateFile = { version: 1, volumes: Object.create(null) };
+    const pending = [...revoking].map((r) => ({ volume: r.volume, accessor: r.accessor, removedAt: r.removedAt }));
+    if (pending.length > 0) snapshot.revoking = pending;
     for (const v of volumes) {
       snapshot.volumes[v.name] = {
         name: v.name,

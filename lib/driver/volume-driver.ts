@@ -12,7 +12,7 @@ import { CHANGE_OPTION_NAMES, parseChangeOptions, type ChangeOptions } from './c
 import type { ChangeWatcher } from './change-watcher.js';
 import { KeyedLock } from './keyed-lock.js';
 import type { DriverStatusReport, VolumeDriver, VolumeInfo, VolumeStatus } from './protocol.js';
-import type { DriverStateStore, TokenSource, VolumeDefinition } from './state.js';
+import type { DriverStateStore, PendingRevocation, TokenSource, VolumeDefinition } from './state.js';
 import { looksLikeVaultPath, validateVolumeName, volumeDirName } from './volume-name.js';
 
 /** What the driver asks the filesystem layer to mount. */
@@ -63,8 +63,10 @@ export interface VolumeTokens {
   acquire(def: VolumeDefinition): Promise<VolumeCredential>;
   /** Why a volume cannot get a token without an administrator (its policies cannot be re-minted), or undefined. */
   needsToken(def: VolumeDefinition): string | undefined;
-  /** At Remove: revokes the volume's token (and drops what was made for it). */
+  /** After Remove: revokes the volume's token (and drops what was made for it). */
   revoke(def: VolumeDefinition): Promise<void>;
+  /** Revokes a token by its accessor alone (a removed volume's, recorded in the state); one Vault no longer knows is gone already. */
+  revokeAccessor(accessor: string): Promise<void>;
   /** Registers the listener told when a volume's token is replaced (renewal failed and it was re-minted). */
   onReplaced(listener: (name: string, accessor: string, tokenSource: TokenSource) => void): void;
   /** Stops renewal timers; tokens stay valid. */
@@ -91,7 +93,12 @@ export interface SecretVolumeDriverDeps {
   pid?: number;
   /** Watches the secrets of volumes with `watch` set; without one, `watch` and `on_change` are refused at Create. */
   watcher?: ChangeWatcher;
+  /** Delays between attempts at a failed revocation (default REVOKE_RETRY_MS). */
+  revokeRetryMs?: { first: number; max: number };
 }
+
+/** Bounds of the retry delay of a revocation that failed (Vault unreachable): doubling from the first to the last. */
+export const REVOKE_RETRY_MS = { first: 1000, max: 60_000 } as const;
 
 interface LiveVolume {
   def: VolumeDefinition;
@@ -151,9 +158,16 @@ export function parseVolumeOptions(name: string, opts: Record<string, string>): 
 export class SecretVolumeDriver implements VolumeDriver {
   private readonly volumes = new Map<string, LiveVolume>();
   private readonly lock = new KeyedLock();
+  /** Tokens of removed volumes not revoked yet, by accessor; saved with the volumes. */
+  private readonly revoking = new Map<string, PendingRevocation>();
+  /** Work that goes on after its request was answered (revocations), awaited by close(). */
+  private readonly background = new Set<Promise<void>>();
+  private retryTimer?: NodeJS.Timeout;
+  private retryMs: number;
   private closed = false;
 
   private constructor(private readonly deps: SecretVolumeDriverDeps) {
+    this.retryMs = this.retryBounds().first;
     deps.tokens.onReplaced((name, accessor, tokenSource) => {
       const vol = this.volumes.get(name);
       if (!vol) return;
@@ -166,7 +180,8 @@ export class SecretVolumeDriver implements VolumeDriver {
   /** Loads the volumes from the state file. Nothing is mounted until Docker asks. */
   static async open(deps: SecretVolumeDriverDeps): Promise<SecretVolumeDriver> {
     const driver = new SecretVolumeDriver(deps);
-    for (const def of (await deps.state.load()).values()) {
+    const state = await deps.state.loadAll();
+    for (const def of state.volumes.values()) {
       try {
         validateVolumeName(def.name);
         driver.volumes.set(def.name, { def, mountpoint: join(deps.mountRoot, volumeDirName(def.name)), ids: new Map() });
@@ -174,12 +189,101 @@ export class SecretVolumeDriver implements VolumeDriver {
         deps.log.warn('skipping a volume with an invalid name in the state file', { volume: def.name, err });
       }
     }
-    deps.log.info('volumes loaded', { count: driver.volumes.size });
+    deps.log.info('volumes loaded', { count: driver.volumes.size, revoking: state.revoking.length });
+    // Removed volumes whose token a previous process had not revoked yet (it was killed right after answering Remove).
+    for (const r of state.revoking) driver.revoking.set(r.accessor, r);
+    if (driver.revoking.size > 0) driver.retryRevocations();
     return driver;
   }
 
   private save(): Promise<void> {
-    return this.deps.state.save([...this.volumes.values()].map((v) => v.def));
+    return this.deps.state.save(
+      [...this.volumes.values()].map((v) => v.def),
+      this.revoking.values(),
+    );
+  }
+
+  /**
+   * Runs `fn` under the volume's lock and resolves as soon as `fn` calls `answer()` (or ends): what
+   * follows the answer still holds the lock, so the next operation on the name waits for it. An
+   * error before the answer is the request's; one after it is logged (what is left to do is on disk).
+   */
+  private answerEarly(name: string, what: string, fn: (answer: () => void) => Promise<void>): Promise<void> {
+    let answered = false;
+    let answer!: () => void;
+    const early = new Promise<void>((resolve) => (answer = resolve));
+    const done = this.lock
+      .run(name, () =>
+        fn(() => {
+          answered = true;
+          answer();
+        }),
+      )
+      .catch((err) => {
+        if (!answered) throw err;
+        this.deps.log.error(`${what} failed after it was answered`, { volume: name, err });
+      });
+    this.track(done.catch(() => {}));
+    return Promise.race([early, done]);
+  }
+
+  private track(work: Promise<void>): void {
+    this.background.add(work);
+    void work.finally(() => this.background.delete(work));
+  }
+
+  /**
+   * Revokes a removed volume's token. `first` is the attempt made right after Remove answered
+   * (with the volume's live token at hand); later ones go by accessor. A failure keeps the record
+   * (memory and disk) and retries later; tokens end at their TTL in any case, and Vault then
+   * says the accessor is gone, which also ends the retries.
+   */
+  private async revokePending(pending: PendingRevocation, first?: () => Promise<void>): Promise<void> {
+    try {
+      await (first ?? (() => this.deps.tokens.revokeAccessor(pending.accessor)))();
+    } catch (err) {
+      this.deps.log.warn('could not revoke the token of a removed volume; trying again', { volume: pending.volume, accessor: pending.accessor, err });
+      this.scheduleRevocationRetry();
+      return;
+    }
+    this.revoking.delete(pending.accessor);
+    this.deps.log.info('volume token revoked', { volume: pending.volume, accessor: pending.accessor });
+    // Not saved: the record stays on disk and the next start revokes it again, which Vault answers as gone.
+    await this.save().catch((err) => this.deps.log.warn('could not save the state after a revocation', { err }));
+  }
+
+  private retryBounds(): { first: number; max: number } {
+    return this.deps.revokeRetryMs ?? REVOKE_RETRY_MS;
+  }
+
+  private scheduleRevocationRetry(): void {
+    if (this.closed || this.retryTimer) return;
+    const delay = this.retryMs;
+    this.retryMs = Math.min(this.retryMs * 2, this.retryBounds().max);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.retryRevocations();
+    }, delay);
+    this.retryTimer.unref();
+  }
+
+  /** One attempt at every pending revocation. */
+  private retryRevocations(): void {
+    if (this.closed) return;
+    const pass = Promise.all([...this.revoking.values()].map((r) => this.revokePending(r))).then(() => {
+      if (this.revoking.size === 0) this.retryMs = this.retryBounds().first;
+    });
+    this.track(pass);
+  }
+
+  /** The accessors of removed volumes' tokens not revoked yet (status, tests). */
+  pendingRevocations(): PendingRevocation[] {
+    return [...this.revoking.values()].map((r) => ({ ...r }));
+  }
+
+  /** Resolves when the work that went on after answered requests (revocations) is done. */
+  async settled(): Promise<void> {
+    while (this.background.size > 0) await Promise.all([...this.background]);
   }
 
   private live(name: string): LiveVolume {
@@ -250,9 +354,15 @@ export class SecretVolumeDriver implements VolumeDriver {
     }
   }
 
+  /**
+   * Removes a volume. Answered once the volume is gone from the state and its token is recorded as
+   * to be revoked (on disk): the revocation itself follows, off Docker's wait (and the user's: `docker
+   * run --rm` waits for this Remove). A driver killed right after answering revokes it at its next
+   * start. The lock is held until that first attempt ends, so a new volume of the same name waits.
+   */
   async remove(name: string): Promise<void> {
     validateVolumeName(name);
-    await this.lock.run(name, async () => {
+    await this.answerEarly(name, 'removing a volume', async (answer) => {
       const vol = this.live(name);
       if (vol.ids.size > 0) throw new UsageError(`volume ${name} is in use by ${vol.ids.size} mount(s)`);
       this.deps.watcher?.unwatch(name);
@@ -260,11 +370,21 @@ export class SecretVolumeDriver implements VolumeDriver {
         await vol.handle.unmount();
         vol.handle = undefined;
       }
-      await this.deps.tokens.revoke(vol.def);
+      const pending: PendingRevocation | undefined = vol.def.accessor ? { volume: name, accessor: vol.def.accessor, removedAt: new Date().toISOString() } : undefined;
       this.volumes.delete(name);
-      await this.save();
-      await rmdir(vol.mountpoint).catch(() => {});
+      if (pending) this.revoking.set(pending.accessor, pending);
+      try {
+        await this.save();
+      } catch (err) {
+        // Nothing recorded: the volume stays, and Docker is told Remove failed.
+        this.volumes.set(name, vol);
+        if (pending) this.revoking.delete(pending.accessor);
+        throw err;
+      }
       this.deps.log.info('volume removed', { volume: name, accessor: vol.def.accessor });
+      answer();
+      await rmdir(vol.mountpoint).catch(() => {});
+      if (pending) await this.revokePending(pending, () => this.deps.tokens.revoke(vol.def));
     });
   }
 
@@ -386,6 +506,8 @@ export class SecretVolumeDriver implements VolumeDriver {
   /** Unmounts every volume (waiting for running operations on each); tokens stay valid for a restart. */
   async close(): Promise<void> {
     this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
     this.deps.watcher?.close();
     await Promise.all(
       [...this.volumes.values()].map((vol) =>
@@ -401,6 +523,8 @@ export class SecretVolumeDriver implements VolumeDriver {
         }),
       ),
     );
+    // Revocations under way finish (each Vault call is bounded); the ones still pending stay on disk for the next start.
+    await this.settled();
     this.deps.tokens.close();
   }
 }

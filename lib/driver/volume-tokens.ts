@@ -310,6 +310,15 @@ export class VaultVolumeTokens implements VolumeTokens {
     this.blocked.delete(def.name);
   }
 
+  async revokeAccessor(accessor: string): Promise<void> {
+    try {
+      await revokeAccessor(this.opts.driverVault, accessor);
+    } catch (err) {
+      // An accessor Vault no longer knows belongs to a token that is already gone.
+      if (!isVaultFailure(err, 'bad_request', 'not_found')) throw err;
+    }
+  }
+
   close(): void {
     this.closed = true;
     if (this.selfTimer) clearTimeout(this.selfTimer);

@@ -82,8 +82,13 @@ async function vaultFailure(p: Promise<unknown>): Promise<VaultError> {
   return err as VaultError;
 }
 
-/** Revoked means exactly Vault's answer for an accessor it does not know: 400 "invalid accessor". */
+/**
+ * Revoked means exactly Vault's answer for an accessor it does not know: 400 "invalid accessor".
+ * Within 5 s: Remove answers once the revocation is recorded, and Vault's revocation follows.
+ */
 async function assertRevoked(accessor: string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (Date.now() < deadline && (await lookupAccessor(root, accessor).then(() => true, () => false))) await new Promise((r) => setTimeout(r, 50));
   const err = await vaultFailure(lookupAccessor(root, accessor));
   assert.is(err.status, 400, err.message);
   assert.match(err.message, /invalid accessor/);

@@ -145,6 +145,9 @@ test('__proto__, constructor and prototype as volume names round-trip through cr
     await call('/VolumeDriver.Unmount', { Name: n, ID });
     const accessor = (await stateVolumes())[n].accessor;
     assert.is((await call('/VolumeDriver.Remove', { Name: n })).Err, '', n);
+    // Remove answers once the revocation is recorded; Vault's follows within moments.
+    const deadline = Date.now() + 5000;
+    while (Date.now() < deadline && (await lookupAccessor(root, accessor).then(() => true, () => false))) await new Promise((r) => setTimeout(r, 50));
     assert.is(await lookupAccessor(root, accessor).then(() => 'live', () => 'revoked'), 'revoked');
   }
   const after = await stateVolumes();

@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +33,10 @@ class FakeMounter implements VolumeMounter {
 class FakeTokens implements VolumeTokens {
   issued: string[] = [];
   revoked: string[] = [];
+  /** While set, revoke() and revokeAccessor() wait for it (a Vault that does not answer yet). */
+  gate?: Promise<void>;
+  /** The next revocations fail (a Vault that cannot be reached). */
+  failRevocations = 0;
   acquired: string[] = [];
   live = new Set<string>();
   /** `first`: the number of the first accessor minted (acc-<first>), so two processes' tokens differ. */
@@ -56,8 +60,21 @@ class FakeTokens implements VolumeTokens {
   needsToken(): string | undefined {
     return undefined;
   }
+  attempts = 0;
+  private async revoking(accessor: string) {
+    this.attempts++;
+    await this.gate;
+    if (this.failRevocations > 0) {
+      this.failRevocations--;
+      throw new Error('Vault unreachable');
+    }
+    this.revoked.push(accessor);
+  }
   async revoke(def: VolumeDefinition) {
-    this.revoked.push(def.accessor);
+    await this.revoking(def.accessor);
+  }
+  async revokeAccessor(accessor: string) {
+    await this.revoking(accessor);
   }
   onReplaced(l: (name: string, accessor: string, source: TokenSource) => void) {
     this.listener = l;
@@ -229,10 +246,95 @@ test('Remove revokes the token, forgets the volume and refuses while mounted', a
   await rejects(driver.remove('v1'), /in use/);
   await driver.unmount('v1', 'a');
   await driver.remove('v1');
+  await driver.settled();
   assert.equal(tokens.revoked, ['acc-1']);
   assert.is((await driver.list()).length, 0);
   const state = JSON.parse(await readFile(stateFile, 'utf8'));
+  assert.equal(state, { version: 1, volumes: {} }, 'nothing left to revoke');
+});
+
+/** `p`, or a failure after 2 s: an operation that should not wait for Vault. */
+function within2s<T>(p: Promise<T>, what: string): Promise<T> {
+  return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what} waited for Vault`)), 2000).unref())]);
+}
+
+/** Resolves `release()` later: a Vault that answers only when told. */
+function gate(): { promise: Promise<void>; release: () => void } {
+  let release!: () => void;
+  const promise = new Promise<void>((r) => (release = r));
+  return { promise, release };
+}
+
+test('Remove answers once the revocation is recorded on disk, before Vault has revoked; the next operation on the name waits for it', async () => {
+  await driver.create('v1', { path: 'secret/a' });
+  const vault = gate();
+  tokens.gate = vault.promise;
+  await within2s(driver.remove('v1'), 'Remove');
+  assert.equal(tokens.revoked, [], 'answered before the revocation ended');
+  const state = JSON.parse(await readFile(stateFile, 'utf8'));
   assert.equal(state.volumes, {});
+  assert.equal(state.revoking.map((r: { volume: string; accessor: string }) => [r.volume, r.accessor]), [['v1', 'acc-1']]);
+  assert.equal(driver.pendingRevocations().map((r) => r.accessor), ['acc-1']);
+  // A new volume of the same name is created only once the old token is revoked.
+  tokens.gate = undefined;
+  let created = false;
+  const again = driver.create('v1', { path: 'secret/a' }).then(() => (created = true));
+  await new Promise((r) => setTimeout(r, 30));
+  assert.not.ok(created, 'Create of the same name waits for the revocation');
+  vault.release();
+  await again;
+  await driver.settled();
+  assert.equal(tokens.revoked, ['acc-1']);
+  assert.equal(driver.pendingRevocations(), []);
+  const after = JSON.parse(await readFile(stateFile, 'utf8'));
+  assert.is(after.revoking, undefined);
+  assert.equal(Object.keys(after.volumes), ['v1']);
+});
+
+test('a driver killed after answering Remove, before Vault revoked: the next driver on the state revokes the token at start', async () => {
+  await driver.create('v1', { path: 'secret/a' });
+  const vault = gate();
+  tokens.gate = vault.promise;
+  await within2s(driver.remove('v1'), 'Remove');
+  // The first driver never gets an answer (it is "killed": never closed until the end of the test).
+  const first = { driver, tokens };
+  tokens = new FakeTokens(100);
+  driver = await open();
+  await driver.settled();
+  assert.equal(tokens.revoked, ['acc-1'], 'revoked by accessor at start');
+  assert.equal(driver.pendingRevocations(), []);
+  assert.is(JSON.parse(await readFile(stateFile, 'utf8')).revoking, undefined);
+  vault.release();
+  await first.driver.close();
+});
+
+test('a revocation that fails (Vault unreachable) stays recorded and is tried again until it succeeds', async () => {
+  await driver.close();
+  driver = await SecretVolumeDriver.open({ state: new DriverStateStore(stateFile, silentLogger), mounter, tokens, mountRoot: join(dir, 'mnt'), log: silentLogger, revokeRetryMs: { first: 10, max: 20 } });
+  await driver.create('v1', { path: 'secret/a' });
+  tokens.failRevocations = Number.POSITIVE_INFINITY;
+  await driver.remove('v1');
+  const deadline = Date.now() + 5000;
+  while (tokens.attempts < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  assert.ok(tokens.attempts >= 3, `tried again (${tokens.attempts} attempts)`);
+  assert.equal(tokens.revoked, []);
+  assert.equal(JSON.parse(await readFile(stateFile, 'utf8')).revoking.map((r: { accessor: string }) => r.accessor), ['acc-1']);
+  tokens.failRevocations = 0;
+  while (tokens.revoked.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  await driver.settled();
+  assert.equal(tokens.revoked, ['acc-1']);
+  assert.is(JSON.parse(await readFile(stateFile, 'utf8')).revoking, undefined);
+});
+
+test('a Remove whose record cannot be saved fails and keeps the volume (nothing is revoked unrecorded)', async () => {
+  await driver.create('v1', { path: 'secret/a' });
+  await rm(join(dir, 'driver'), { recursive: true, force: true });
+  await writeFile(join(dir, 'driver'), 'not a directory');
+  await rejects(driver.remove('v1'), /ENOTDIR|EEXIST|not a directory/);
+  assert.equal((await driver.list()).map((v) => v.name), ['v1']);
+  assert.equal(driver.pendingRevocations(), []);
+  assert.equal(tokens.revoked, []);
+  await rm(join(dir, 'driver'), { force: true });
 });
 
 test('the state file is 0600 and holds definitions and accessors, never the token option', async () => {
