@@ -25,6 +25,7 @@ export function createFsMounter(options: FsMounterOptions): VolumeMounter {
         audit: options.audit,
         mountName: spec.name,
         vaultTimeoutMs: options.vaultTimeoutMs,
+        kvMount: spec.kvMount,
       });
       return { unmount: () => mounted.unmount(), invalidate: () => mounted.store.clear() };
     },

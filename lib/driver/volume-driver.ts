@@ -7,7 +7,7 @@ import { FS_OPTION_NAMES, parseFsOptions } from '../fs/options.js';
 import type { Logger } from '../log.js';
 import type { VaultClient } from '../vault/client.js';
 import { readSecret, resolveKvMount } from '../vault/kv.js';
-import { normalizeSecretPath } from '../vault/kv-path.js';
+import { normalizeSecretPath, type KvMount } from '../vault/kv-path.js';
 import { CHANGE_OPTION_NAMES, parseChangeOptions, type ChangeOptions } from './change-options.js';
 import type { ChangeWatcher } from './change-watcher.js';
 import { KeyedLock } from './keyed-lock.js';
@@ -26,6 +26,8 @@ export interface MountSpec {
   options: Record<string, string>;
   /** A client holding the volume's own token. */
   vault: VaultClient;
+  /** The KV mount of `path`, already being detected with that token (started at Create). */
+  kvMount?: Promise<KvMount>;
 }
 
 /** A live mount. */
@@ -57,8 +59,10 @@ export interface IssuedToken {
 
 /** The token lifecycle of volumes (lib/driver/volume-tokens.ts in production). */
 export interface VolumeTokens {
-  /** At Create: unwraps `wrappedToken` when given, otherwise mints a token for the volume. */
-  issue(volume: { name: string; path: string }, wrappedToken?: string): Promise<IssuedToken>;
+  /** At Create: the policies a token minted for a new volume on `path` gets (the allowed path covering it), or a UsageError naming the command that allows it. */
+  policiesFor(volume: { name: string; path: string }): Promise<string[]>;
+  /** At Create: unwraps `wrappedToken` when given, otherwise mints a token for the volume (with `policies`, as policiesFor answered them). */
+  issue(volume: { name: string; path: string }, wrappedToken?: string, policies?: string[]): Promise<IssuedToken>;
   /** At Mount: the volume's client, re-minting the same policies when no live token is held (e.g. after a restart). */
   acquire(def: VolumeDefinition): Promise<VolumeCredential>;
   /** Why a volume cannot get a token without an administrator (its policies cannot be re-minted), or undefined. */
@@ -106,7 +110,12 @@ interface LiveVolume {
   handle?: MountHandle;
   /** Outstanding Mount calls per mount ID. */
   ids: Map<string, number>;
+  /** The KV mount detection started at Create, for the first Mount soon after it. */
+  prefetch?: { at: number; kvMount: Promise<KvMount> };
 }
+
+/** How long the KV mount detected at Create serves the first Mount (`docker run` mounts well within it; a volume created now and used later detects again). */
+export const PREFETCH_MAX_AGE_MS = 10_000;
 
 function sameDefinition(a: VolumeDefinition, path: string, options: Record<string, string>): boolean {
   const keys = new Set([...Object.keys(a.options), ...Object.keys(options)]);
@@ -160,7 +169,7 @@ export class SecretVolumeDriver implements VolumeDriver {
   private readonly lock = new KeyedLock();
   /** Tokens of removed volumes not revoked yet, by accessor; saved with the volumes. */
   private readonly revoking = new Map<string, PendingRevocation>();
-  /** Work that goes on after its request was answered (revocations), awaited by close(). */
+  /** Work that goes on after its request was answered (the mint after Create, revocations), awaited by close(). */
   private readonly background = new Set<Promise<void>>();
   private retryTimer?: NodeJS.Timeout;
   private retryMs: number;
@@ -248,7 +257,7 @@ export class SecretVolumeDriver implements VolumeDriver {
     }
     this.revoking.delete(pending.accessor);
     this.deps.log.info('volume token revoked', { volume: pending.volume, accessor: pending.accessor });
-    // Not saved: the record stays on disk and the next start revokes it again, which Vault answers as gone.
+    // Should this save fail, the record stays on disk: the next start revokes again, which Vault answers as gone.
     await this.save().catch((err) => this.deps.log.warn('could not save the state after a revocation', { err }));
   }
 
@@ -304,7 +313,7 @@ export class SecretVolumeDriver implements VolumeDriver {
     if (change.watchMs !== undefined && !this.deps.watcher) throw new UsageError('this driver does not watch secrets: watch= is not available');
     // Said at Create, not at the first change: a volume whose signals could never be sent is not made.
     if (change.onChange.kind !== 'none') await this.deps.watcher!.checkDockerAccess();
-    await this.lock.run(name, async () => {
+    await this.answerEarly(name, 'minting the token of a new volume', async (answer) => {
       this.assertOpen();
       const existing = this.volumes.get(name);
       if (existing) {
@@ -312,6 +321,10 @@ export class SecretVolumeDriver implements VolumeDriver {
         if (sameDefinition(existing.def, path, options) && wrappedToken === undefined) return;
         throw new UsageError(`volume ${name} already exists with other options or a token; remove it first`);
       }
+      // A token the driver mints needs nothing checked with it at Create: answered once the path is
+      // known to be allowed and the volume is on disk, then minted while dockerd makes the container
+      // (tens of ms before its Mount, which waits for the mint: it holds the name's lock).
+      if (wrappedToken === undefined && options.keys === undefined) return this.createThenMint(name, path, options, answer);
       const { accessor, tokenSource, policies } = await this.deps.tokens.issue({ name, path }, wrappedToken);
       const def: VolumeDefinition = { name, path, options, createdAt: new Date().toISOString(), accessor, tokenSource, policies };
       if (options.keys !== undefined) {
@@ -333,6 +346,30 @@ export class SecretVolumeDriver implements VolumeDriver {
       }
       this.deps.log.info('volume created', { volume: name, path, tokenSource, accessor });
     });
+  }
+
+  private async createThenMint(name: string, path: string, options: Record<string, string>, answer: () => void): Promise<void> {
+    const policies = await this.deps.tokens.policiesFor({ name, path });
+    const def: VolumeDefinition = { name, path, options, createdAt: new Date().toISOString(), accessor: '', tokenSource: 'minted', policies };
+    const vol: LiveVolume = { def, mountpoint: join(this.deps.mountRoot, volumeDirName(name)), ids: new Map() };
+    this.volumes.set(name, vol);
+    try {
+      await this.save();
+    } catch (err) {
+      this.volumes.delete(name);
+      throw err;
+    }
+    answer();
+    // A failure here leaves the volume without a token: its Mount mints one (the same policies).
+    const issued = await this.deps.tokens.issue({ name, path }, undefined, policies);
+    def.accessor = issued.accessor;
+    def.policies = [...issued.policies];
+    await this.save();
+    this.deps.log.info('volume created', { volume: name, path, tokenSource: issued.tokenSource, accessor: issued.accessor });
+    const { vault } = await this.deps.tokens.acquire(def);
+    const kvMount = resolveKvMount(vault, path);
+    kvMount.catch(() => {}); // Mount reports it, or detects again.
+    vol.prefetch = { at: Date.now(), kvMount };
   }
 
   /** Reads the secret with the volume's token: every key that keys= selects must be in it. */
@@ -403,7 +440,10 @@ export class SecretVolumeDriver implements VolumeDriver {
         }
         await mkdir(this.deps.mountRoot, { recursive: true, mode: 0o700 });
         await mkdir(vol.mountpoint, { recursive: true, mode: 0o755 });
-        const handle = await this.deps.mounter.mount({ name, path: vol.def.path, mountpoint: vol.mountpoint, options: fsOptionsOf(vol.def.options), vault: credential.vault });
+        const prefetch = vol.prefetch;
+        vol.prefetch = undefined;
+        const kvMount = prefetch && Date.now() - prefetch.at < PREFETCH_MAX_AGE_MS ? prefetch.kvMount : undefined;
+        const handle = await this.deps.mounter.mount({ name, path: vol.def.path, mountpoint: vol.mountpoint, options: fsOptionsOf(vol.def.options), vault: credential.vault, kvMount });
         vol.handle = handle;
         this.deps.log.info('volume mounted', { volume: name, mountpoint: vol.mountpoint });
         const change = parseChangeOptions(vol.def.options);

@@ -144,12 +144,12 @@ export class VaultVolumeTokens implements VolumeTokens {
    * policy of the allowed path that covers `path`; with them (a re-mint) exactly those again,
    * through the role, or NeedsTokenError when the driver may not mint them.
    */
-  private async mint(name: string, path: string, policies?: string[]): Promise<MintedToken> {
+  private async mint(name: string, path: string, policies?: string[], checked = false): Promise<MintedToken> {
     await this.checkCredential();
     const vault = this.opts.driverVault;
-    const remint = policies !== undefined;
-    if (policies === undefined) policies = [(await findAllowPolicy(vault, path)).policy];
-    else {
+    const remint = policies !== undefined && !checked;
+    if (policies === undefined) policies = await this.policiesFor({ name, path });
+    else if (!checked) {
       const why = notMintable(policies);
       if (why) throw this.refuseWider(name, path, why);
       for (const p of policies.filter((x) => x.startsWith('secretfs-allow-'))) {
@@ -237,9 +237,18 @@ export class VaultVolumeTokens implements VolumeTokens {
     }
   }
 
-  async issue(volume: { name: string; path: string }, wrappedToken?: string): Promise<IssuedToken> {
+  /**
+   * Asked of Vault at every Create, never cached: an allowed path taken back is refused at the
+   * next Create with the command that allows it (run's fast lane drops its record on that refusal).
+   */
+  async policiesFor(volume: { name: string; path: string }): Promise<string[]> {
+    await this.checkCredential();
+    return [(await findAllowPolicy(this.opts.driverVault, volume.path)).policy];
+  }
+
+  async issue(volume: { name: string; path: string }, wrappedToken?: string, policies?: string[]): Promise<IssuedToken> {
     if (wrappedToken === undefined) {
-      const minted = await this.mint(volume.name, volume.path);
+      const minted = await this.mint(volume.name, volume.path, policies, policies !== undefined);
       const entry = this.hold(volume.name, volume.path, minted, 'minted', minted.policies);
       return { accessor: entry.accessor, tokenSource: 'minted', policies: entry.policies };
     }

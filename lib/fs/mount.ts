@@ -4,7 +4,7 @@ import { MountError, UsageError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import type { VaultClient } from '../vault/client.js';
-import { normalizeSecretPath } from '../vault/kv-path.js';
+import { normalizeSecretPath, type KvMount } from '../vault/kv-path.js';
 import { createAuditLog, type AuditLog } from './audit.js';
 import { loadFuseBinding, releaseFuseThread } from './fuse-binding.js';
 import { createHandlers, type SecretFsHandlers } from './handlers.js';
@@ -88,6 +88,8 @@ export interface MountSecretFsOptions {
    * cached or not exactly as at an open, and never fails the mount. Never with cache_ttl=0.
    */
   prefetch?: boolean;
+  /** The KV mount of `path`, already being detected (the driver starts it at Create, while dockerd prepares the container). */
+  kvMount?: Promise<KvMount>;
 }
 
 /** A mounted secret filesystem. */
@@ -142,7 +144,7 @@ export interface MountSecretStoreOptions extends Omit<MountSecretFsOptions, 'vau
  */
 export async function mountSecretFs(opts: MountSecretFsOptions): Promise<SecretFsMount> {
   const path = normalizeSecretPath(opts.path);
-  const source = createVaultSource(opts.vault, path, { version: opts.options.version });
+  const source = createVaultSource(opts.vault, path, { version: opts.options.version, mount: opts.kvMount });
   if (opts.preflight !== false) await source.kvMount();
   const storeTtlMs = cachePlan(opts.options.cacheTtlMs).storeTtlMs;
   const store = createSecretStore(source, {

@@ -34,11 +34,20 @@ function join(base: string, rel: string): string {
  * detected once, through sys/internal/ui/mounts, never guessed from the path; a failed detection
  * is retried by the next call. `version` pins the mounted secret (not its sub-paths) on KV v2.
  */
-export function createVaultSource(vault: VaultClient, path: string, options: { version?: number } = {}): SecretSource & { kvMount(): Promise<KvMount> } {
+export function createVaultSource(
+  vault: VaultClient,
+  path: string,
+  options: { version?: number; mount?: Promise<KvMount> } = {},
+): SecretSource & { kvMount(): Promise<KvMount> } {
   const base = normalizeSecretPath(path);
   let mount: Promise<KvMount> | undefined;
+  // A detection already under way (the driver starts it at Create), used once: a failure asks again.
+  let given = options.mount;
   const kvMount = (): Promise<KvMount> => {
-    mount ??= resolveKvMount(vault, base).then(
+    if (mount) return mount;
+    const detecting = given ?? resolveKvMount(vault, base);
+    given = undefined;
+    mount = detecting.then(
       (m) => {
         if (options.version !== undefined && m.version !== 2) {
           throw new VaultError(`version=${options.version} needs a KV v2 engine, but ${m.mount} is KV v1`, 'bad_request', 400);

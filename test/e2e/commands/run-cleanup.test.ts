@@ -161,8 +161,9 @@ test('an ephemeral volume is swept once no container refers to it: kept while on
   const before = (await createdAccessors()).length;
   const created = await sfs.docker(['volume', 'create', '-d', sfs.driverName, '-o', 'path=secret/app-1', '-o', 'ephemeral=true', name]);
   assert.is(created.code, 0, created.stderr);
-  const [accessor] = (await createdAccessors()).slice(before);
-  assert.ok(accessor, 'the driver minted a token at Create');
+  // Create is answered once the volume is recorded; the driver mints its token right after.
+  const [accessor] = (await until(createdAccessors, (a) => a.length > before, 5000)).slice(before);
+  assert.ok(accessor, 'the driver minted a token after Create');
   const container = (await sfs.docker(['create', '--mount', `type=volume,source=${name},target=/s`, TEST_IMAGE, 'true'])).stdout.trim();
   assert.match(container, /^[0-9a-f]{64}$/);
   // Three sweeps while the container refers to it: dockerd refuses the removal, the volume stays.

@@ -77,9 +77,10 @@ test.before(async () => {
       'secret/app-2': { 'db-password': 'pw-2' },
       'secret/team/app': { v: 'team-app' },
       'secret/team/admin': { v: 'team-admin' },
+      'secret/counted/app': { v: 'counted' },
     },
     credential: provisionDriverCredential,
-    allow: ['secret/app-1'],
+    allow: ['secret/app-1', 'secret/counted'],
   });
   ({ root, paths, env } = daemon);
 });
@@ -106,6 +107,45 @@ test('docker volume create of a path nobody allowed: an Err naming the exact com
   assert.is(await cat(`${m.body.Mountpoint}/db-password`), 'pw-1');
   await call('/VolumeDriver.Unmount', { Name: 'inside', ID });
   assert.is((await call('/VolumeDriver.Remove', { Name: 'inside' })).Err, '');
+});
+
+/** The store's audit log from `from` bytes on, as "METHOD path", once `done` holds of it (bounded). */
+async function auditFrom(from: number, done: (lines: string[]) => boolean): Promise<string[]> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const text = (await readFile(daemon.store.auditLog, 'utf8')).slice(from);
+    const lines = text.split('\n').filter(Boolean).map((l) => JSON.parse(l)).map((r) => `${r.method} ${r.path}`);
+    if (done(lines) || Date.now() > deadline) return lines;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+test('the Vault requests of an ephemeral volume\'s life as docker run --rm drives it: find the allowed path, mint, detect the KV mount, one read, revoke; the same for the next volume (nothing cached between volumes)', async () => {
+  if (skip) return skipped(skip);
+  const count = (lines: string[], prefix: string) => lines.filter((l) => l.startsWith(prefix)).length;
+  for (const [volume, policyGets] of [['counted-1', 2], ['counted-2', 2]] as const) {
+    const from = (await readFile(daemon.store.auditLog, 'utf8')).length;
+    assert.is((await call('/VolumeDriver.Create', { Name: volume, Opts: { path: 'secret/counted/app', ephemeral: 'true' } })).Err, '');
+    const m = await call('/VolumeDriver.Mount', { Name: volume, ID });
+    assert.is(m.Err, '');
+    assert.is(await cat(`${m.body.Mountpoint}/v`), 'counted');
+    await call('/VolumeDriver.Unmount', { Name: volume, ID });
+    const accessor = (await stateVolumes())[volume]?.accessor;
+    assert.is((await call('/VolumeDriver.Remove', { Name: volume })).Err, '');
+    const lines = await auditFrom(from, (l) => count(l, 'POST auth/token/revoke-accessor') === 1);
+    const what = lines.join('\n');
+    // secret/counted/app (none), then secret/counted (allowed).
+    assert.is(count(lines, 'GET sys/policies/acl/secretfs-allow-'), policyGets, what);
+    assert.is(count(lines, 'POST auth/token/create/secretfs-volume'), 1, what);
+    assert.is(count(lines, 'GET sys/internal/ui/mounts/secret/counted/app'), 1, what);
+    assert.is(count(lines, 'GET secret/data/counted/app'), 1, what);
+    assert.is(count(lines, 'POST auth/token/revoke-accessor'), 1, what);
+    assert.is(lines.length, policyGets + 4, what);
+    // The store writes its audit line before it answers: the revocation may land just after.
+    const deadline = Date.now() + 5000;
+    while (Date.now() < deadline && (await lookupAccessor(root, accessor).then(() => true, () => false))) await new Promise((r) => setTimeout(r, 50));
+    assert.is(await lookupAccessor(root, accessor).then(() => 'live', () => 'revoked'), 'revoked');
+  }
 });
 
 test('policy injection through VolumeDriver.Create (raw socket) is refused and writes nothing', async () => {

@@ -188,6 +188,37 @@ test('a path outside every allowed path is refused at issue with the command tha
   assert.equal(findKvMount({ 'secret/': { type: 'kv', options: { version: '2' } }, 'secret/deep/': { type: 'kv' } }, 'secret/deep/x'), { mount: 'secret/deep/', version: 1 });
 });
 
+/** Vault requests the store's audit log holds after `from` bytes, as "METHOD path". */
+async function auditSince(from: number): Promise<string[]> {
+  const text = (await readFile(store.auditLog, 'utf8')).slice(from);
+  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l)).map((r) => `${r.method} ${r.path}`);
+}
+
+test('policiesFor then issue with those policies (Create answers in between): one policy GET, one mint, a token of that allowed path only', async () => {
+  tokens = await VaultVolumeTokens.start({ driverVault, log: silentLogger });
+  const from = (await readFile(store.auditLog, 'utf8')).length;
+  const policies = await tokens.policiesFor({ name: 'split', path: 'secret/app-1/sub' });
+  assert.equal(policies, [allowPolicyName('secret/app-1')], 'the allowed parent');
+  const { accessor } = await tokens.issue({ name: 'split', path: 'secret/app-1/sub' }, undefined, policies);
+  const requests = await auditSince(from);
+  assert.equal(requests.filter((r) => r.startsWith('GET sys/policies/acl/')).length, 2, requests.join('\n')); // secret/app-1/sub (none), secret/app-1
+  assert.equal(requests.filter((r) => r.startsWith('POST auth/token/create')).length, 1, requests.join('\n'));
+  assert.equal((await lookupAccessor(root, accessor)).policies, [allowPolicyName('secret/app-1')]);
+  const cred = await tokens.acquire(def('split', 'secret/app-1/sub', accessor));
+  const mount = await resolveKvMount(cred.vault, 'secret/app-1');
+  assert.is(await failure(readSecret(cred.vault, mount, 'secret/app-2')), 'forbidden');
+  await tokens.revoke(def('split', 'secret/app-1/sub', accessor));
+});
+
+test('revokeAccessor: a live token is revoked; an accessor Vault no longer knows is not an error', async () => {
+  tokens = await VaultVolumeTokens.start({ driverVault, log: silentLogger });
+  const { accessor } = await tokens.issue({ name: 'by-accessor', path: 'secret/app-1' });
+  await tokens.revokeAccessor(accessor);
+  await assertRevoked(accessor);
+  await tokens.revokeAccessor(accessor);
+  await tokens.revoke(def('by-accessor', 'secret/app-1', accessor));
+});
+
 test('resolveDriverCredential copies VAULT_ADDR and VAULT_TOKEN into a 0600 file, and the file wins afterwards', async () => {
   const h = await mkdtemp(join(tmpdir(), 'sfs-cred-'));
   const paths = resolvePaths({ SECRETFS_HOME: h });

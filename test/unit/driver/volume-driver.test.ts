@@ -42,8 +42,18 @@ class FakeTokens implements VolumeTokens {
   /** `first`: the number of the first accessor minted (acc-<first>), so two processes' tokens differ. */
   constructor(private n = 0) {}
   private listener?: (name: string, accessor: string, source: TokenSource) => void;
-  async issue(volume: { name: string; path: string }, wrapped?: string) {
+  /** While set, a mint waits for it (a Vault slow to answer). */
+  mintGate?: Promise<void>;
+  async policiesFor(volume: { name: string; path: string }) {
+    if (volume.path.startsWith('secret/forbidden')) throw new UsageError(`path ${volume.path} is not allowed for volumes the driver creates`);
+    return [`secretfs-allow-${volume.name}`];
+  }
+  async issue(volume: { name: string; path: string }, wrapped?: string, policies?: string[]) {
     if (wrapped !== undefined && wrapped !== 'wrapped-ok') throw new UsageError('token must be a response-wrapped token');
+    if (wrapped === undefined) {
+      assert.equal(policies, await this.policiesFor(volume), 'minted with the policies Create found');
+      await this.mintGate;
+    }
     this.issued.push(volume.name);
     this.live.add(volume.name);
     return { accessor: `acc-${++this.n}`, tokenSource: (wrapped ? 'wrapped' : 'minted') as TokenSource, policies: [`secretfs-allow-${volume.name}`] };
@@ -240,6 +250,31 @@ test('Create of an existing volume with the same definition is accepted; other o
   await rejects(driver.create('v1', { path: 'secret/b' }), /already exists/);
 });
 
+test('Create answers once the volume is on disk, before its token is minted; Mount (same lock) waits for the mint and uses it', async () => {
+  const vault = gate();
+  tokens.mintGate = vault.promise;
+  await within2s(driver.create('v1', { path: 'secret/a' }), 'Create');
+  assert.equal(tokens.issued, [], 'answered before the mint');
+  const saved = JSON.parse(await readFile(stateFile, 'utf8')).volumes.v1;
+  assert.equal([saved.path, saved.accessor, saved.tokenSource, saved.policies], ['secret/a', '', 'minted', ['secretfs-allow-v1']]);
+  let mounted = false;
+  const mount = driver.mount('v1', 'c1').then((mp) => ((mounted = true), mp));
+  await new Promise((r) => setTimeout(r, 30));
+  assert.not.ok(mounted, 'Mount waits for the mint');
+  vault.release();
+  await mount;
+  assert.equal(tokens.issued, ['v1']);
+  assert.equal(tokens.acquired.length >= 1 && tokens.live.has('v1'), true);
+  assert.is(JSON.parse(await readFile(stateFile, 'utf8')).volumes.v1.accessor, 'acc-1', 'the minted token\'s accessor saved');
+  assert.is(mounter.mounts.length, 1);
+});
+
+test('Create of a path no allowed path covers is refused at Create, and nothing is created', async () => {
+  await rejects(driver.create('v1', { path: 'secret/forbidden/x' }), /path secret\/forbidden\/x is not allowed/);
+  assert.equal(await driver.list(), []);
+  assert.equal(tokens.issued, []);
+});
+
 test('Remove revokes the token, forgets the volume and refuses while mounted', async () => {
   await driver.create('v1', { path: 'secret/a' });
   await driver.mount('v1', 'a');
@@ -328,6 +363,7 @@ test('a revocation that fails (Vault unreachable) stays recorded and is tried ag
 
 test('a Remove whose record cannot be saved fails and keeps the volume (nothing is revoked unrecorded)', async () => {
   await driver.create('v1', { path: 'secret/a' });
+  await driver.settled(); // the mint after Create's answer, and its save
   await rm(join(dir, 'driver'), { recursive: true, force: true });
   await writeFile(join(dir, 'driver'), 'not a directory');
   await rejects(driver.remove('v1'), /ENOTDIR|EEXIST|not a directory/);
@@ -380,6 +416,7 @@ test('after a restart volumes come back from state, unmounted, and a Mount re-ac
 
 test('a replaced token (renewal failed, re-minted) updates the saved accessor', async () => {
   await driver.create('v1', { path: 'secret/a' });
+  await driver.settled(); // a token is replaced only once it was minted
   tokens.replace('v1', 'acc-new');
   await new Promise((r) => setTimeout(r, 50));
   const state = JSON.parse(await readFile(stateFile, 'utf8'));
