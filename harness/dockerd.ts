@@ -119,18 +119,29 @@ function mountsUnder(dir: string): string[] {
 /** The file naming the bridge of a { hostNetwork } dockerd, so that whoever removes T deletes it. */
 const BRIDGE_FILE = 'bridge';
 
-/** Creates a bridge of the host for a { hostNetwork } dockerd, on a /24 of 198.18.0.0/16 no interface uses. */
+/**
+ * Creates a bridge of the host for a { hostNetwork } dockerd, on a /24 of 198.18.0.0/16 no other
+ * interface uses: checked again once its address is on, since another test process may have taken
+ * the same /24 meanwhile (then both may back off, and pick again at random).
+ */
 function createBridge(root: string): string {
   const name = `sfsbr${randomBytes(4).toString('hex')}`;
-  const used = execFileSync('ip', ['-4', '-o', 'addr', 'show'], { encoding: 'utf8' });
-  const free = [...Array(256).keys()].filter((n) => !used.includes(` 198.18.${n}.`));
-  if (free.length === 0) throw new Error('no free /24 in 198.18.0.0/16 for a private dockerd\'s bridge');
-  const n = free[Math.floor(Math.random() * free.length)];
   writeFileSync(join(root, BRIDGE_FILE), name);
   execFileSync('ip', ['link', 'add', name, 'type', 'bridge'], { stdio: 'pipe' });
-  execFileSync('ip', ['addr', 'add', `198.18.${n}.1/24`, 'dev', name], { stdio: 'pipe' });
-  execFileSync('ip', ['link', 'set', name, 'up'], { stdio: 'pipe' });
-  return name;
+  const addresses = () => execFileSync('ip', ['-4', '-o', 'addr', 'show'], { encoding: 'utf8' }).split('\n');
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const free = [...Array(256).keys()].filter((n) => !addresses().some((l) => l.includes(` 198.18.${n}.`)));
+    if (free.length === 0) break;
+    const n = free[Math.floor(Math.random() * free.length)];
+    execFileSync('ip', ['addr', 'add', `198.18.${n}.1/24`, 'dev', name], { stdio: 'pipe' });
+    const others = addresses().filter((l) => l.includes(` 198.18.${n}.`) && !l.includes(` ${name} `));
+    if (others.length === 0) {
+      execFileSync('ip', ['link', 'set', name, 'up'], { stdio: 'pipe' });
+      return name;
+    }
+    execFileSync('ip', ['addr', 'del', `198.18.${n}.1/24`, 'dev', name], { stdio: 'pipe' });
+  }
+  throw new Error('no free /24 in 198.18.0.0/16 for a private dockerd\'s bridge');
 }
 
 /** Deletes the bridge T names, if any (only one of ours: `sfsbr` and hex). */

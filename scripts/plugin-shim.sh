@@ -14,7 +14,7 @@ fi
 # found a path allowed, it records the `--mount` for it (lib/app/run-lane.ts, which owns the
 # format: the record holds no secret), and later runs of that path start `docker run` at once,
 # without starting Node. Anything the record does not cover exactly goes to the full command:
-# another option, a path not recorded, a record older than the config, expired, from another boot,
+# another option, a path not recorded, a record not newer than the config, expired, from another boot,
 # or made for a driver process that is gone. A `docker run` failure of Docker's own (125, e.g. the
 # driver refusing a path no longer allowed) drops the record, so the next run checks again.
 # Stop requests are those of the full command (cli/termination.ts): SIGINT is passed to the docker
@@ -42,16 +42,17 @@ lane_lookup() {
   lane_file=$lane_dir/run/run-lane
   lane_config=$lane_dir/config.json
   [ -r "$lane_file" ] && [ -f "$lane_config" ] || return 1
-  [ "$lane_config" -nt "$lane_file" ] && return 1
+  [ "$lane_file" -nt "$lane_config" ] || return 1
   read -r lane_boot </proc/sys/kernel/random/boot_id || return 1
   read -r lane_now _ </proc/uptime || return 1
   lane_now=${lane_now%.*}
-  lane_mount= lane_header= lane_ok_boot= lane_ok_env= lane_ok_pid=
+  lane_mount= lane_header= lane_ok_boot= lane_ok_env= lane_ok_default_env= lane_ok_pid=
   while read -r lane_k lane_a lane_b lane_c; do
     case $lane_k in
       secretfs-run-lane) [ "$lane_a" = 1 ] && lane_header=1 ;;
       boot) [ "$lane_a" = "$lane_boot" ] && lane_ok_boot=1 ;;
       driver-env) [ "$lane_a" = "${SECRETFS_DRIVER_NAME:--}" ] && lane_ok_env=1 ;;
+      default-env) [ "$lane_a" = "${SECRETFS_DEFAULT_PATH:--}" ] && lane_ok_default_env=1 ;;
       pid)
         if [ "$lane_a" = - ]; then lane_ok_pid=1
         elif read -r lane_stat 2>/dev/null <"/proc/$lane_a/stat"; then
@@ -63,7 +64,7 @@ lane_lookup() {
       path) [ -n "$1" ] && [ "$lane_a" = "$1" ] && [ "$lane_now" -lt "$lane_b" ] 2>/dev/null && lane_mount=$lane_c ;;
     esac
   done <"$lane_file"
-  [ -n "$lane_header" ] && [ -n "$lane_ok_boot" ] && [ -n "$lane_ok_env" ] && [ -n "$lane_ok_pid" ] && [ -n "$lane_mount" ]
+  [ -n "$lane_header" ] && [ -n "$lane_ok_boot" ] && [ -n "$lane_ok_env" ] && [ -n "$lane_ok_default_env" ] && [ -n "$lane_ok_pid" ] && [ -n "$lane_mount" ]
 }
 
 # Centiseconds since boot: the clock of the repeat grace.
@@ -73,17 +74,16 @@ lane_clock() {
   lane_cs=${lane_cs#"${lane_cs%%[!0]*}"}
 }
 
-# Stops our container once docker has created it (looked up by its label), as `docker stop` does.
+# Stops our container once docker has created it (looked up by its label), as `docker stop` does;
+# looks for it as long as the docker CLI runs (it may still be pulling the image).
 lane_stop_container() {
-  lane_i=0
-  while [ "$lane_i" -lt 240 ] && kill -0 "$lane_child" 2>/dev/null; do
+  while kill -0 "$lane_child" 2>/dev/null; do
     lane_ids=$("$lane_docker" ps -q --filter "label=$lane_label")
     if [ -n "$lane_ids" ]; then
       # shellcheck disable=SC2086 # one word per id
       "$lane_docker" stop $lane_ids >/dev/null
       return
     fi
-    lane_i=$((lane_i + 1))
     sleep 0.25
   done
 }
@@ -99,7 +99,8 @@ lane_request() {
     return
   fi
   [ $((lane_cs - lane_first)) -lt 100 ] && return
-  printf '%s\n' "docker secretfs: left behind: the container labelled $lane_label, still stopping (docker then removes it, and the driver its secrets volume and token)" >&2
+  # As the full command: only a stop (SIGTERM) leaves a container being stopped behind.
+  [ "$lane_reason" = TERM ] && printf '%s\n' "docker secretfs: left behind: the container labelled $lane_label, still stopping (docker then removes it, and the driver its secrets volume and token)" >&2
   lane_exit
 }
 
@@ -133,8 +134,8 @@ lane_run() {
   lane_reason= lane_watcher= lane_stopper= lane_status=
   trap 'lane_request INT' INT
   trap 'lane_request TERM' TERM
-  # A background job's stdin would be /dev/null: the saved one is given back explicitly.
-  exec 3<&0
+  # A background job's stdin would be /dev/null: the saved one is given back explicitly (none: none).
+  if [ -e /proc/self/fd/0 ]; then exec 3<&0; else exec 3</dev/null; fi
   "$lane_docker" run --rm --label "$lane_label" --mount "$lane_mount" "$@" <&3 3<&- &
   lane_child=$!
   exec 3<&-

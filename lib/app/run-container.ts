@@ -69,17 +69,20 @@ export async function runWithSecrets(ctx: RunContext, req: RunRequest): Promise<
   const plan = planMounts(req.paths, req.target);
   const runId = randomBytes(6).toString('hex');
   // The allow check, --env-files' reads and the policies of killed runs do not depend on each other.
-  const [driverMints, env] = await Promise.all([
-    Promise.all(plan.map((m) => driverMayMint(ctx.vault, m.path))).then((all) => all.every(Boolean)),
+  const [mints, env] = await Promise.all([
+    Promise.all(plan.map((m) => driverMayMint(ctx.vault, m.path))),
     req.envFiles ? filesOf(ctx.vault, plan, req.fsOptions).then((files) => fileEnvVars(files, req.envFiles!.prefix)) : [],
     ctx.runRecordsDir ? deletePoliciesOfDeadRuns(ctx.vault, ctx.runRecordsDir).catch((err) => ctx.warn(`could not clean up after an earlier run: ${(err as Error).message}`)) : undefined,
   ]);
-  if (driverMints) {
+  if (mints.every(Boolean)) {
     const options = { ...req.fsOptions, ephemeral: 'true' };
     const mounts: RunMount[] = plan.map((m) => ({ target: m.target, driver: ctx.driverName, options: { ...options, path: m.path } }));
     const args = dockerRunArgs(ctx.dockerGlobalFlags, runId, mounts, req.dockerArgs, env);
-    // The record is a shortcut for later runs only: this one goes on without it.
-    const recorded = ctx.onDriverMints?.(plan.map((m) => m.path)).catch((err) => ctx.warn(`could not record the fast lane of run: ${(err as Error).message}`));
+    // The record is a shortcut for later runs only: this one goes on without it. Only an allow
+    // policy seen covers a path; a token that may not read policies only lets the driver decide.
+    const recorded = mints.every((m) => m === 'allowed')
+      ? ctx.onDriverMints?.(plan.map((m) => m.path)).catch((err) => ctx.warn(`could not record the fast lane of run: ${(err as Error).message}`))
+      : undefined;
     const result = await runContainer(ctx, args, runId);
     await recorded;
     return result;
@@ -138,16 +141,17 @@ async function deletePoliciesOfDeadRuns(vault: VaultClient, dir: string): Promis
 }
 
 /**
- * Whether the driver may mint the token for `path` itself: an allowed path covers it. A token of
- * ours that may not read policies could not write one either: the driver is then the only way.
+ * Whether the driver may mint the token for `path` itself: `allowed` when an allowed path covers
+ * it; `assumed` when our token may not read policies (it could not write one either: the driver,
+ * which refuses what is not allowed, is then the only way); false when no allowed path covers it.
  */
-async function driverMayMint(vault: VaultClient, path: string): Promise<boolean> {
+async function driverMayMint(vault: VaultClient, path: string): Promise<'allowed' | 'assumed' | false> {
   try {
     await findAllowPolicy(vault, path);
-    return true;
+    return 'allowed';
   } catch (err) {
     if (err instanceof UsageError) return false;
-    if (isVaultFailure(err, 'forbidden')) return true;
+    if (isVaultFailure(err, 'forbidden')) return 'assumed';
     throw err;
   }
 }

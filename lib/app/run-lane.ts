@@ -1,4 +1,4 @@
-import { readFile, truncate } from 'node:fs/promises';
+import { readFile, stat, truncate, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Paths } from '../paths.js';
 import { readOptionalFile, writePrivateFile } from '../private-files.js';
@@ -16,12 +16,15 @@ import { mountFlag } from './run-plan.js';
  *   secretfs-run-lane 1
  *   boot <kernel boot id>                    the uptimes below are this boot's
  *   driver-env <SECRETFS_DRIVER_NAME or ->   made for this driver name
+ *   default-env <SECRETFS_DEFAULT_PATH or -> and this default path from the environment
  *   pid <pid> <start time> | pid -           the host driver then running (- for the managed plugin)
  *   default <until> <mount>                  `run -- ARGS` (the config's default path)
  *   path <--path as typed> <until> <mount>   `run --path P -- ARGS`
  *
- * `until` is seconds of uptime; the launcher also ignores a record older than config.json. It
- * holds no secret (paths and the driver's name); it lives in the 0600 run directory all the same.
+ * `until` is seconds of uptime. The launcher ignores a record not newer than config.json, and a new
+ * record keeps an earlier one's lines only under the same rule, so a `default` line always names
+ * the default path of the config it is newer than. It holds no secret (paths and the driver's
+ * name); it lives in the 0600 run directory all the same.
  */
 export const RUN_LANE_HEADER = 'secretfs-run-lane 1';
 
@@ -68,11 +71,10 @@ export async function recordRunLane(paths: Paths, input: RecordRunLaneInput): Pr
     if (live.state !== 'running') return;
     pid = `${live.pid} ${await startTime(live.pid)}`;
   }
-  const [boot, now] = await Promise.all([bootId(), uptimeSeconds()]);
-  const head = [RUN_LANE_HEADER, `boot ${boot}`, `driver-env ${input.env.SECRETFS_DRIVER_NAME || '-'}`, `pid ${pid}`];
+  const [boot, now, previous] = await Promise.all([bootId(), uptimeSeconds(), linesNewerThanConfig(paths)]);
+  const head = [RUN_LANE_HEADER, `boot ${boot}`, `driver-env ${input.env.SECRETFS_DRIVER_NAME || '-'}`, `default-env ${input.env.SECRETFS_DEFAULT_PATH || '-'}`, `pid ${pid}`];
   const entries = new Map<string, string>();
-  const previous = await readOptionalFile(runLaneFile(paths)).catch(() => undefined);
-  const lines = previous?.split('\n') ?? [];
+  const lines = previous ?? [];
   if (head.every((line, i) => lines[i] === line)) {
     for (const line of lines.slice(head.length)) {
       const [kind, key, until] = line.split(' ');
@@ -94,6 +96,24 @@ export async function recordRunLane(paths: Paths, input: RecordRunLaneInput): Pr
   }
   const kept = [...entries.values()].slice(-MAX_ENTRIES);
   await writePrivateFile(runLaneFile(paths), [...head, ...kept, ''].join('\n'));
+  await newerThanConfig(paths);
+}
+
+/**
+ * The launcher follows the record only when it is strictly newer than config.json, and a file
+ * written right after the config (init) may get the same coarse timestamp: then it is dated a
+ * millisecond after the config.
+ */
+async function newerThanConfig(paths: Paths): Promise<void> {
+  const [record, config] = await Promise.all([stat(runLaneFile(paths)), stat(paths.configFile).catch(() => undefined)]);
+  if (config && record.mtimeMs <= config.mtimeMs) await utimes(runLaneFile(paths), record.atime, (config.mtimeMs + 1) / 1000);
+}
+
+/** The lines of the record, when it is newer than config.json (what the launcher follows); else undefined. */
+async function linesNewerThanConfig(paths: Paths): Promise<string[] | undefined> {
+  const [record, config] = await Promise.all([stat(runLaneFile(paths)).catch(() => undefined), stat(paths.configFile).catch(() => undefined)]);
+  if (!record || !config || record.mtimeMs <= config.mtimeMs) return undefined;
+  return (await readOptionalFile(runLaneFile(paths)).catch(() => undefined))?.split('\n');
 }
 
 /** Empties the record (e.g. when a path may no longer be allowed): the next run asks again. */

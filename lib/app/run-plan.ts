@@ -53,17 +53,34 @@ export function fileEnvVars(mounts: { target: string; files: string[] }[], prefi
 }
 
 /** `docker run` short flags that take a value, and long flags that do not. */
-const SHORT_WITH_VALUE = /^-[acehlmpuvw]$/;
+const SHORT_WITH_VALUE = new Set(['a', 'c', 'e', 'h', 'l', 'm', 'p', 'u', 'v', 'w']);
 const LONG_BOOLEAN = new Set(['--rm', '--init', '--privileged', '--read-only', '--interactive', '--tty', '--detach', '--publish-all', '--no-healthcheck', '--oom-kill-disable', '--sig-proxy', '--quiet', '--help', '--disable-content-trust']);
+/** What Go's strconv.ParseBool reads as false (docker's flags are Go's): any other `--detach=` value detaches or fails. */
+const GO_FALSE = new Set(['0', 'f', 'F', 'false', 'FALSE', 'False']);
 
-/** True when the options before the image ask for a detached container (-d, --detach, -itd...). */
+/**
+ * True when the options before the image ask for a detached container, read as docker's flag
+ * parser reads them: `--detach`, `--detach=V` unless V is false, and `-d` anywhere in a cluster of
+ * short flags before one that takes a value (`-itd`, `-de X=1`; in `-ed` the d is -e's value).
+ */
 export function asksForDetach(userArgs: string[]): boolean {
   for (let i = 0; i < userArgs.length; i++) {
     const arg = userArgs[i];
-    if (!arg.startsWith('-') || arg === '--') return false;
-    if (arg === '--detach' || arg === '--detach=true' || /^-[itPq]*d[itPq]*$/.test(arg)) return true;
-    const takesValue = arg.startsWith('--') ? !arg.includes('=') && !LONG_BOOLEAN.has(arg) : SHORT_WITH_VALUE.test(arg);
-    if (takesValue) i++;
+    if (!arg.startsWith('-') || arg === '--' || arg === '-') return false;
+    if (arg.startsWith('--')) {
+      if (arg === '--detach') return true;
+      if (arg.startsWith('--detach=')) return !GO_FALSE.has(arg.slice('--detach='.length));
+      if (!arg.includes('=') && !LONG_BOOLEAN.has(arg)) i++;
+      continue;
+    }
+    for (let c = 1; c < arg.length; c++) {
+      if (arg[c] === 'd') return true;
+      if (SHORT_WITH_VALUE.has(arg[c])) {
+        // The rest of the cluster is its value; none left: the next argument is.
+        if (c === arg.length - 1) i++;
+        break;
+      }
+    }
   }
   return false;
 }

@@ -22,6 +22,8 @@ const uptime = async () => Number((await readFile('/proc/uptime', 'utf8')).split
 test.before.each(async () => {
   dir = await mkdtemp(join(tmpdir(), 'secretfs-lane-'));
   paths = resolvePaths({ SECRETFS_HOME: dir });
+  // A record is followed, and kept by the next, only while it is newer than the config.
+  await writeFile(paths.configFile, '{}');
 });
 
 test.after.each(async () => {
@@ -36,10 +38,11 @@ test('one line per path: the default (no --path) and each --path as typed, with 
     paths: [{ path: 'secret/app-1' }, { typed: 'secret/db/', path: 'secret/db' }],
     env: {},
   });
-  const [header, boot, driverEnv, pid, first, second, end] = await lines();
+  const [header, boot, driverEnv, defaultEnv, pid, first, second, end] = await lines();
   assert.is(header, RUN_LANE_HEADER);
   assert.is(boot, `boot ${(await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim()}`);
   assert.is(driverEnv, 'driver-env -');
+  assert.is(defaultEnv, 'default-env -');
   assert.is(pid, 'pid -', 'a managed plugin is dockerd\'s: no host process');
   const [kind, until, mount] = first.split(' ');
   assert.is(kind, 'default');
@@ -64,8 +67,8 @@ test('a later record keeps the earlier paths of the same driver, and replaces a 
 test('expired entries are dropped; a path the shell could not read back as one word is not recorded', async () => {
   const file = runLaneFile(paths);
   await recordRunLane(paths, { volumeDriver: PLUGIN, target: '/run/secrets', env: {}, paths: [{ typed: 'secret/a', path: 'secret/a' }] });
-  const [h1, h2, h3, h4] = await lines();
-  await writeFile(file, [h1, h2, h3, h4, 'path secret/old 1 type=volume,x', ''].join('\n'));
+  const [h1, h2, h3, h4, h5] = await lines();
+  await writeFile(file, [h1, h2, h3, h4, h5, 'path secret/old 1 type=volume,x', ''].join('\n'));
   await recordRunLane(paths, {
     volumeDriver: PLUGIN,
     target: '/run/secrets',
@@ -77,6 +80,27 @@ test('expired entries are dropped; a path the shell could not read back as one w
     ],
   });
   assert.equal((await lines()).filter((l) => l.startsWith('path ')).map((l) => l.split(' ')[1]), ['secret/ok']);
+});
+
+test('a record older than config.json gives a new one none of its lines: a default line always names the config\'s default path', async () => {
+  const one = { volumeDriver: PLUGIN, target: '/run/secrets', env: {} };
+  await recordRunLane(paths, { ...one, paths: [{ path: 'secret/old-default' }, { typed: 'secret/a', path: 'secret/a' }] });
+  // The config changes (say its default path), after the record.
+  await new Promise((r) => setTimeout(r, 20));
+  await writeFile(paths.configFile, '{"defaultPath":"secret/new"}');
+  await new Promise((r) => setTimeout(r, 20));
+  await recordRunLane(paths, { ...one, paths: [{ typed: 'secret/b', path: 'secret/b' }] });
+  const now = await lines();
+  assert.not.ok(now.some((l) => l.startsWith('default ')), now.join('\n'));
+  assert.equal(now.filter((l) => l.startsWith('path ')).map((l) => l.split(' ')[1]), ['secret/b']);
+  // Newer than the config: kept.
+  await recordRunLane(paths, { ...one, paths: [{ typed: 'secret/c', path: 'secret/c' }] });
+  assert.equal((await lines()).filter((l) => l.startsWith('path ')).map((l) => l.split(' ')[1]), ['secret/b', 'secret/c']);
+});
+
+test('the record names the default path of the environment (SECRETFS_DEFAULT_PATH) it was made under', async () => {
+  await recordRunLane(paths, { volumeDriver: PLUGIN, target: '/run/secrets', env: { SECRETFS_DEFAULT_PATH: 'secret/c' }, paths: [{ path: 'secret/c' }] });
+  assert.is((await lines())[3], 'default-env secret/c');
 });
 
 test('clearRunLane empties the record (and a missing one is fine)', async () => {

@@ -48,6 +48,17 @@ const detachRows: [string[], boolean][] = [
   [['-e', '-d', 'img'], false], // -d is the value of -e here
   [['--name', 'x', 'img', 'cmd', '-d'], false], // after the image it is the command's
   [['-it', 'img'], false],
+  // As docker's flag parser reads them (pflag, Go's ParseBool):
+  [['--detach=1', 'img'], true],
+  [['--detach=true', 'img'], true],
+  [['--detach=false', 'img'], false],
+  [['--detach=0', 'img'], false],
+  [['-de', 'X=1', 'img'], true], // -d, then -e X=1
+  [['-ed', 'img'], false], // the d is -e's value
+  [['-Pd', 'img'], true],
+  [['-eX=1', '-d', 'img'], true],
+  [['--env', '-d', 'img'], false],
+  [['--env=A=1', '-d', 'img'], true],
 ];
 for (const [args, expected] of detachRows) {
   test(`detach detection: ${args.join(' ')} -> ${expected}`, () => {
