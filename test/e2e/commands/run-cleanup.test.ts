@@ -3,12 +3,12 @@ import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { TEST_IMAGE } from '../../../harness/docker-image.js';
 import { sharedTestDockerd } from '../../../harness/dockerd.js';
 import { CLI_ENTRY } from '../../../harness/run-cli.js';
 import { resolvePaths } from '../../../lib/paths.js';
 import { missingRequirement, skipped } from '../../helpers/environment.js';
+import { rootVaultOf, until, type RootVault } from '../../helpers/root-vault.js';
 import { createSecretfsEnv, type SecretfsEnv } from '../../helpers/secretfs-env.js';
 
 /**
@@ -21,20 +21,7 @@ const test = suite('e2e/run cleanup: a killed CLI and the driver\'s sweep of eph
 const CANARY = `CANARY-${randomBytes(8).toString('hex')}`;
 let sfs: SecretfsEnv;
 let skip: string | undefined;
-let vaultAddr = '';
-let rootToken = '';
-
-/** One request to the store with the root token. */
-async function vault(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const res = await fetch(`${vaultAddr}/v1/${path}`, {
-    method,
-    headers: { 'X-Vault-Token': rootToken },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : undefined };
-}
+let store: RootVault;
 
 /** Accessors of the volume tokens the driver took (minted or unwrapped) at Create, from its log. */
 async function createdAccessors(): Promise<string[]> {
@@ -42,36 +29,17 @@ async function createdAccessors(): Promise<string[]> {
   return log.split('\n').filter((l) => l.includes('"volume created"')).map((l) => JSON.parse(l).accessor as string).filter(Boolean);
 }
 
-/** Whether the store still knows a token by its accessor (Vault: 400 "invalid accessor" once revoked). */
-async function tokenAlive(accessor: string): Promise<boolean> {
-  const r = await vault('POST', 'auth/token/lookup-accessor', { accessor });
-  if (r.status === 200) return true;
-  assert.is(r.status, 400, JSON.stringify(r.json));
-  return false;
-}
-
 /** Whether the token is still alive 5 s after its volume went (the driver's Remove answers once the revocation is recorded; Vault's follows). */
 async function aliveAfterRemove(accessor: string): Promise<boolean> {
-  return until(() => tokenAlive(accessor), (alive) => !alive, 5000);
+  return until(() => store.tokenAlive(accessor), (alive) => !alive, 5000);
 }
 
 /** Everything a run or an ephemeral volume could leave: docker's volumes of our driver, the driver's state, run policies. */
 async function leftovers(): Promise<{ docker: string[]; state: string[]; policies: string[] }> {
   const docker = (await sfs.docker(['volume', 'ls', '-q', '--filter', `driver=${sfs.driverName}`])).stdout.split('\n').filter(Boolean);
   const state = Object.keys(JSON.parse((await readFile(resolvePaths(sfs.env).driverStateFile, 'utf8').catch(() => '{"volumes":{}}')) as string).volumes ?? {});
-  const policies = ((await vault('LIST', 'sys/policies/acl')).json?.data?.keys ?? []).filter((p: string) => p.startsWith('secretfs-volume-'));
+  const policies = ((await store.request('LIST', 'sys/policies/acl')).json?.data?.keys ?? []).filter((p: string) => p.startsWith('secretfs-volume-'));
   return { docker, state, policies };
-}
-
-/** Polls until `check` holds, at most `ms`; returns its last value. */
-async function until<T>(what: () => Promise<T>, check: (v: T) => boolean, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let v = await what();
-  while (!check(v) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 200));
-    v = await what();
-  }
-  return v;
 }
 
 const nothing = (l: { docker: string[]; state: string[]; policies: string[] }) => l.docker.length === 0 && l.state.length === 0 && l.policies.length === 0;
@@ -83,8 +51,7 @@ test.before(async () => {
   // The driver init starts reads this: a sweep every second, so the test waits seconds, not a minute.
   sfs.env.SECRETFS_SWEEP_INTERVAL = '1s';
   await sfs.init();
-  rootToken = (await readFile(join(sfs.home, 'store', 'root-token'), 'utf8')).trim();
-  vaultAddr = JSON.parse(await readFile(join(sfs.home, 'config.json'), 'utf8')).vaultAddr as string;
+  store = await rootVaultOf(sfs.home);
   const put = await sfs.cli(['put', 'secret/app-1', 'db-password'], { input: CANARY });
   assert.is(put.code, 0, put.stderr);
 });
@@ -169,7 +136,7 @@ test('an ephemeral volume is swept once no container refers to it: kept while on
   // Three sweeps while the container refers to it: dockerd refuses the removal, the volume stays.
   await new Promise((r) => setTimeout(r, 3500));
   assert.equal((await leftovers()).docker, [name]);
-  assert.is(await tokenAlive(accessor), true);
+  assert.is(await store.tokenAlive(accessor), true);
   assert.is((await sfs.docker(['rm', container])).code, 0);
   const left = await until(leftovers, nothing, 5000);
   assert.equal(left, { docker: [], state: [], policies: [] });

@@ -3,10 +3,10 @@ import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { TEST_IMAGE } from '../../../harness/docker-image.js';
 import { resolvePaths } from '../../../lib/paths.js';
 import { missingRequirement, skipped } from '../../helpers/environment.js';
+import { rootVaultOf, until, type RootVault } from '../../helpers/root-vault.js';
 import { startPrivateSecretfsEnv, type PrivateSecretfsEnv } from '../../helpers/secretfs-env.js';
 
 /**
@@ -21,38 +21,7 @@ const test = suite('e2e/driver: a token is revoked after Remove even when the dr
 const CANARY = `CANARY-${randomBytes(8).toString('hex')}`;
 let sfs: PrivateSecretfsEnv | undefined;
 let skip: string | undefined;
-let vaultAddr = '';
-let rootToken = '';
-
-async function vault(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const res = await fetch(`${vaultAddr}/v1/${path}`, {
-    method,
-    headers: { 'X-Vault-Token': rootToken },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : undefined };
-}
-
-/** Whether the store knows the token (Vault: 400 "invalid accessor" once revoked). */
-async function tokenAlive(accessor: string): Promise<boolean> {
-  const r = await vault('POST', 'auth/token/lookup-accessor', { accessor });
-  if (r.status === 200) return true;
-  assert.is(r.status, 400, JSON.stringify(r.json));
-  assert.match(JSON.stringify(r.json), 'invalid accessor');
-  return false;
-}
-
-async function until<T>(what: () => Promise<T>, check: (v: T) => boolean, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let v = await what();
-  while (!check(v) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 100));
-    v = await what();
-  }
-  return v;
-}
+let store: RootVault;
 
 async function pidOf(file: string): Promise<number> {
   const pid = Number((await readFile(file, 'utf8')).trim());
@@ -64,8 +33,7 @@ test.before(async () => {
   skip = await missingRequirement({ docker: true, fuse: true });
   if (skip) return;
   sfs = await startPrivateSecretfsEnv();
-  rootToken = (await readFile(join(sfs.home, 'store', 'root-token'), 'utf8')).trim();
-  vaultAddr = JSON.parse(await readFile(join(sfs.home, 'config.json'), 'utf8')).vaultAddr as string;
+  store = await rootVaultOf(sfs.home);
   const put = await sfs.cli(['put', 'secret/app-1', 'db-password'], { input: CANARY });
   assert.is(put.code, 0, put.stderr);
 });
@@ -95,7 +63,7 @@ test('store stopped, container removed, driver killed before it could revoke: th
     const accessors = log.split('\n').filter((l) => l.includes('"volume created"')).map((l) => JSON.parse(l).accessor as string);
     assert.is(accessors.length, 1, 'one volume token');
     const accessor = accessors[0];
-    assert.is(await tokenAlive(accessor), true);
+    assert.is(await store.tokenAlive(accessor), true);
 
     // Vault goes away: the driver's revocation cannot complete.
     const stopped = await sfs.cli(['server', 'stop']);
@@ -107,13 +75,13 @@ test('store stopped, container removed, driver killed before it could revoke: th
     assert.equal(state.revoking.map((r: { accessor: string }) => r.accessor), [accessor], 'its revocation is recorded');
 
     process.kill(await pidOf(paths.driverPidFile), 'SIGKILL');
-    const back = await sfs.cli(['server', 'start', '--addr', vaultAddr]);
+    const back = await sfs.cli(['server', 'start', '--addr', store.address]);
     assert.is(back.code, 0, back.stderr);
-    assert.is(await tokenAlive(accessor), true, 'the killed driver had not revoked it');
+    assert.is(await store.tokenAlive(accessor), true, 'the killed driver had not revoked it');
 
     const started = await sfs.cli(['driver', 'start']);
     assert.is(started.code, 0, started.stderr);
-    assert.is(await until(() => tokenAlive(accessor), (alive) => !alive, 10_000), false, 'the restarted driver revoked it');
+    assert.is(await until(() => store.tokenAlive(accessor), (alive) => !alive, 10_000), false, 'the restarted driver revoked it');
     const after = await until(
       async () => JSON.parse(await readFile(paths.driverStateFile, 'utf8')),
       (s) => s.revoking === undefined,
