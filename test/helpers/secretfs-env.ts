@@ -39,6 +39,7 @@ export async function createSecretfsEnv(dockerd: TestDockerd, opts: { driverName
     ...dockerd.env,
     VAULT_ADDR: '',
     VAULT_TOKEN: '',
+    VAULT_CACERT: '',
     HOME: home,
   };
   const cli = (args: string[], options: RunOptions = {}) => runCli(args, { ...options, env: { ...env, ...options.env } });

@@ -6,9 +6,10 @@ import { get as httpGet } from 'node:http';
 import { randomBytes, X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import { TEST_IMAGE } from '../../../harness/docker-image.js';
-import { sharedTestDockerd, type TestDockerd } from '../../../harness/dockerd.js';
+import { sharedTestDockerd } from '../../../harness/dockerd.js';
+import { createSecretfsEnv, type SecretfsEnv } from '../../helpers/secretfs-env.js';
 import { missingRequirement } from '../../helpers/environment.js';
-import { CLI_ENTRY, runCli, runCommand, type CliResult } from '../../../harness/run-cli.js';
+import { CLI_ENTRY, runCli, type CliResult } from '../../../harness/run-cli.js';
 
 /**
  * `init --store-tls` end to end with the built CLI on a private dockerd: the embedded store is
@@ -18,32 +19,27 @@ import { CLI_ENTRY, runCli, runCommand, type CliResult } from '../../../harness/
  */
 const test = suite('e2e: init --embedded --store-tls, put, volume, container; plain http refused');
 let skip: string | undefined;
-let dockerd: TestDockerd;
+let sfs: SecretfsEnv | undefined;
 let env: NodeJS.ProcessEnv;
 let home = '';
-const driverName = `sfs${randomBytes(4).toString('hex')}`;
 const volume = `sfsowntls-${randomBytes(3).toString('hex')}`;
 const value = `own-tls-${randomBytes(6).toString('hex')}`;
 
-const docker = (args: string[]): Promise<CliResult> => runCommand('docker', args, { env: dockerd.env, timeoutMs: 60_000 });
+const docker = (args: string[]): Promise<CliResult> => sfs!.docker(args);
 
 test.before(async () => {
   skip = await missingRequirement({ docker: true, fuse: true });
   if (skip) return;
   if (!existsSync(CLI_ENTRY)) throw new Error(`${CLI_ENTRY} is missing: run npm run build`);
-  dockerd = await sharedTestDockerd();
-  home = dockerd.homeDir();
-  env = { SECRETFS_HOME: home, SECRETFS_DRIVER_NAME: driverName, SECRETFS_PLUGIN_DIR: dockerd.pluginDir, ...dockerd.env, VAULT_ADDR: '', VAULT_TOKEN: '', VAULT_CACERT: '' };
+  sfs = await createSecretfsEnv(await sharedTestDockerd());
+  ({ home, env } = sfs);
 });
 
 test.after(async () => {
-  if (skip || !home) return;
-  await docker(['volume', 'rm', '-f', volume]);
-  const driver = await runCli(['driver', 'stop'], { env });
-  const server = await runCli(['server', 'stop'], { env });
+  if (skip || !sfs) return;
+  // Removes the volumes, stops the driver and the store (each must stop on SIGTERM) and the home.
+  await sfs.teardown();
   const mounts = await readFile('/proc/mounts', 'utf8');
-  assert.not.match(driver.stderr, 'with SIGKILL', 'the driver stopped on SIGTERM');
-  assert.is(server.code, 0, `the store stopped on SIGTERM: ${server.stderr}`);
   assert.not.ok(mounts.split('\n').some((l) => l.includes(' fuse') && l.split(' ')[1]?.startsWith(home)), 'no FUSE mount left');
 });
 
@@ -82,7 +78,7 @@ test('init --embedded --store-tls: https store with its own CA; put; a container
   // The CLI reaches the store through the recorded CA (nothing in the environment).
   const put = await runCli(['put', 'secret/app-1', 'db-password'], { env, input: value });
   assert.is(put.code, 0, put.stderr);
-  const created = await docker(['volume', 'create', '-d', driverName, '-o', 'path=secret/app-1', volume]);
+  const created = await docker(['volume', 'create', '-d', sfs!.driverName, '-o', 'path=secret/app-1', volume]);
   assert.is(created.code, 0, created.stderr);
   const read = await docker(['run', '--rm', '-v', `${volume}:/secrets`, TEST_IMAGE, 'cat', '/secrets/db-password']);
   assert.is(read.code, 0, read.stderr);

@@ -5,10 +5,11 @@ import { readFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { TEST_IMAGE } from '../../../harness/docker-image.js';
-import { sharedTestDockerd, type TestDockerd } from '../../../harness/dockerd.js';
+import { sharedTestDockerd } from '../../../harness/dockerd.js';
+import { createSecretfsEnv, type SecretfsEnv } from '../../helpers/secretfs-env.js';
 import { missingRequirement } from '../../helpers/environment.js';
 import { makeTestPki, type TestPki } from '../../helpers/pki.js';
-import { CLI_ENTRY, runCli, runCommand, type CliResult } from '../../../harness/run-cli.js';
+import { CLI_ENTRY, runCli, type CliResult } from '../../../harness/run-cli.js';
 
 /**
  * What a user with a production-like Vault does, end to end with the built CLI: the store over
@@ -18,38 +19,36 @@ import { CLI_ENTRY, runCli, runCommand, type CliResult } from '../../../harness/
  */
 const test = suite('e2e: store over TLS with a private CA, init --ca-cert --auth approle --namespace, put, volume, container');
 let skip: string | undefined;
-let dockerd: TestDockerd;
+let sfs: SecretfsEnv | undefined;
 let pki: TestPki;
 let env: NodeJS.ProcessEnv;
 let addr = '';
 let home = '';
-const driverName = `sft${randomBytes(4).toString('hex').replace(/^[0-9]/, 'a')}`;
 const volume = `sfstls-${randomBytes(3).toString('hex')}`;
 
-const docker = (args: string[]): Promise<CliResult> => runCommand('docker', args, { env: dockerd.env, timeoutMs: 60_000 });
+const docker = (args: string[]): Promise<CliResult> => sfs!.docker(args);
 
 test.before(async () => {
   skip = await missingRequirement({ docker: true, fuse: true });
   if (skip) return;
   if (!existsSync(CLI_ENTRY)) throw new Error(`${CLI_ENTRY} is missing: run npm run build`);
-  dockerd = await sharedTestDockerd();
+  sfs = await createSecretfsEnv(await sharedTestDockerd());
   pki = await makeTestPki();
-  home = dockerd.homeDir();
-  env = { SECRETFS_HOME: home, SECRETFS_DRIVER_NAME: driverName, SECRETFS_PLUGIN_DIR: dockerd.pluginDir, ...dockerd.env, VAULT_ADDR: '', VAULT_TOKEN: '', VAULT_CACERT: '' };
+  ({ home, env } = sfs);
   const started = await runCli(['server', 'start', '--addr', 'https://127.0.0.1:0', '--tls-cert', pki.files['server.crt'], '--tls-key', pki.files['server.key']], { env });
   assert.is(started.code, 0, started.stderr);
   addr = started.stdout.trim();
 });
 
 test.after(async () => {
-  if (skip || !home) return;
-  await docker(['volume', 'rm', '-f', volume]);
-  const driver = await runCli(['driver', 'stop'], { env });
-  const server = await runCli(['server', 'stop'], { env });
+  if (skip || !sfs) return;
+  // Removes the volumes, stops the driver and the store (each must stop on SIGTERM) and the home.
+  try {
+    await sfs.teardown();
+  } finally {
+    await pki?.remove();
+  }
   const mounts = await readFile('/proc/mounts', 'utf8');
-  await pki?.remove();
-  assert.not.match(driver.stderr, 'with SIGKILL', 'the driver stopped on SIGTERM');
-  assert.is(server.code, 0, `the store stopped on SIGTERM: ${server.stderr}`);
   assert.not.ok(mounts.split('\n').some((l) => l.includes(' fuse') && l.split(' ')[1]?.startsWith(home)), 'no FUSE mount left');
 });
 
@@ -81,7 +80,7 @@ test('init --vault-addr https://... --ca-cert --auth approle --namespace; put; a
   // The CLI uses the recorded CA (no VAULT_CACERT in the environment).
   const put = await runCli(['put', 'secret/app-1', 'db-password'], { env: { ...env, VAULT_TOKEN: rootToken }, input: 'tls-pw' });
   assert.is(put.code, 0, put.stderr);
-  const created = await docker(['volume', 'create', '-d', driverName, '-o', 'path=secret/app-1', volume]);
+  const created = await docker(['volume', 'create', '-d', sfs!.driverName, '-o', 'path=secret/app-1', volume]);
   assert.is(created.code, 0, created.stderr);
   const read = await docker(['run', '--rm', '-v', `${volume}:/secrets`, TEST_IMAGE, 'cat', '/secrets/db-password']);
   assert.is(read.code, 0, read.stderr);
