@@ -82,27 +82,28 @@ libfuse2_pkg() {
   # Ubuntu 24.04 renamed it; Debian 12 and Ubuntu 22.04 call it libfuse2.
   if apt-cache show libfuse2t64 >/dev/null 2>&1 && ! apt-cache show libfuse2 2>/dev/null | grep -q '^Version'; then echo libfuse2t64; else echo libfuse2; fi
 }
+# The managed packages in install order; package_present says how each one's presence is decided.
+managed_packages="libfuse2 fuse3 busybox-static docker.io libfuse-dev pkg-config gcc docker-compose openssl util-linux iproute2 g++ make python3"
+package_present() {
+  case "$1" in
+    libfuse2) has_pkg libfuse2 || has_pkg libfuse2t64 ;;
+    fuse3) has_cmd fusermount3 || has_cmd fusermount ;;
+    busybox-static | libfuse-dev) has_pkg "$1" ;;
+    docker.io) has_cmd dockerd ;;
+    util-linux) has_cmd unshare ;;
+    iproute2) has_cmd ip ;;
+    *) has_cmd "$1" ;;
+  esac
+}
 missing_packages() {
-  has_pkg libfuse2 || has_pkg libfuse2t64 || echo "$(libfuse2_pkg)"
-  has_cmd fusermount3 || has_cmd fusermount || echo fuse3
-  has_pkg busybox-static || echo busybox-static
-  has_cmd dockerd || echo docker.io
-  has_pkg libfuse-dev || echo libfuse-dev
-  has_cmd pkg-config || echo pkg-config
-  has_cmd gcc || echo gcc
-  has_cmd docker-compose || echo docker-compose
-  has_cmd openssl || echo openssl
-  has_cmd unshare || echo util-linux
-  has_cmd ip || echo iproute2
-  has_cmd g++ || echo g++
-  has_cmd make || echo make
-  has_cmd python3 || echo python3
+  for p in $managed_packages; do
+    package_present "$p" && continue
+    if [ "$p" = libfuse2 ]; then libfuse2_pkg; else echo "$p"; fi
+  done
 }
 if [ "$plan" = 1 ]; then
-  mapfile -t missing < <(missing_packages)
-  for p in libfuse2 fuse3 busybox-static docker.io libfuse-dev pkg-config gcc docker-compose openssl util-linux iproute2 g++ make python3; do
-    state=present
-    for m in "${missing[@]}"; do case "$m" in "$p"|"$p"t64) state=missing ;; esac; done
+  for p in $managed_packages; do
+    if package_present "$p"; then state=present; else state=missing; fi
     printf '%-15s %s\n' "$p" "$state"
   done
   exit 0
